@@ -1,0 +1,103 @@
+//! Where PIM data lives: Horde over JSON-RPC or the embedded SQLite store,
+//! behind one trait in the domain's terms. The sync engine only sees this.
+
+use crate::model::{Class, Item};
+
+/// Errors a backend reports; the request layer maps them to statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// Wrong user name or password (HTTP 401).
+    #[error("authentication failed")]
+    AuthFailed,
+    /// The backend is down or too slow; the device should retry (HTTP 503 /
+    /// the command's "server error, retry" status). Nothing was changed.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The item or request cannot be stored as given.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+pub type Result<T> = std::result::Result<T, BackendError>;
+
+/// A collection: an address book, calendar, task list or notepad.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    /// The backend's stable id (Horde share name, embedded row id).
+    pub id: String,
+    pub class: Class,
+    pub name: String,
+    /// The user's default collection of its class (EAS default folder types).
+    pub is_default: bool,
+    pub parent: Option<String>,
+}
+
+/// An opaque change point of one collection (e.g. a Horde modseq or the
+/// embedded store's change counter), stored in the folder sync state.
+pub type Cursor = String;
+
+/// What changed in a collection since a cursor. An id may appear in both
+/// lists when it was changed and then deleted in the window; `deleted` wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// Ids added or modified since the cursor.
+    pub changed: Vec<String>,
+    pub deleted: Vec<String>,
+    /// The change point these changes bring the caller up to.
+    pub cursor: Cursor,
+}
+
+/// A time window for calendar FilterType (unix seconds, `None` = open).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+}
+
+/// Opens per-request sessions with the device's own credentials.
+pub trait Backend: Send + Sync {
+    /// Check the credentials and open a session (one per request).
+    fn open(&self, user: &str, password: &str) -> Result<Box<dyn Session>>;
+}
+
+/// One authenticated user's view of their data, for the length of a request.
+pub trait Session: Send {
+    /// Every collection the user may sync, of every class the backend serves.
+    fn collections(&mut self) -> Result<Vec<Collection>>;
+    fn create_collection(
+        &mut self,
+        class: Class,
+        name: &str,
+        parent: Option<&str>,
+    ) -> Result<Collection>;
+    fn rename_collection(&mut self, id: &str, name: &str) -> Result<()>;
+    fn delete_collection(&mut self, id: &str) -> Result<()>;
+
+    /// The collection's current change point; one cheap call.
+    fn cursor(&mut self, collection: &Collection) -> Result<Cursor>;
+    /// Ids of all items (inside `window` for calendars and tasks).
+    fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>>;
+    /// What changed since `since`.
+    fn changes(&mut self, collection: &Collection, since: &Cursor) -> Result<ChangeSet>;
+    /// Many items in one round trip; ids that no longer exist are left out.
+    fn fetch(&mut self, collection: &Collection, ids: &[String]) -> Result<Vec<(String, Item)>>;
+    /// Store a new item; returns its id.
+    fn add(&mut self, collection: &Collection, item: &Item) -> Result<String>;
+    /// Replace an item with this full object.
+    fn replace(&mut self, collection: &Collection, id: &str, item: &Item) -> Result<()>;
+    fn delete(&mut self, collection: &Collection, id: &str) -> Result<()>;
+    /// Move an item to another collection of the same class; returns its new id.
+    fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String>;
+
+    /// Backend round trips (JSON-RPC calls) made by this session so far, for
+    /// the debug log and the benchmarks.
+    fn calls(&self) -> u32 {
+        0
+    }
+}
