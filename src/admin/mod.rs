@@ -1,1 +1,3 @@
-//! See docs/ARCHITECTURE.md.
+//! Operator verbs: `devices` and `users`.
+pub mod devices;
+pub mod users;
