@@ -1,6 +1,9 @@
 //! Where PIM data lives: Horde over JSON-RPC or the embedded SQLite store,
 //! behind one trait in the domain's terms. The sync engine only sees this.
 
+pub mod embedded;
+pub mod horde;
+
 use crate::model::{Class, Item};
 
 /// Errors a backend reports; the request layer maps them to statuses.

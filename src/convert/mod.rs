@@ -1,1 +1,1 @@
-//! See docs/ARCHITECTURE.md.
+//! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.

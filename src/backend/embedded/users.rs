@@ -1,0 +1,1 @@
+//! Users of the embedded store (hashed passwords). Implemented by the embedded-store work.
