@@ -168,10 +168,10 @@ fn change_counter_reports_adds_changes_and_deletes() {
     s.replace(&c, &a, &contact()).unwrap();
     s.delete(&c, &b).unwrap();
     let set = s.changes(&c, &after_adds).unwrap();
-    assert_eq!(set.changed, [a.clone()]);
-    assert_eq!(set.deleted, [b.clone()]);
+    assert_eq!(set.changed, vec![a.clone()]);
+    assert_eq!(set.deleted, vec![b.clone()]);
     assert!(set.cursor.parse::<i64>().unwrap() > after_adds.parse::<i64>().unwrap());
-    assert_eq!(s.list(&c, Window::default()).unwrap(), [a.clone()]);
+    assert_eq!(s.list(&c, Window::default()).unwrap(), vec![a.clone()]);
 
     // Unknown ids and bad cursors are errors that change nothing.
     let before = s.cursor(&c).unwrap();
@@ -251,7 +251,9 @@ fn users_never_see_each_other() {
     assert!(not_found(bob.cursor(&ac).map(drop)));
     assert!(not_found(bob.list(&ac, Window::default()).map(drop)));
     assert!(not_found(bob.changes(&ac, &"0".to_string()).map(drop)));
-    assert!(not_found(bob.fetch(&ac, &[id.clone()]).map(drop)));
+    assert!(not_found(
+        bob.fetch(&ac, std::slice::from_ref(&id)).map(drop)
+    ));
     assert!(not_found(bob.add(&ac, &contact()).map(drop)));
     assert!(not_found(bob.replace(&ac, &id, &contact())));
     assert!(not_found(bob.delete(&ac, &id)));
@@ -264,7 +266,10 @@ fn users_never_see_each_other() {
             .map(drop)
     ));
     // An item id of Alice in Bob's own collection is not found either.
-    assert!(bob.fetch(&bc, &[id.clone()]).unwrap().is_empty());
+    assert!(bob
+        .fetch(&bc, std::slice::from_ref(&id))
+        .unwrap()
+        .is_empty());
     assert!(not_found(bob.delete(&bc, &id)));
 
     assert_eq!(alice.list(&ac, Window::default()).unwrap(), [id]);
@@ -319,8 +324,8 @@ fn move_keeps_the_id_and_logs_both_collections() {
     let new_id = s.move_item(&home, &id, &work).unwrap();
     assert_eq!(new_id, id);
     assert!(s.list(&home, Window::default()).unwrap().is_empty());
-    assert_eq!(s.list(&work, Window::default()).unwrap(), [id.clone()]);
-    assert_eq!(s.fetch(&work, &[id.clone()]).unwrap().len(), 1);
+    assert_eq!(s.list(&work, Window::default()).unwrap(), vec![id.clone()]);
+    assert_eq!(s.fetch(&work, std::slice::from_ref(&id)).unwrap().len(), 1);
     let from = s.changes(&home, &home_at).unwrap();
     assert_eq!(
         (from.changed.len(), from.deleted.clone()),
