@@ -4,6 +4,7 @@
 //! change log (`store`); `db` opens it the same way for every process.
 
 mod db;
+mod login_cache;
 mod random;
 pub mod store;
 pub mod users;

@@ -21,8 +21,9 @@
 //! - `calls()` counts the session's database transactions; each runs a fixed
 //!   number of statements whatever the number of items involved.
 
+use super::login_cache::LoginCache;
 use super::window::{in_window, span_of, Span};
-use super::{db, random, users};
+use super::{db, random};
 use crate::backend::{
     Backend, BackendError, ChangeSet, Collection, Cursor, Result, Session, Window,
 };
@@ -41,6 +42,7 @@ const MAX_IDLE_CONNECTIONS: usize = 8;
 pub struct EmbeddedBackend {
     path: std::path::PathBuf,
     idle: Arc<Mutex<Vec<Connection>>>,
+    logins: LoginCache,
 }
 
 impl EmbeddedBackend {
@@ -51,6 +53,7 @@ impl EmbeddedBackend {
         Ok(EmbeddedBackend {
             path: path.to_path_buf(),
             idle: Arc::new(Mutex::new(vec![first])),
+            logins: LoginCache::new()?,
         })
     }
 
@@ -72,7 +75,7 @@ impl EmbeddedBackend {
 impl Backend for EmbeddedBackend {
     fn open(&self, user: &str, password: &str) -> Result<Box<dyn Session>> {
         let conn = self.connection()?;
-        users::verify(&conn, user, password)?;
+        self.logins.verify(&conn, user, password)?;
         let mut session = EmbeddedSession {
             conn,
             user: user.to_string(),

@@ -128,19 +128,25 @@ pub fn generate_password() -> Result<String> {
     random::password()
 }
 
-/// Check `password` against the stored hash of `name`. An unknown user costs
-/// the same hash computation as a known one, so response times do not tell
-/// which names exist; the hash comparison itself is constant-time.
+/// Check `password` against the stored hash of `name` (see [`check_password`]).
 pub(crate) fn verify(conn: &Connection, name: &str, password: &str) -> BackendResult<()> {
-    let stored: Option<String> = conn
-        .query_row(
-            "SELECT password_hash FROM users WHERE name = ?1",
-            [name],
-            |r| r.get(0),
-        )
-        .optional()?;
+    check_password(stored_hash(conn, name)?.as_deref(), password)
+}
+
+/// The PHC string stored for `name`, if the user exists.
+pub(crate) fn stored_hash(conn: &Connection, name: &str) -> BackendResult<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT password_hash FROM users WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?)
+}
+
+/// Check `password` against a stored hash (`None`: no such user). An unknown
+/// user costs the same hash computation as a known one, so response times do
+/// not tell which names exist; the hash comparison itself is constant-time.
+pub(crate) fn check_password(stored: Option<&str>, password: &str) -> BackendResult<()> {
     let matches = match stored {
-        Some(phc) => password_matches(&phc, password),
+        Some(phc) => password_matches(phc, password),
         None => {
             password_matches(unknown_user_hash(), password);
             false
