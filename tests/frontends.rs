@@ -1,5 +1,5 @@
 //! The binary behind every front end a Horde admin can use — `serve`, CGI and
-//! FastCGI under real lighttpd, CGI under real Apache — answering OPTIONS and
+//! FastCGI under real lighttpd and real Apache — answering OPTIONS and
 //! authenticated requests, refusing wrong passwords (401) and oversized
 //! bodies (413). The embedded store holds the test user.
 
@@ -127,6 +127,13 @@ fn apache_cgi() {
     check_front_end(&web.base_url, &|| web.log());
 }
 
+#[test]
+fn apache_fastcgi() {
+    let setup = Setup::new();
+    let web = WebServer::start(Variant::ApacheFastCgi, &setup.config());
+    check_front_end(&web.base_url, &|| web.log());
+}
+
 /// `horde-activesync serve` as a child process; SIGTERM on drop.
 struct Serve {
     child: Child,
@@ -143,11 +150,7 @@ impl Serve {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "serve did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        web::wait_for_port(&format!("127.0.0.1:{port}"));
         Serve {
             child,
             base_url: format!("http://127.0.0.1:{port}/Microsoft-Server-ActiveSync"),

@@ -1,5 +1,6 @@
-//! Real web servers in front of the built binary: lighttpd (CGI and FastCGI)
-//! and Apache (CGI via `ScriptAlias`), each on a free loopback port with a
+//! Real web servers in front of the built binary: lighttpd (CGI, and FastCGI
+//! with lighttpd starting the binary) and Apache (CGI via `ScriptAlias`, and
+//! FastCGI via mod_proxy_fcgi to `horde-activesync fastcgi --listen`), each on a free loopback port with a
 //! generated config in a temporary folder, built from the project's own
 //! snippets in `lighttpd/` and `apache/` (so the tests check what admins
 //! install). They stop when dropped. A system Apache (e.g. Horde's on
@@ -16,6 +17,7 @@ pub enum Variant {
     LighttpdCgi,
     LighttpdFastCgi,
     ApacheCgi,
+    ApacheFastCgi,
 }
 
 pub struct WebServer {
@@ -24,6 +26,8 @@ pub struct WebServer {
     /// The server's error log (CGI stderr ends up here).
     pub error_log: PathBuf,
     child: Child,
+    /// `horde-activesync fastcgi --listen` when the web server does not start it.
+    app: Option<Child>,
     _dir: tempfile::TempDir,
 }
 
@@ -31,6 +35,7 @@ pub struct WebServer {
 const SNIPPET_BINARY: &str = "/usr/local/bin/horde-activesync";
 const SNIPPET_CONFIG: &str = "/etc/horde-activesync/activesync.toml";
 const SNIPPET_SOCKET: &str = "/run/lighttpd/horde-activesync.socket";
+const SNIPPET_FASTCGI_ADDR: &str = "127.0.0.1:9000";
 
 /// A user the web server's CGI processes run as under Apache, which refuses
 /// to run them as root.
@@ -44,7 +49,9 @@ impl WebServer {
             Variant::LighttpdCgi | Variant::LighttpdFastCgi => {
                 ensure_installed("lighttpd", "/usr/sbin/lighttpd")
             }
-            Variant::ApacheCgi => ensure_installed("apache2", "/usr/sbin/apache2"),
+            Variant::ApacheCgi | Variant::ApacheFastCgi => {
+                ensure_installed("apache2", "/usr/sbin/apache2")
+            }
         }
         let dir = tempfile::tempdir().expect("temp dir");
         make_world_readable(dir.path());
@@ -54,7 +61,9 @@ impl WebServer {
             Variant::LighttpdCgi => "lighttpd/horde-activesync-cgi.conf",
             Variant::LighttpdFastCgi => "lighttpd/horde-activesync.conf",
             Variant::ApacheCgi => "apache/horde-activesync.conf",
+            Variant::ApacheFastCgi => "apache/horde-activesync-fcgi.conf",
         };
+        let app_addr = format!("127.0.0.1:{}", free_port());
         let snippet = std::fs::read_to_string(Path::new(root).join(snippet_file))
             .expect("shipped snippet")
             .replace(SNIPPET_BINARY, env!("CARGO_BIN_EXE_horde-activesync"))
@@ -62,7 +71,8 @@ impl WebServer {
             .replace(
                 SNIPPET_SOCKET,
                 &dir.path().join("eas.socket").display().to_string(),
-            );
+            )
+            .replace(SNIPPET_FASTCGI_ADDR, &app_addr);
         let d = dir.path().display().to_string();
         std::fs::create_dir_all(dir.path().join("htdocs")).unwrap();
         std::fs::write(dir.path().join("snippet.conf"), snippet).unwrap();
@@ -81,11 +91,19 @@ impl WebServer {
                 c.arg("-D").arg("-f").arg(dir.path().join("lighttpd.conf"));
                 (("lighttpd.conf", conf), c)
             }
-            Variant::ApacheCgi => {
-                let modules = ["mpm_event", "authz_core", "alias", "cgid", "env"]
-                    .iter()
-                    .map(|m| format!("LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so\n"))
-                    .collect::<String>();
+            Variant::ApacheCgi | Variant::ApacheFastCgi => {
+                let modules = [
+                    "mpm_event",
+                    "authz_core",
+                    "alias",
+                    "cgid",
+                    "env",
+                    "proxy",
+                    "proxy_fcgi",
+                ]
+                .iter()
+                .map(|m| format!("LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so\n"))
+                .collect::<String>();
                 let conf = format!(
                     "{modules}\
                      ServerName 127.0.0.1\n\
@@ -116,12 +134,26 @@ impl WebServer {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {variant:?}: {e}"));
+        let app = (variant == Variant::ApacheFastCgi).then(|| {
+            Command::new(env!("CARGO_BIN_EXE_horde-activesync"))
+                .args(["fastcgi", "--listen", &app_addr])
+                .env("HORDE_ACTIVESYNC_CONFIG", config)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("starting horde-activesync fastcgi")
+        });
         let mut server = WebServer {
             base_url: format!("http://127.0.0.1:{port}/Microsoft-Server-ActiveSync"),
             error_log,
             child,
+            app,
             _dir: dir,
         };
+        if server.app.is_some() {
+            wait_for_port(&app_addr);
+        }
         server.wait_until_listening(port, variant);
         server
     }
@@ -151,6 +183,10 @@ impl WebServer {
 
 impl Drop for WebServer {
     fn drop(&mut self) {
+        if let Some(app) = self.app.as_mut() {
+            let _ = app.kill();
+            let _ = app.wait();
+        }
         // SIGTERM lets Apache and lighttpd stop their children (CGI, FastCGI).
         unsafe {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
@@ -164,6 +200,15 @@ impl Drop for WebServer {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Wait (a few seconds at most) until something listens on `addr`.
+pub fn wait_for_port(addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
