@@ -115,7 +115,7 @@ fn lighttpd_cgi() {
 #[test]
 fn lighttpd_fastcgi() {
     let setup = Setup::new();
-    let web = WebServer::start(Variant::LighttpdFastCgi, &setup.config());
+    let web = WebServer::start(Variant::LighttpdFastcgi, &setup.config());
     check_front_end(&web.base_url, &|| web.log());
 }
 
@@ -130,7 +130,7 @@ fn apache_cgi() {
 #[test]
 fn apache_fastcgi() {
     let setup = Setup::new();
-    let web = WebServer::start(Variant::ApacheFastCgi, &setup.config());
+    let web = WebServer::start(Variant::ApacheFastcgi, &setup.config());
     check_front_end(&web.base_url, &|| web.log());
 }
 

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
     LighttpdCgi,
-    LighttpdFastCgi,
+    LighttpdFastcgi,
     ApacheCgi,
-    ApacheFastCgi,
+    ApacheFastcgi,
 }
 
 pub struct WebServer {
@@ -46,10 +46,10 @@ impl WebServer {
     /// (given to it as HORDE_ACTIVESYNC_CONFIG by the snippet).
     pub fn start(variant: Variant, config: &Path) -> WebServer {
         match variant {
-            Variant::LighttpdCgi | Variant::LighttpdFastCgi => {
+            Variant::LighttpdCgi | Variant::LighttpdFastcgi => {
                 ensure_installed("lighttpd", "/usr/sbin/lighttpd")
             }
-            Variant::ApacheCgi | Variant::ApacheFastCgi => {
+            Variant::ApacheCgi | Variant::ApacheFastcgi => {
                 ensure_installed("apache2", "/usr/sbin/apache2")
             }
         }
@@ -59,9 +59,9 @@ impl WebServer {
         let root = env!("CARGO_MANIFEST_DIR");
         let snippet_file = match variant {
             Variant::LighttpdCgi => "lighttpd/horde-activesync-cgi.conf",
-            Variant::LighttpdFastCgi => "lighttpd/horde-activesync.conf",
+            Variant::LighttpdFastcgi => "lighttpd/horde-activesync.conf",
             Variant::ApacheCgi => "apache/horde-activesync.conf",
-            Variant::ApacheFastCgi => "apache/horde-activesync-fcgi.conf",
+            Variant::ApacheFastcgi => "apache/horde-activesync-fcgi.conf",
         };
         let app_addr = format!("127.0.0.1:{}", free_port());
         let snippet = std::fs::read_to_string(Path::new(root).join(snippet_file))
@@ -78,7 +78,7 @@ impl WebServer {
         std::fs::write(dir.path().join("snippet.conf"), snippet).unwrap();
         let error_log = dir.path().join("error.log");
         let (conf, mut command) = match variant {
-            Variant::LighttpdCgi | Variant::LighttpdFastCgi => {
+            Variant::LighttpdCgi | Variant::LighttpdFastcgi => {
                 let conf = format!(
                     "server.document-root = \"{d}/htdocs\"\n\
                      server.bind = \"127.0.0.1\"\n\
@@ -91,7 +91,7 @@ impl WebServer {
                 c.arg("-D").arg("-f").arg(dir.path().join("lighttpd.conf"));
                 (("lighttpd.conf", conf), c)
             }
-            Variant::ApacheCgi | Variant::ApacheFastCgi => {
+            Variant::ApacheCgi | Variant::ApacheFastcgi => {
                 let modules = [
                     "mpm_event",
                     "authz_core",
@@ -134,7 +134,7 @@ impl WebServer {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {variant:?}: {e}"));
-        let app = (variant == Variant::ApacheFastCgi).then(|| {
+        let app = (variant == Variant::ApacheFastcgi).then(|| {
             Command::new(env!("CARGO_BIN_EXE_horde-activesync"))
                 .args(["fastcgi", "--listen", &app_addr])
                 .env("HORDE_ACTIVESYNC_CONFIG", config)
