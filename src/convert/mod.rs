@@ -1,1 +1,3 @@
 //! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.
+pub mod contentline;
+pub mod vcard;
