@@ -1,1 +1,2 @@
 //! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.
+pub mod contentline;
