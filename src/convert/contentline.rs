@@ -1,224 +1,282 @@
-//! The content-line syntax shared by vCard (RFC 2425/2426/6350) and
-//! iCalendar (RFC 5545): `[group.]NAME;PARAM=a,b;FLAG:value`, folded at 75
-//! octets with a leading space or tab on continuation lines.
+//! RFC 5545 / RFC 6350 content lines, shared by the vCard and iCalendar
+//! conversions: unfolding, `NAME;PARAM=a,b:value` splitting, text escaping,
+//! a component tree (`BEGIN:X` .. `END:X`) and writing back with folding at
+//! 75 octets.
 //!
-//! This layer only splits lines, parameters and values. It does not decode the
-//! value: escapes, QUOTED-PRINTABLE and base64 depend on the property and the
-//! format, so [`unescape`] and [`split_escaped`] are separate helpers.
+//! Parsing is lenient about what real producers emit (bare LF, lower-case
+//! names, quoted parameter values) but never panics: a line without a colon
+//! is an error the caller reports, not a crash.
 
 use std::fmt::Write as _;
 
-/// One parameter. A vCard 2.1 bare flag (`TEL;HOME:`) has a name and no values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Param {
-    /// Upper-cased.
-    pub name: String,
-    /// Unquoted values, in order, case kept.
-    pub values: Vec<String>,
-}
-
-/// One unfolded content line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One unfolded content line. Names and parameter names are upper-cased;
+/// values are kept raw (still escaped), because only the caller knows whether
+/// a value is TEXT (escaped) or e.g. a RRULE (not escaped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContentLine {
-    /// The `group.` prefix (Apple's `item1.`), if any.
-    pub group: Option<String>,
-    /// Upper-cased property name.
     pub name: String,
-    pub params: Vec<Param>,
-    /// The raw value, still escaped / encoded.
+    pub params: Vec<(String, Vec<String>)>,
     pub value: String,
 }
 
 impl ContentLine {
-    /// A line without group or parameters.
     pub fn new(name: &str, value: impl Into<String>) -> ContentLine {
         ContentLine {
-            group: None,
             name: name.to_ascii_uppercase(),
             params: Vec::new(),
             value: value.into(),
         }
     }
 
-    /// Builder: add a parameter with these values.
-    pub fn with_param(mut self, name: &str, values: &[&str]) -> ContentLine {
-        self.params.push(Param {
-            name: name.to_ascii_uppercase(),
-            values: values.iter().map(|v| v.to_string()).collect(),
-        });
+    /// A line whose value is TEXT: the value is escaped here.
+    pub fn text(name: &str, value: &str) -> ContentLine {
+        ContentLine::new(name, escape_text(value))
+    }
+
+    /// Builder: add a parameter with one value.
+    pub fn param(mut self, name: &str, value: impl Into<String>) -> ContentLine {
+        self.params
+            .push((name.to_ascii_uppercase(), vec![value.into()]));
         self
     }
 
-    /// All values of the parameters with this name (case-insensitive).
-    pub fn param_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    /// The first value of a parameter (names compare case-insensitively).
+    pub fn param_value(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
-            .filter(move |p| p.name.eq_ignore_ascii_case(name))
-            .flat_map(|p| p.values.iter().map(String::as_str))
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.first())
+            .map(String::as_str)
     }
 
-    /// The first value of the parameter with this name.
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .filter(|p| p.name.eq_ignore_ascii_case(name))
-            .find_map(|p| p.values.first().map(String::as_str))
+    /// The value unescaped as TEXT.
+    pub fn text_value(&self) -> String {
+        unescape_text(&self.value)
+    }
+
+    /// Parse one unfolded line.
+    pub fn parse(line: &str) -> Result<ContentLine, ContentLineError> {
+        let (head, value) = split_unquoted(line, ':')
+            .ok_or_else(|| ContentLineError(format!("no ':' in line {line:?}")))?;
+        let mut parts = split_all_unquoted(head, ';').into_iter();
+        let name = parts.next().unwrap_or_default().trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(ContentLineError(format!("bad property name in {line:?}")));
+        }
+        let mut params = Vec::new();
+        for p in parts {
+            let (pname, pvalue) = match p.split_once('=') {
+                Some((n, v)) => (n, v),
+                // vCard 2.1 style bare parameter (`TEL;CELL:`): a TYPE value.
+                None => ("TYPE", p),
+            };
+            let values = split_all_unquoted(pvalue, ',')
+                .into_iter()
+                .map(|v| v.trim_matches('"').to_string())
+                .collect();
+            params.push((pname.trim().to_ascii_uppercase(), values));
+        }
+        Ok(ContentLine {
+            name: name.to_ascii_uppercase(),
+            params,
+            value: value.to_string(),
+        })
+    }
+
+    /// The line folded at 75 octets (never inside a UTF-8 sequence), CRLF-terminated.
+    pub fn to_folded(&self) -> String {
+        let mut raw = self.name.clone();
+        for (n, values) in &self.params {
+            raw.push(';');
+            raw.push_str(n);
+            raw.push('=');
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    raw.push(',');
+                }
+                if v.contains([':', ';', ',']) {
+                    let _ = write!(raw, "\"{}\"", v.replace('"', ""));
+                } else {
+                    raw.push_str(v);
+                }
+            }
+        }
+        raw.push(':');
+        raw.push_str(&self.value);
+        fold(&raw)
     }
 }
 
-/// Split text into logical lines: unfold continuation lines (RFC 5545 3.1),
-/// join vCard 2.1 QUOTED-PRINTABLE soft line breaks (a line ending in `=`),
-/// and drop empty lines.
-pub fn unfold(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut soft_break = false;
-    for raw in text.split('\n') {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if soft_break {
-            if let Some(last) = out.last_mut() {
-                last.pop(); // the '='
-                last.push_str(line.trim_start_matches([' ', '\t']));
-                soft_break = is_qp_soft_break(last);
+/// Why a text could not be read as content lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentLineError(pub String);
+
+impl std::fmt::Display for ContentLineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ContentLineError {}
+
+/// A `BEGIN:NAME` .. `END:NAME` block with its properties and sub-components.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Component {
+    pub name: String,
+    pub properties: Vec<ContentLine>,
+    pub components: Vec<Component>,
+}
+
+impl Component {
+    pub fn new(name: &str) -> Component {
+        Component {
+            name: name.to_ascii_uppercase(),
+            ..Component::default()
+        }
+    }
+
+    /// Parse every top-level component of a text (usually one VCALENDAR or
+    /// several VCARDs).
+    pub fn parse_all(text: &str) -> Result<Vec<Component>, ContentLineError> {
+        let mut stack: Vec<Component> = Vec::new();
+        let mut done = Vec::new();
+        for line in unfold(text) {
+            if line.trim().is_empty() {
                 continue;
             }
-        }
-        if let (Some(rest), Some(last)) = (
-            line.strip_prefix(' ').or_else(|| line.strip_prefix('\t')),
-            out.last_mut(),
-        ) {
-            last.push_str(rest);
-        } else if !line.is_empty() {
-            out.push(line.to_string());
-        }
-        soft_break = out.last().is_some_and(|l| is_qp_soft_break(l));
-    }
-    out
-}
-
-/// A QUOTED-PRINTABLE line whose value ends in `=` continues on the next line.
-fn is_qp_soft_break(line: &str) -> bool {
-    if !line.ends_with('=') {
-        return false;
-    }
-    let head = match find_value_colon(line) {
-        Some(i) => &line[..i],
-        None => return false,
-    };
-    head.to_ascii_uppercase().contains("QUOTED-PRINTABLE")
-}
-
-/// The index of the colon that ends the name and parameters (colons inside
-/// quoted parameter values do not count).
-fn find_value_colon(line: &str) -> Option<usize> {
-    let mut quoted = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            ':' if !quoted => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Why a line is not a content line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LineError {
-    #[error("content line without ':': {0:?}")]
-    NoColon(String),
-    #[error("content line without a property name: {0:?}")]
-    NoName(String),
-}
-
-/// Parse one unfolded line.
-pub fn parse_line(line: &str) -> Result<ContentLine, LineError> {
-    let colon = find_value_colon(line).ok_or_else(|| LineError::NoColon(shorten(line)))?;
-    let (head, value) = (&line[..colon], &line[colon + 1..]);
-    let mut parts = split_params(head).into_iter();
-    let full_name = parts.next().unwrap_or_default();
-    let (group, name) = match full_name.rsplit_once('.') {
-        Some((g, n)) => (Some(g.to_string()), n),
-        None => (None, full_name.as_str()),
-    };
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(LineError::NoName(shorten(line)));
-    }
-    let params = parts
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((n, v)) => Param {
-                name: n.trim().to_ascii_uppercase(),
-                values: split_param_values(v),
-            },
-            None => Param {
-                name: p.trim().to_ascii_uppercase(),
-                values: Vec::new(),
-            },
-        })
-        .collect();
-    Ok(ContentLine {
-        group,
-        name: name.to_ascii_uppercase(),
-        params,
-        value: value.to_string(),
-    })
-}
-
-fn shorten(line: &str) -> String {
-    line.chars().take(60).collect()
-}
-
-/// Split `NAME;A=1;B="x;y"` on the semicolons outside quotes.
-fn split_params(head: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut quoted = false;
-    for c in head.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                out.last_mut().expect("never empty").push(c);
+            let cl = ContentLine::parse(&line)?;
+            match cl.name.as_str() {
+                "BEGIN" => {
+                    if stack.len() >= 16 {
+                        return Err(ContentLineError("components nested too deeply".into()));
+                    }
+                    stack.push(Component::new(cl.value.trim()));
+                }
+                "END" => {
+                    let c = stack.pop().ok_or_else(|| {
+                        ContentLineError(format!("END:{} without BEGIN", cl.value))
+                    })?;
+                    if !c.name.eq_ignore_ascii_case(cl.value.trim()) {
+                        return Err(ContentLineError(format!(
+                            "END:{} closes BEGIN:{}",
+                            cl.value, c.name
+                        )));
+                    }
+                    match stack.last_mut() {
+                        Some(parent) => parent.components.push(c),
+                        None => done.push(c),
+                    }
+                }
+                _ => match stack.last_mut() {
+                    Some(c) => c.properties.push(cl),
+                    None => {
+                        return Err(ContentLineError(format!("{} outside a component", cl.name)))
+                    }
+                },
             }
-            ';' if !quoted => out.push(String::new()),
-            _ => out.last_mut().expect("never empty").push(c),
+        }
+        if let Some(open) = stack.last() {
+            return Err(ContentLineError(format!("BEGIN:{} without END", open.name)));
+        }
+        Ok(done)
+    }
+
+    /// The first property with this name.
+    pub fn property(&self, name: &str) -> Option<&ContentLine> {
+        self.properties
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// All properties with this name.
+    pub fn properties_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ContentLine> {
+        self.properties
+            .iter()
+            .filter(move |p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Sub-components with this name.
+    pub fn components_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Component> {
+        self.components
+            .iter()
+            .filter(move |c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Append a property.
+    pub fn push(&mut self, line: ContentLine) {
+        self.properties.push(line);
+    }
+
+    /// The component as folded CRLF text.
+    pub fn to_text(&self) -> String {
+        let mut out = ContentLine::new("BEGIN", self.name.clone()).to_folded();
+        for p in &self.properties {
+            out.push_str(&p.to_folded());
+        }
+        for c in &self.components {
+            out.push_str(&c.to_text());
+        }
+        out.push_str(&ContentLine::new("END", self.name.clone()).to_folded());
+        out
+    }
+}
+
+/// Join folded lines (a line starting with space or tab continues the
+/// previous one); accepts CRLF and bare LF.
+pub fn unfold(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for raw in text.split('\n') {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        match (raw.strip_prefix([' ', '\t']), lines.last_mut()) {
+            (Some(rest), Some(prev)) => prev.push_str(rest),
+            _ => lines.push(raw.to_string()),
+        }
+    }
+    lines
+}
+
+/// Fold a logical line at 75 octets, CRLF-terminated.
+pub fn fold(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + line.len() / 70 * 3 + 2);
+    let mut width = 0;
+    for ch in line.chars() {
+        let len = ch.len_utf8();
+        if width + len > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(ch);
+        width += len;
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// Escape a TEXT value (`\\`, `\;`, `\,`, `\n`).
+pub fn escape_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' => out.push_str("\\n"),
+            _ => out.push(c),
         }
     }
     out
 }
 
-/// `a,"b,c",d` -> `a`, `b,c`, `d`.
-fn split_param_values(v: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut quoted = false;
-    for c in v.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(String::new()),
-            _ => out.last_mut().expect("never empty").push(c),
-        }
-    }
-    out.into_iter().map(|s| s.trim().to_string()).collect()
-}
-
-/// Parse a whole text into lines; lines that are not content lines are
-/// skipped (devices send stray junk) and returned separately.
-pub fn parse(text: &str) -> (Vec<ContentLine>, Vec<LineError>) {
-    let mut lines = Vec::new();
-    let mut errors = Vec::new();
-    for l in unfold(text) {
-        match parse_line(&l) {
-            Ok(cl) => lines.push(cl),
-            Err(e) => errors.push(e),
-        }
-    }
-    (lines, errors)
-}
-
-/// Undo text escapes: `\\`, `\;`, `\,`, `\:`, `\n`/`\N`. An unknown escape
-/// keeps the character after the backslash.
-pub fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
+/// Undo [`escape_text`]; unknown escapes keep the escaped character.
+pub fn unescape_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
             out.push(c);
@@ -233,109 +291,51 @@ pub fn unescape(s: &str) -> String {
     out
 }
 
-/// Escape a text value: backslash, semicolon, comma and newline (CRLF and CR
-/// become one `\n`).
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push_str("\\n");
-            }
-            '\n' => out.push_str("\\n"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Split a structured or list value on unescaped `sep` and unescape each part
-/// (`N`, `ADR`, `ORG` with `;`; `CATEGORIES` with `,`).
-pub fn split_escaped(s: &str, sep: char) -> Vec<String> {
-    let mut parts = vec![String::new()];
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            let cur = parts.last_mut().expect("never empty");
-            cur.push('\\');
-            if let Some(n) = chars.next() {
-                cur.push(n);
-            }
-        } else if c == sep {
-            parts.push(String::new());
+/// Split a TEXT list value (`a,b\,c`) at unescaped commas and unescape each part.
+pub fn split_text_list(value: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut escaped = false;
+    for c in value.chars() {
+        if escaped {
+            current.push('\\');
+            current.push(c);
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == ',' {
+            parts.push(unescape_text(&current));
+            current.clear();
         } else {
-            parts.last_mut().expect("never empty").push(c);
+            current.push(c);
         }
     }
-    parts.iter().map(|p| unescape(p)).collect()
+    parts.push(unescape_text(&current));
+    parts.retain(|p| !p.is_empty());
+    parts
 }
 
-/// Join already-unescaped parts with `sep`, escaping each part.
-pub fn join_escaped<S: AsRef<str>>(parts: &[S], sep: char) -> String {
-    let mut out = String::new();
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push(sep);
+fn split_unquoted(s: &str, sep: char) -> Option<(&str, &str)> {
+    let mut quoted = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => return Some((&s[..i], &s[i + 1..])),
+            _ => {}
         }
-        out.push_str(&escape(p.as_ref()));
     }
-    out
+    None
 }
 
-/// Largest number of octets on one physical line, CRLF excluded (RFC 5545 3.1).
-pub const FOLD_AT: usize = 75;
-
-/// Append the line to `out`, folded at [`FOLD_AT`] octets without splitting a
-/// UTF-8 sequence, and terminated by CRLF. The value is written as is (escape
-/// it first); parameter values with `:`, `;` or `,` are quoted.
-pub fn write_line(out: &mut String, line: &ContentLine) {
-    let mut text = String::new();
-    if let Some(g) = &line.group {
-        text.push_str(g);
-        text.push('.');
+fn split_all_unquoted(s: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = s;
+    while let Some((head, tail)) = split_unquoted(rest, sep) {
+        parts.push(head);
+        rest = tail;
     }
-    text.push_str(&line.name);
-    for p in &line.params {
-        text.push(';');
-        text.push_str(&p.name);
-        if !p.values.is_empty() {
-            text.push('=');
-            for (i, v) in p.values.iter().enumerate() {
-                if i > 0 {
-                    text.push(',');
-                }
-                if v.contains([':', ';', ',']) {
-                    let _ = write!(text, "\"{}\"", v.replace('"', ""));
-                } else {
-                    text.push_str(v);
-                }
-            }
-        }
-    }
-    text.push(':');
-    text.push_str(&line.value);
-    fold_into(out, &text);
-}
-
-fn fold_into(out: &mut String, text: &str) {
-    let mut used = 0;
-    for c in text.chars() {
-        let len = c.len_utf8();
-        if used + len > FOLD_AT {
-            out.push_str("\r\n ");
-            used = 1;
-        }
-        out.push(c);
-        used += len;
-    }
-    out.push_str("\r\n");
+    parts.push(rest);
+    parts
 }
 
 #[cfg(test)]
@@ -343,62 +343,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unfolds_continuations_and_qp_soft_breaks() {
-        let text = "NOTE:abc\r\n def\r\n\tghi\r\nX;ENCODING=QUOTED-PRINTABLE:a=\r\n=3Db\r\nEND:X\r\n";
-        assert_eq!(
-            unfold(text),
-            vec!["NOTE:abcdefghi", "X;ENCODING=QUOTED-PRINTABLE:a=3Db", "END:X"]
-        );
-    }
-
-    #[test]
-    fn parses_group_params_and_quoted_values() {
-        let l = parse_line("item1.TEL;TYPE=work,voice;PREF;X-L=\"a:b;c\":+1 555").unwrap();
-        assert_eq!(l.group.as_deref(), Some("item1"));
-        assert_eq!(l.name, "TEL");
-        assert_eq!(l.param_values("type").collect::<Vec<_>>(), vec!["work", "voice"]);
-        assert_eq!(l.params[1].name, "PREF");
-        assert!(l.params[1].values.is_empty());
-        assert_eq!(l.param("X-L"), Some("a:b;c"));
-        assert_eq!(l.value, "+1 555");
-    }
-
-    #[test]
-    fn rejects_lines_without_colon_or_name() {
-        assert!(matches!(parse_line("garbage"), Err(LineError::NoColon(_))));
-        assert!(matches!(parse_line(":value"), Err(LineError::NoName(_))));
-    }
-
-    #[test]
-    fn escapes_round_trip() {
-        let s = "a\\b;c,d\ne";
-        assert_eq!(escape(s), "a\\\\b\\;c\\,d\\ne");
-        assert_eq!(unescape(&escape(s)), s);
-        assert_eq!(
-            split_escaped("Doe;Jane\\;x;;Dr.", ';'),
-            vec!["Doe", "Jane;x", "", "Dr."]
-        );
-        assert_eq!(join_escaped(&["a,b", "c"], ','), "a\\,b,c");
+    fn parses_params_and_quoted_colons() {
+        let l = ContentLine::parse("ATTENDEE;CN=\"Doe, Jane\";ROLE=REQ-PARTICIPANT:mailto:j@x.org")
+            .unwrap();
+        assert_eq!(l.name, "ATTENDEE");
+        assert_eq!(l.param_value("cn"), Some("Doe, Jane"));
+        assert_eq!(l.value, "mailto:j@x.org");
     }
 
     #[test]
     fn folds_at_75_octets_without_splitting_utf8() {
-        let mut out = String::new();
-        let value = "é".repeat(100);
-        write_line(&mut out, &ContentLine::new("NOTE", value.clone()));
-        for physical in out.split("\r\n").filter(|l| !l.is_empty()) {
-            assert!(physical.len() <= FOLD_AT, "{} octets", physical.len());
-        }
-        assert_eq!(unfold(&out), vec![format!("NOTE:{value}")]);
+        let line = ContentLine::text("SUMMARY", &"é".repeat(100));
+        let folded = line.to_folded();
+        assert!(folded.split("\r\n").all(|l| l.len() <= 75));
+        let back = ContentLine::parse(&unfold(&folded)[0]).unwrap();
+        assert_eq!(back.text_value(), "é".repeat(100));
     }
 
     #[test]
-    fn quotes_parameter_values_with_separators() {
-        let mut out = String::new();
-        write_line(
-            &mut out,
-            &ContentLine::new("X", "v").with_param("LABEL", &["a:b"]),
+    fn text_escaping_round_trips() {
+        let s = "a;b,c\\d\nnext";
+        assert_eq!(unescape_text(&escape_text(s)), s);
+        assert_eq!(split_text_list("a\\,b,c"), vec!["a,b", "c"]);
+    }
+
+    #[test]
+    fn unbalanced_components_are_errors() {
+        assert!(
+            Component::parse_all("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VCALENDAR\r\n").is_err()
         );
-        assert_eq!(out, "X;LABEL=\"a:b\":v\r\n");
+        assert!(Component::parse_all("SUMMARY:x\r\n").is_err());
+        assert!(Component::parse_all("BEGIN:A\r\nnocolon\r\nEND:A").is_err());
     }
 }

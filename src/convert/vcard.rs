@@ -144,10 +144,17 @@ const ADDRESSES: &[(&str, AddressField)] = &[
 /// values (a broken date or base64) leave their field unset; only text
 /// without any `BEGIN:VCARD` is an error.
 pub fn parse(text: &str) -> Result<Contact> {
-    let (lines, _junk) = contentline::parse(text);
+    // Stray junk lines (no colon, bad name) are skipped, as devices send them.
+    let lines = logical_lines(text)
+        .into_iter()
+        .filter_map(|l| ContentLine::parse(&l).ok());
     let mut inside = false;
     let mut card = Vec::new();
-    for line in lines {
+    for mut line in lines {
+        // Apple's `item1.TEL`: the group prefix carries no meaning for us.
+        if let Some((_, name)) = line.name.rsplit_once('.') {
+            line.name = name.to_string();
+        }
         match line.name.as_str() {
             "BEGIN" if line.value.trim().eq_ignore_ascii_case("VCARD") && !inside => inside = true,
             "END" if line.value.trim().eq_ignore_ascii_case("VCARD") && inside => break,
@@ -191,7 +198,7 @@ fn apply_line(c: &mut Contact, line: &ContentLine, tel_used: &mut [bool], email_
         return;
     }
     if let Some((_, field)) = LIST_PROPS.iter().find(|(n, _)| *n == name) {
-        let items: Vec<String> = contentline::split_escaped(&decoded_value(line), ',')
+        let items: Vec<String> = contentline::split_text_list(&decoded_value(line))
             .into_iter()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
@@ -203,7 +210,7 @@ fn apply_line(c: &mut Contact, line: &ContentLine, tel_used: &mut [bool], email_
     }
     match name {
         "N" => {
-            let parts = contentline::split_escaped(&decoded_value(line), ';');
+            let parts = split_structured(&decoded_value(line));
             let part = |i: usize| non_empty(parts.get(i).cloned().unwrap_or_default());
             c.last_name = part(0);
             c.first_name = part(1);
@@ -212,7 +219,7 @@ fn apply_line(c: &mut Contact, line: &ContentLine, tel_used: &mut [bool], email_
             c.suffix = part(4);
         }
         "ORG" => {
-            let parts = contentline::split_escaped(&decoded_value(line), ';');
+            let parts = split_structured(&decoded_value(line));
             c.company_name = non_empty(parts.first().cloned().unwrap_or_default());
             c.department = non_empty(parts.get(1).cloned().unwrap_or_default());
         }
@@ -294,7 +301,7 @@ fn apply_adr(c: &mut Contact, line: &ContentLine) {
     if !target.is_empty() {
         return; // the first address of a kind wins, as in Turba
     }
-    let parts = contentline::split_escaped(&decoded_value(line), ';');
+    let parts = split_structured(&decoded_value(line));
     let part = |i: usize| parts.get(i).cloned().unwrap_or_default();
     // Post office box and extended address have no EAS element: they become
     // leading lines of the street.
@@ -314,30 +321,26 @@ fn apply_adr(c: &mut Contact, line: &ContentLine) {
 /// Upper-cased TYPE values, including vCard 2.1 bare flags (`TEL;HOME;FAX:`)
 /// and 4.0 quoted lists (`TYPE="work,voice"`).
 fn types(line: &ContentLine) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in &line.params {
-        if p.name == "TYPE" {
-            for v in &p.values {
-                out.extend(v.split(',').map(|s| s.trim().to_ascii_uppercase()));
-            }
-        } else if p.values.is_empty() {
-            out.push(p.name.clone());
-        }
-    }
-    out
+    line.params
+        .iter()
+        .filter(|(n, _)| n == "TYPE")
+        .flat_map(|(_, values)| values.iter())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_uppercase())
+        .collect()
 }
 
 /// The value after QUOTED-PRINTABLE and CHARSET decoding, still escaped.
 fn decoded_value(line: &ContentLine) -> String {
     let qp = line
-        .param("ENCODING")
+        .param_value("ENCODING")
         .is_some_and(|e| e.eq_ignore_ascii_case("QUOTED-PRINTABLE"))
-        || line.params.iter().any(|p| p.name == "QUOTED-PRINTABLE");
+        || types(line).iter().any(|t| t == "QUOTED-PRINTABLE");
     if !qp {
         return line.value.clone();
     }
     let bytes = decode_quoted_printable(&line.value);
-    match line.param("CHARSET").map(|s| s.to_ascii_uppercase()) {
+    match line.param_value("CHARSET").map(|s| s.to_ascii_uppercase()) {
         Some(cs) if ["ISO-8859-1", "LATIN1", "WINDOWS-1252", "US-ASCII"].contains(&cs.as_str()) => {
             bytes.iter().map(|&b| b as char).collect()
         }
@@ -347,7 +350,7 @@ fn decoded_value(line: &ContentLine) -> String {
 
 /// A single text value: decoded and unescaped.
 fn text_value(line: &ContentLine) -> String {
-    contentline::unescape(&decoded_value(line))
+    contentline::unescape_text(&decoded_value(line))
 }
 
 fn decode_quoted_printable(s: &str) -> Vec<u8> {
@@ -417,9 +420,9 @@ fn parse_photo(line: &ContentLine) -> Option<Vec<u8>> {
         data
     } else {
         let encoded = line
-            .param("ENCODING")
+            .param_value("ENCODING")
             .is_some_and(|e| e.eq_ignore_ascii_case("b") || e.eq_ignore_ascii_case("BASE64"))
-            || line.params.iter().any(|p| p.name == "BASE64");
+            || types(line).iter().any(|t| t == "BASE64");
         if !encoded {
             return None; // a URL to a picture: not fetched
         }
@@ -448,9 +451,9 @@ pub fn write(c: &Contact, uid: &str) -> String {
     let mut lines = vec![
         ContentLine::new("BEGIN", "VCARD"),
         ContentLine::new("VERSION", "3.0"),
-        ContentLine::new("UID", contentline::escape(uid)),
+        ContentLine::text("UID", uid),
     ];
-    let text = |v: &Option<String>| contentline::escape(v.as_deref().unwrap_or(""));
+    let text = |v: &Option<String>| contentline::escape_text(v.as_deref().unwrap_or(""));
     let name = [
         &c.last_name,
         &c.first_name,
@@ -459,7 +462,7 @@ pub fn write(c: &Contact, uid: &str) -> String {
         &c.suffix,
     ]
     .map(|v| v.clone().unwrap_or_default());
-    lines.push(ContentLine::new("N", contentline::join_escaped(&name, ';')));
+    lines.push(ContentLine::new("N", join_escaped(&name, ';')));
     for (n, _, field) in TEXT_PROPS {
         lines.push(ContentLine::new(n, text(field(&mut c))));
     }
@@ -469,19 +472,19 @@ pub fn write(c: &Contact, uid: &str) -> String {
     }
     for (n, field) in LIST_PROPS {
         let v = field(&mut c).clone().unwrap_or_default();
-        lines.push(ContentLine::new(n, contentline::join_escaped(&v, ',')));
+        lines.push(ContentLine::new(n, join_escaped(&v, ',')));
     }
     let org = [&c.company_name, &c.department].map(|v| v.clone().unwrap_or_default());
-    lines.push(ContentLine::new("ORG", contentline::join_escaped(&org, ';')));
+    lines.push(ContentLine::new("ORG", join_escaped(&org, ';')));
     for (types, field) in EMAIL_SLOTS {
-        lines.push(ContentLine::new("EMAIL", text(field(&mut c))).with_param("TYPE", types));
+        lines.push(with_types(ContentLine::new("EMAIL", text(field(&mut c))), types));
     }
     for (i, (kind, types, field)) in TEL_SLOTS.iter().enumerate() {
         let second_of_kind = TEL_SLOTS[..i].iter().any(|(k, _, _)| k == kind);
         if second_of_kind && field(&mut c).is_none() {
             continue;
         }
-        lines.push(ContentLine::new("TEL", text(field(&mut c))).with_param("TYPE", types));
+        lines.push(with_types(ContentLine::new("TEL", text(field(&mut c))), types));
     }
     for (kind, field) in ADDRESSES {
         let a = field(&mut c).clone();
@@ -495,19 +498,19 @@ pub fn write(c: &Contact, uid: &str) -> String {
             a.country,
         ]
         .map(Option::unwrap_or_default);
-        lines.push(
-            ContentLine::new("ADR", contentline::join_escaped(&parts, ';'))
-                .with_param("TYPE", &[kind]),
-        );
+        lines.push(with_types(
+            ContentLine::new("ADR", join_escaped(&parts, ';')),
+            &[kind],
+        ));
     }
     let photo = match &c.picture {
         Some(bytes) => ContentLine::new(
             "PHOTO",
             base64::engine::general_purpose::STANDARD.encode(bytes),
         )
-        .with_param("ENCODING", &["b"])
-        .with_param("TYPE", &[image_type(bytes)]),
-        None => ContentLine::new("PHOTO", "").with_param("ENCODING", &["b"]),
+        .param("ENCODING", "b")
+        .param("TYPE", image_type(bytes)),
+        None => ContentLine::new("PHOTO", "").param("ENCODING", "b"),
     };
     lines.push(photo);
     lines.push(ContentLine::new(
@@ -515,11 +518,65 @@ pub fn write(c: &Contact, uid: &str) -> String {
         c.weighted_rank.map(|r| r.to_string()).unwrap_or_default(),
     ));
     lines.push(ContentLine::new("END", "VCARD"));
-    let mut out = String::new();
-    for l in &lines {
-        contentline::write_line(&mut out, l);
+    lines.iter().map(ContentLine::to_folded).collect()
+}
+
+/// `TYPE=A,B` (unquoted, as vCard 3.0 readers such as Horde expect).
+fn with_types(mut line: ContentLine, types: &[&str]) -> ContentLine {
+    line.params
+        .push(("TYPE".into(), types.iter().map(|t| t.to_string()).collect()));
+    line
+}
+
+/// Unfolded lines, with vCard 2.1 QUOTED-PRINTABLE soft line breaks (a QP
+/// value ending in `=`) joined to the next line.
+fn logical_lines(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut continues = false;
+    for line in contentline::unfold(text) {
+        match out.last_mut() {
+            Some(prev) if continues => {
+                prev.pop(); // the soft break's '='
+                prev.push_str(&line);
+            }
+            _ => out.push(line),
+        }
+        let last = out.last().map(String::as_str).unwrap_or("");
+        continues = last.ends_with('=')
+            && last
+                .split(':')
+                .next()
+                .is_some_and(|head| head.to_ascii_uppercase().contains("QUOTED-PRINTABLE"));
     }
     out
+}
+
+/// Split a structured value (`N`, `ADR`, `ORG`) at unescaped `;` and
+/// unescape each component; empty components are kept (they are positional).
+fn split_structured(value: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let cur = parts.last_mut().expect("never empty");
+                cur.push('\\');
+                cur.extend(chars.next());
+            }
+            ';' => parts.push(String::new()),
+            _ => parts.last_mut().expect("never empty").push(c),
+        }
+    }
+    parts.iter().map(|p| contentline::unescape_text(p)).collect()
+}
+
+/// Escape each part and join them with `sep`.
+fn join_escaped<S: AsRef<str>>(parts: &[S], sep: char) -> String {
+    let escaped: Vec<String> = parts
+        .iter()
+        .map(|p| contentline::escape_text(p.as_ref()))
+        .collect();
+    escaped.join(&sep.to_string())
 }
 
 #[cfg(test)]
@@ -551,10 +608,11 @@ mod tests {
 
     #[test]
     fn quoted_printable_with_latin1_charset() {
-        let l = contentline::parse_line("NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=ISO-8859-1:caf=E9=0Ax")
-            .unwrap();
+        let l =
+            ContentLine::parse("NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=ISO-8859-1:caf=E9=0Ax")
+                .unwrap();
         assert_eq!(text_value(&l), "café\nx");
-        let l = contentline::parse_line("NOTE;QUOTED-PRINTABLE;CHARSET=UTF-8:caf=C3=A9=").unwrap();
+        let l = ContentLine::parse("NOTE;QUOTED-PRINTABLE;CHARSET=UTF-8:caf=C3=A9=").unwrap();
         assert_eq!(text_value(&l), "café=");
     }
 }
