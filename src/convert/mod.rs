@@ -1,3 +1,5 @@
 //! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.
 pub mod contentline;
+pub mod eas_contact;
+pub mod ghost;
 pub mod vcard;
