@@ -1,2 +1,6 @@
 //! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.
 pub mod body;
+pub mod contentline;
+pub mod eas_contact;
+pub mod ghost;
+pub mod vcard;
