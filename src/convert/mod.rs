@@ -1,2 +1,4 @@
 //! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.
 pub mod contentline;
+pub mod recurrence;
+pub mod timezone;
