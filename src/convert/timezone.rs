@@ -546,7 +546,7 @@ fn approximate(tzi: &TimeZoneInfo, year: i32) -> Match {
     let fixed_hours = (rules.transitions.is_none()
         && rules.standard % 60 == 0
         && rules.standard.abs() <= 12 * 60)
-        .then(|| rules.standard / 60);
+        .then_some(rules.standard / 60);
     if let Some(hours) = fixed_hours {
         // Etc/GMT-1 is one hour *east* of UTC (POSIX sign).
         let name = match hours {
