@@ -1,4 +1,6 @@
 //! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.
 pub mod contentline;
+pub mod ical;
+pub mod note;
 pub mod recurrence;
 pub mod timezone;
