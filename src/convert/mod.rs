@@ -1,4 +1,5 @@
 //! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.
+pub mod body;
 pub mod contentline;
 pub mod ical;
 pub mod note;
