@@ -10,7 +10,8 @@ use crate::backend::{Backend, BackendError, Session};
 use crate::command::{self, CommandError, Ctx, Outcome};
 use crate::config::Config;
 use crate::http::{Request, Response};
-use crate::state::Device;
+use crate::command::provision::{self, Gate};
+use crate::state::{Device, StateError, Store};
 use crate::wbxml::{self, Element};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::SystemTime;
@@ -182,12 +183,39 @@ impl Server {
         }
     }
 
-    /// Device state and provisioning gate: the state work plugs in here. It
-    /// opens the device's state (`state::Store`) and, per `[provisioning]
-    /// mode`, answers 449 (< 14.0) or Status 142/143/144, and 140 for a
-    /// pending wipe, before the command runs. Until then every device passes.
-    fn open_device(&self, _ereq: &EasRequest) -> Result<Device, Response> {
-        Ok(Device)
+    /// Open the device's state and run the provisioning gate
+    /// (`command::provision::gate`) before the command. Ping works from an
+    /// unlocked snapshot so a held Ping never blocks the device's Sync; every
+    /// other command holds the device's lock until it is answered. Invalid
+    /// ids get 400 without touching any file.
+    fn open_device(&self, ereq: &EasRequest) -> Result<Device, Response> {
+        let store = Store::new(self.config.server.state_dir.clone());
+        let opened = if ereq.cmd == "Ping" {
+            store.open_shared(&ereq.user, &ereq.device_id)
+        } else {
+            store.open(&ereq.user, &ereq.device_id)
+        };
+        let state_error = |e: StateError| match e {
+            StateError::InvalidId(why) => {
+                log::info!("{}: {why}", describe(ereq));
+                Response::new(400)
+            }
+            other => {
+                log::error!("{}: device state: {other}", describe(ereq));
+                Response::new(500)
+            }
+        };
+        let mut device = opened.map_err(state_error)?;
+        let gate = provision::gate(ereq, &mut device, &self.config);
+        if device.is_locked() {
+            device.save_info().map_err(state_error)?;
+        }
+        match gate {
+            Gate::Pass => Ok(device),
+            Gate::Http449 => Err(Response::new(449)),
+            Gate::Status(code) => Err(status_or_http(ereq, code, 449)),
+            Gate::Forbidden => Err(Response::new(403)),
+        }
     }
 
     fn unauthorized(&self) -> Response {

@@ -17,6 +17,7 @@ pub mod common {
     pub const ACCESS_DENIED: u32 = 130;
     pub const COMMAND_NOT_SUPPORTED: u32 = 137;
     pub const VERSION_NOT_SUPPORTED: u32 = 138;
+    pub const DEVICE_NOT_FULLY_PROVISIONABLE: u32 = 139;
     pub const REMOTE_WIPE_REQUESTED: u32 = 140;
     pub const LEGACY_DEVICE_ON_STRICT_POLICY: u32 = 141;
     pub const DEVICE_NOT_PROVISIONED: u32 = 142;
