@@ -287,4 +287,14 @@ mod tests {
             b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
         );
     }
+
+    proptest::proptest! {
+        /// Any head is parsed or answered with a status, never a panic.
+        #[test]
+        fn arbitrary_heads_never_panic(head in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = parse_head(&head);
+            let mut r = &head[..];
+            let _ = read_head(&mut r, &mut Vec::new());
+        }
+    }
 }
