@@ -221,6 +221,9 @@ fn debug_log_of_one_device() {
     debugged.device_id = "DEBUGME".into();
     let r = debugged.post("Provision", Some(&request));
     assert_eq!(r.status, 200, "{r:?}");
+    // A body the decoder refuses is logged too, with the answer it got.
+    let r = debugged.post_raw("Provision", &[], &[0x03, 0x01, 0x6a, 0x00, 0x45]);
+    assert_eq!(r.status, 200, "{r:?}");
     let quiet = client(&serve.base_url, PASSWORD);
     assert_eq!(quiet.post("Provision", Some(&request)).status, 200);
 
@@ -236,6 +239,8 @@ fn debug_log_of_one_device() {
         "{log}"
     );
     assert!(log.contains("--- HTTP 200"), "{log}");
+    assert!(log.contains("5 bytes of undecodable WBXML"), "{log}");
+    assert!(log.contains("<Status>102</Status>"), "{log}");
     let files: Vec<_> = std::fs::read_dir(&debug_dir).unwrap().collect();
     assert_eq!(files.len(), 1, "only the listed device is logged");
 }
