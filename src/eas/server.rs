@@ -309,11 +309,10 @@ fn request_error(e: &RequestError, config: &Config) -> Response {
         RequestError::BadRequest(_) => Response::new(400),
         // MS-ASHTTP: the client learns the versions it may use from
         // MS-ASProtocolVersions, as in the OPTIONS answer.
-        RequestError::UnsupportedVersion(_) => {
-            let options = command::options::response(config);
-            let versions = options.header("MS-ASProtocolVersions").unwrap_or_default();
-            Response::new(400).with_header("MS-ASProtocolVersions", versions)
-        }
+        RequestError::UnsupportedVersion(_) => Response::new(400).with_header(
+            "MS-ASProtocolVersions",
+            command::options::versions_header(config),
+        ),
         RequestError::UnknownCommandCode(_) => Response::new(501),
     }
 }
