@@ -623,3 +623,48 @@ proptest! {
         prop_assert_eq!(eas_contact::from_eas(&wire(&eas), Version::V16_1), c);
     }
 }
+
+/// `vcard::write(full_contact())` imported into Debian 12's Turba 4.2.29
+/// and exported again over JSON-RPC: what the README says Turba keeps.
+#[test]
+fn what_real_turba_keeps_of_a_full_contact() {
+    let text = include_str!("data/turba-4.2.29-export-full.vcf");
+    let got = vcard::parse(text).unwrap();
+    let sent = full_contact();
+    let address_without_country = |a: &Address| Address {
+        country: None,
+        ..a.clone()
+    };
+    let kept = Contact {
+        file_as: s("Dr. Jane Q. Doe Jr."), // rebuilt by Turba
+        title: sent.title.clone(),
+        first_name: sent.first_name.clone(),
+        middle_name: sent.middle_name.clone(),
+        last_name: sent.last_name.clone(),
+        suffix: sent.suffix.clone(),
+        nick_name: sent.nick_name.clone(),
+        company_name: sent.company_name.clone(),
+        department: sent.department.clone(),
+        job_title: sent.job_title.clone(),
+        email1_address: sent.email1_address.clone(),
+        web_page: sent.web_page.clone(),
+        im_address: sent.im_address.clone(),
+        home_phone_number: sent.home_phone_number.clone(),
+        business_phone_number: sent.business_phone_number.clone(),
+        mobile_phone_number: sent.mobile_phone_number.clone(),
+        pager_number: sent.pager_number.clone(),
+        home_fax_number: sent.home_fax_number.clone(),
+        business_fax_number: sent.business_fax_number.clone(),
+        // "Homeland" is not in Horde's country list: it comes back empty.
+        home_address: address_without_country(&sent.home_address),
+        business_address: address_without_country(&sent.business_address),
+        birthday: sent.birthday,
+        anniversary: sent.anniversary,
+        spouse: sent.spouse.clone(),
+        categories: sent.categories.clone(),
+        body: sent.body.clone(),
+        picture: sent.picture.clone(),
+        ..Contact::default()
+    };
+    assert_eq!(got, kept);
+}
