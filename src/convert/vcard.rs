@@ -250,15 +250,11 @@ fn apply_line(c: &mut Contact, line: &ContentLine, tel_used: &mut [bool], email_
         "ADR" => apply_adr(c, line),
         "TEL" => {
             let kind = tel_kind(&types(line));
-            let value = non_empty(strip_tel_uri(&text_value(line)));
-            fill_slot(
-                c,
-                tel_used,
-                TEL_SLOTS,
-                |(k, _, _)| *k == kind,
-                |s| s.2,
-                value,
-            );
+            let free = (0..TEL_SLOTS.len()).find(|&i| !tel_used[i] && TEL_SLOTS[i].0 == kind);
+            if let Some(i) = free {
+                tel_used[i] = true;
+                *(TEL_SLOTS[i].2)(c) = non_empty(strip_tel_uri(&text_value(line)));
+            }
         }
         "EMAIL" => {
             let t = types(line);
@@ -298,21 +294,6 @@ fn apply_line(c: &mut Contact, line: &ContentLine, tel_used: &mut [bool], email_
         "PHOTO" => c.picture = parse_photo(line),
         "X-WEIGHTED-RANK" => c.weighted_rank = line.value.trim().parse().ok(),
         _ => {}
-    }
-}
-
-/// Put `value` in the first unused slot that `matches`; mark it used.
-fn fill_slot<S>(
-    c: &mut Contact,
-    used: &mut [bool],
-    slots: &[S],
-    matches: impl Fn(&S) -> bool,
-    field: impl Fn(&S) -> TextField,
-    value: Option<String>,
-) {
-    if let Some(i) = (0..slots.len()).find(|&i| !used[i] && matches(&slots[i])) {
-        used[i] = true;
-        *field(&slots[i])(c) = value;
     }
 }
 
