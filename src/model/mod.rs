@@ -41,8 +41,7 @@ impl Class {
 }
 
 /// One PIM item of any class.
-// A contact carries ~60 optional fields; items are built once per sync and
-// moved rarely, so boxing the variant would only add indirection.
+// Items are moved rarely and one at a time; boxing would only add noise.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Item {
