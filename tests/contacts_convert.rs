@@ -668,3 +668,21 @@ fn what_real_turba_keeps_of_a_full_contact() {
     };
     assert_eq!(got, kept);
 }
+
+proptest! {
+    /// The documented rule: a client's local midnight, for any offset from
+    /// UTC-12 to UTC+11 (in quarter hours), reads as the date it meant; our
+    /// own form reads back unchanged.
+    #[test]
+    fn local_midnight_from_utc_minus_12_to_plus_11_reads_as_the_meant_date(
+        days in 0i64..80_000,
+        quarter_hours in -48i64..=44,
+    ) {
+        let meant = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap() + chrono::Duration::days(days);
+        let utc = meant.and_hms_opt(0, 0, 0).unwrap() - chrono::Duration::minutes(quarter_hours * 15);
+        let sent = utc.format("%Y-%m-%dT%H:%M:%S.000Z").to_string();
+        let date = CalendarDate::from_naive(meant);
+        prop_assert_eq!(eas_contact::parse_eas_date(&sent), Some(date), "{}", sent);
+        prop_assert_eq!(eas_contact::parse_eas_date(&eas_contact::format_eas_date(date)), Some(date));
+    }
+}
