@@ -49,6 +49,9 @@ pub struct CollectionState {
     /// their backend change must not be echoed back.
     #[serde(default)]
     pub own_writes: BTreeSet<String>,
+    /// The BodyPreference options last sent (12.1+ clients may omit them later).
+    #[serde(default)]
+    pub body_preferences: Vec<crate::convert::BodyPreference>,
 }
 
 /// One change for the device, with the item for adds and changes.
@@ -75,8 +78,12 @@ impl CollectionState {
                 // The cursor first, then the listing: a change made in between
                 // shows up again later as a Change of a known id, never lost.
                 let cursor = session.cursor(collection)?;
-                let ids = session.list(collection, window)?;
+                let ids: BTreeSet<String> = session.list(collection, window)?.into_iter().collect();
                 self.pending.clear();
+                // Known items outside the (new) listing left the window or the folder.
+                for id in self.known.difference(&ids) {
+                    self.pending.push_back(Pending { op: Op::SoftDelete, id: id.clone() });
+                }
                 for id in ids {
                     if !self.known.contains(&id) {
                         self.pending.push_back(Pending { op: Op::Add, id });

@@ -18,6 +18,10 @@ pub struct Folder {
     pub display_name: String,
     /// MS-ASCMD 2.2.3.186.3 folder type.
     pub folder_type: u32,
+    /// The backend collection behind it (not sent to the device), so a Sync
+    /// finds its collection without asking the backend for the folder list.
+    pub class: Class,
+    pub collection_id: String,
 }
 
 /// MS-ASCMD folder types (2.2.3.186.3).
@@ -108,6 +112,8 @@ pub fn folders(collections: &[Collection]) -> Vec<Folder> {
                 .unwrap_or_else(|| "0".into()),
             display_name: c.name.clone(),
             folder_type: type_of(c),
+            class: c.class,
+            collection_id: c.id.clone(),
         })
         .collect();
     out.sort_by(|a, b| a.server_id.cmp(&b.server_id));

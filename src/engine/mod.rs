@@ -2,4 +2,6 @@
 //! next. Pure bookkeeping over the [`crate::backend::Session`] trait; the
 //! commands (FolderSync, Sync, GetItemEstimate, Ping) translate it to WBXML.
 pub mod collection;
+pub mod filter;
 pub mod hierarchy;
+pub mod store;
