@@ -79,60 +79,75 @@ fn serve_connection<S: Read + Write>(stream: S, server: &Server, activity: &Acti
     let max_body = server.config().server.max_body_bytes;
     let mut pending: Option<Pending> = None;
     while let Some(Record { kind, request_id, content }) = rec::read_record(&mut conn)? {
-        let current = pending.as_mut().filter(|p| p.id == request_id);
-        match (kind, current) {
-            (rec::GET_VALUES, _) => {
-                let values = rec::encode_pairs(&[("FCGI_MAX_CONNS", "1000"), ("FCGI_MAX_REQS", "1000"), ("FCGI_MPXS_CONNS", "0")]);
+        match kind {
+            rec::GET_VALUES => {
+                let values = rec::encode_pairs(&[
+                    ("FCGI_MAX_CONNS", "1000"),
+                    ("FCGI_MAX_REQS", "1000"),
+                    ("FCGI_MPXS_CONNS", "0"),
+                ]);
                 rec::write_record(conn.get_mut(), rec::GET_VALUES_RESULT, 0, &values)?;
+                continue;
             }
-            (rec::BEGIN_REQUEST, _) if pending.is_some() => {
+            rec::BEGIN_REQUEST if pending.is_some() => {
                 rec::write_end_request(conn.get_mut(), request_id, 0, rec::CANT_MPX_CONN)?;
+                continue;
             }
-            (rec::BEGIN_REQUEST, _) => {
+            rec::BEGIN_REQUEST => {
                 let Some((role, flags)) = rec::parse_begin_request(&content) else {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "short BEGIN_REQUEST"));
+                    return Err(invalid("short BEGIN_REQUEST"));
                 };
-                if role != rec::ROLE_RESPONDER {
+                if role == rec::ROLE_RESPONDER {
+                    pending = Some(Pending {
+                        id: request_id,
+                        keep_conn: flags & rec::FLAG_KEEP_CONN != 0,
+                        params: Vec::new(),
+                        vars: None,
+                        body: Vec::new(),
+                        too_large: false,
+                    });
+                } else {
                     rec::write_end_request(conn.get_mut(), request_id, 0, rec::UNKNOWN_ROLE)?;
-                    continue;
                 }
-                pending = Some(Pending {
-                    id: request_id,
-                    keep_conn: flags & rec::FLAG_KEEP_CONN != 0,
-                    params: Vec::new(),
-                    vars: None,
-                    body: Vec::new(),
-                    too_large: false,
-                });
+                continue;
             }
-            (rec::ABORT_REQUEST, Some(_)) => {
+            rec::ABORT_REQUEST | rec::PARAMS | rec::STDIN | rec::END_REQUEST..=rec::GET_VALUES_RESULT => {}
+            other => {
+                rec::write_record(conn.get_mut(), rec::UNKNOWN_TYPE, 0, &[other, 0, 0, 0, 0, 0, 0, 0])?;
+                continue;
+            }
+        }
+        // A record for another request id, or out of order, is ignored.
+        let Some(p) = pending.as_mut().filter(|p| p.id == request_id) else {
+            continue;
+        };
+        match kind {
+            rec::ABORT_REQUEST => {
                 pending = None;
                 rec::write_end_request(conn.get_mut(), request_id, 0, rec::REQUEST_COMPLETE)?;
             }
-            (rec::PARAMS, Some(p)) if p.vars.is_none() => {
-                if !content.is_empty() {
+            rec::PARAMS if p.vars.is_none() => {
+                if content.is_empty() {
+                    let vars = rec::parse_pairs(&p.params).ok_or_else(|| invalid("malformed PARAMS"))?;
+                    p.too_large = content_length(&vars).is_ok_and(|n| n > max_body);
+                    p.vars = Some(vars);
+                } else {
                     p.params.extend_from_slice(&content);
                     if p.params.len() > MAX_PARAMS_BYTES {
-                        return Err(io::Error::new(io::ErrorKind::InvalidData, "PARAMS too large"));
+                        return Err(invalid("PARAMS too large"));
                     }
-                    continue;
                 }
-                let vars = rec::parse_pairs(&p.params)
-                    .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed PARAMS"))?;
-                p.too_large = content_length(&vars).is_ok_and(|n| n > max_body);
-                p.vars = Some(vars);
             }
-            (rec::STDIN, Some(p)) if p.vars.is_some() => {
-                if !content.is_empty() {
-                    if !p.too_large && (p.body.len() + content.len()) as u64 > max_body {
-                        p.too_large = true;
-                        p.body = Vec::new();
-                    }
-                    if !p.too_large {
-                        p.body.extend_from_slice(&content);
-                    }
-                    continue;
+            rec::STDIN if p.vars.is_some() && !content.is_empty() => {
+                if !p.too_large && (p.body.len() + content.len()) as u64 > max_body {
+                    p.too_large = true;
+                    p.body = Vec::new();
                 }
+                if !p.too_large {
+                    p.body.extend_from_slice(&content);
+                }
+            }
+            rec::STDIN if p.vars.is_some() => {
                 let Some(p) = pending.take() else { continue };
                 let response = {
                     let _busy = activity.begin();
@@ -148,15 +163,14 @@ fn serve_connection<S: Read + Write>(stream: S, server: &Server, activity: &Acti
                     return Ok(());
                 }
             }
-            (rec::BEGIN_REQUEST..=rec::GET_VALUES_RESULT, _) => {
-                // A record for another request id or out of order: ignore it.
-            }
-            (other, _) => {
-                rec::write_record(conn.get_mut(), rec::UNKNOWN_TYPE, 0, &[other, 0, 0, 0, 0, 0, 0, 0])?;
-            }
+            _ => {}
         }
     }
     Ok(())
+}
+
+fn invalid(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
 }
 
 fn answer(server: &Server, vars: &[(String, String)], body: Vec<u8>, too_large: bool) -> Response {

@@ -112,7 +112,7 @@ pub fn parse_pairs(mut data: &[u8]) -> Option<Vec<(String, String)>> {
 /// Encode name-value pairs (lengths of 1 byte below 128, else 4 bytes).
 pub fn encode_pairs(pairs: &[(&str, &str)]) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut length = |out: &mut Vec<u8>, n: usize| {
+    let length = |out: &mut Vec<u8>, n: usize| {
         if n < 0x80 {
             out.push(n as u8);
         } else {
