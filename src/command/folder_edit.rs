@@ -25,7 +25,7 @@ pub mod status {
 
 /// The snapshot at the request's key, or the status to answer with.
 pub(super) fn snapshot(ctx: &Ctx, body: &Element) -> Result<Result<(SyncKey, Vec<Folder>), u32>, CommandError> {
-    let Some(key) = body.text_of(fh::SyncKey).and_then(SyncKey::parse) else {
+    let Some(key) = body.text_of(fh::SyncKey).and_then(|k| k.parse::<SyncKey>().ok()) else {
         return Ok(Err(status::INVALID_SYNC_KEY));
     };
     match store::load(ctx.device, STATE, &key).map_err(CommandError::Internal)? {

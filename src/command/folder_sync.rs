@@ -23,26 +23,24 @@ pub mod status {
 }
 
 pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
-    let Some(key) = body.and_then(|b| b.text_of(fh::SyncKey)) else {
+    let Some(text) = body.and_then(|b| b.text_of(fh::SyncKey)) else {
         return Ok(reply(status::BAD_REQUEST));
     };
-    let old: Vec<Folder> = if key == "0" {
+    let Ok(key) = text.parse::<SyncKey>() else {
+        return Ok(reply(status::INVALID_SYNC_KEY));
+    };
+    let old: Vec<Folder> = if key.is_initial() {
         Vec::new()
     } else {
-        let parsed = SyncKey::parse(key);
-        match parsed.map(|k| store::load(ctx.device, STATE, &k)).transpose().map_err(CommandError::Internal)? {
-            Some(Some(snapshot)) => snapshot,
-            _ => return Ok(reply(status::INVALID_SYNC_KEY)),
+        match store::load(ctx.device, STATE, &key).map_err(CommandError::Internal)? {
+            Some(snapshot) => snapshot,
+            None => return Ok(reply(status::INVALID_SYNC_KEY)),
         }
     };
     let now = hierarchy::folders(&ctx.session.collections()?);
     let diff = hierarchy::diff(&old, &now);
-    let new_key = match SyncKey::parse(key) {
-        Some(k) if diff.is_empty() => k,
-        Some(k) => k.next(),
-        None => SyncKey::first(),
-    };
-    if key == "0" || !diff.is_empty() {
+    let new_key = if key.is_initial() || !diff.is_empty() { key.next() } else { key };
+    if new_key != key {
         store::save(ctx.device, STATE, &new_key, &now).map_err(CommandError::Internal)?;
     }
     store::set_hierarchy(ctx.device, &now).map_err(CommandError::Internal)?;

@@ -55,7 +55,9 @@ fn estimate(ctx: &mut Ctx, c: &Element) -> Result<Element, CommandError> {
     if key == "0" {
         return Ok(response(status::NOT_PRIMED, None));
     }
-    let loaded = SyncKey::parse(key)
+    let loaded = key
+        .parse::<SyncKey>()
+        .ok()
         .map(|k| store::load::<CollectionState>(ctx.device, &folder.server_id, &k))
         .transpose()
         .map_err(CommandError::Internal)?

@@ -11,7 +11,7 @@ use crate::backend::{BackendError, Collection, Window};
 use crate::convert::{self, BodyPreference};
 use crate::engine::collection::{CollectionState, Op, Outgoing};
 use crate::engine::hierarchy::Folder;
-use crate::engine::{filter, store};
+use crate::engine::{filter, push, store};
 use crate::model::Item;
 use crate::state::SyncKey;
 use crate::wbxml::codepages::airsync as a;
@@ -64,6 +64,10 @@ pub enum ClientCommand {
 pub struct SyncRequest {
     pub collections: Vec<CollectionRequest>,
     pub window_size: Option<u32>,
+    /// How long to wait for changes: `Wait` (minutes) or `HeartbeatInterval` (seconds).
+    pub wait_seconds: Option<u32>,
+    /// `Partial`: collections not listed come from the cached request.
+    pub partial: bool,
 }
 
 impl SyncRequest {
@@ -71,7 +75,14 @@ impl SyncRequest {
         if sync.tag != a::Sync {
             return Err("root is not AirSync:Sync".into());
         }
-        let mut req = SyncRequest { window_size: sync.u32_of(a::WindowSize), ..Default::default() };
+        let mut req = SyncRequest {
+            window_size: sync.u32_of(a::WindowSize),
+            wait_seconds: sync
+                .u32_of(a::HeartbeatInterval)
+                .or_else(|| sync.u32_of(a::Wait).map(|m| m.saturating_mul(60))),
+            partial: sync.has(a::Partial),
+            ..Default::default()
+        };
         let Some(colls) = sync.child(a::Collections) else {
             return Ok(req);
         };
@@ -125,25 +136,104 @@ impl CollectionRequest {
 }
 
 pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
-    let Some(body) = body else {
-        // 12.1+ may send an empty Sync to repeat the previous one; without a
-        // cached request that is "request not complete".
+    let parsed = match body {
+        Some(b) => match SyncRequest::parse(b) {
+            Ok(r) => r,
+            Err(_) => return Ok(top_status(status::PROTOCOL_ERROR)),
+        },
+        None => SyncRequest { partial: true, ..Default::default() },
+    };
+    // 12.1+ short forms: an empty Sync repeats the cached request, a Partial
+    // one adds its collections to it (MS-ASCMD 2.2.3.131, 3.1.5.3).
+    let cache = cache::load(ctx.device);
+    let Some(req) = cache::complete(parsed, &cache, ctx.device) else {
         return Ok(top_status(status::INCOMPLETE_REQUEST));
     };
-    let req = match SyncRequest::parse(body) {
-        Ok(r) => r,
-        Err(_) => return Ok(top_status(status::PROTOCOL_ERROR)),
+    if let Some(secs) = req.wait_seconds {
+        let (min, max) = (ctx.config.ping.heartbeat_min, ctx.config.ping.heartbeat_max);
+        if secs < min || secs > max {
+            return Ok(Outcome::Wbxml(
+                Element::new(a::Sync)
+                    .with_text(a::Status, WAIT_OUT_OF_BOUNDS.to_string())
+                    .with_text(a::Limit, secs.clamp(min, max).to_string()),
+            ));
+        }
+    }
+    cache::save(ctx.device, &req).map_err(CommandError::Internal)?;
+
+    let (collections, anything) = sync_all(ctx, &req)?;
+    let Some(secs) = req.wait_seconds.filter(|_| !anything) else {
+        return Ok(Outcome::Wbxml(Element::new(a::Sync).with(collections)));
     };
+    // Nothing to say yet: wait for a change without holding the lock.
+    match wait_for_changes(ctx, &req, secs)? {
+        Some(changed) => {
+            let subset = SyncRequest {
+                collections: req
+                    .collections
+                    .into_iter()
+                    .filter(|c| changed.contains(&c.collection_id))
+                    .map(|mut c| {
+                        c.sync_key = cache::latest_key(ctx.device, &c.collection_id).unwrap_or(c.sync_key);
+                        c.commands.clear();
+                        c
+                    })
+                    .collect(),
+                window_size: req.window_size,
+                ..Default::default()
+            };
+            let (collections, _) = sync_all(ctx, &subset)?;
+            Ok(Outcome::Wbxml(Element::new(a::Sync).with(collections)))
+        }
+        // MS-ASCMD 2.2.3.198: no change within the wait is an empty response.
+        None => Ok(Outcome::Empty),
+    }
+}
+
+/// Sync status 14: Wait or HeartbeatInterval out of bounds (answered with `Limit`).
+const WAIT_OUT_OF_BOUNDS: u32 = 14;
+
+/// Sync every collection of the request; also says whether any of them has
+/// something for the device (commands, responses, a new key or an error).
+fn sync_all(ctx: &mut Ctx, req: &SyncRequest) -> Result<(Element, bool), CommandError> {
     let max = ctx.config.sync.max_window_size.max(1);
     let mut budget = req.window_size.unwrap_or(u32::MAX).min(max) as usize;
     let mut out = Element::new(a::Collections);
+    let mut anything = false;
     for c in &req.collections {
         let window = c.window_size.unwrap_or(DEFAULT_WINDOW).clamp(1, max) as usize;
         let (element, sent) = sync_collection(ctx, c, window.min(budget.max(1)))?;
         budget = budget.saturating_sub(sent);
+        let unchanged = element.text_of(a::Status) == Some("1")
+            && element.text_of(a::SyncKey) == Some(c.sync_key.as_str())
+            && !element.has(a::Commands)
+            && !element.has(a::Responses);
+        anything |= !unchanged;
         out.push(element);
     }
-    Ok(Outcome::Wbxml(Element::new(a::Sync).with(out)))
+    Ok((out, anything))
+}
+
+/// Hold until a requested collection changes; `None` when the wait ran out.
+fn wait_for_changes(ctx: &mut Ctx, req: &SyncRequest, secs: u32) -> Result<Option<Vec<String>>, CommandError> {
+    let hierarchy = store::hierarchy(ctx.device);
+    let mut watched = Vec::new();
+    for c in &req.collections {
+        if let Some(folder) = hierarchy.iter().find(|f| f.server_id == c.collection_id) {
+            let state = store::latest::<CollectionState>(ctx.device, &c.collection_id)
+                .map_err(CommandError::Internal)?
+                .map(|(_, s)| s);
+            watched.push(push::Watched { folder: folder.clone(), state });
+        }
+    }
+    ctx.device.unlock();
+    let poll = std::time::Duration::from_secs(u64::from(ctx.config.ping.poll_interval.max(1)));
+    let end = push::wait(ctx.session, &mut watched, std::time::Duration::from_secs(u64::from(secs)), poll, ctx.superseded);
+    ctx.device.lock().map_err(|e| CommandError::Internal(e.into()))?;
+    Ok(match end? {
+        push::WaitEnd::Changed(ids) => Some(ids),
+        push::WaitEnd::Expired | push::WaitEnd::Interrupted => None,
+    })
 }
 
 fn top_status(code: u32) -> Outcome {
@@ -189,11 +279,11 @@ fn sync_collection(
         return Ok((head(ctx, Some(&folder), &key.to_string(), &name, status::SUCCESS), 0));
     }
 
-    let loaded = match SyncKey::parse(&req.sync_key) {
-        Some(k) => store::load::<CollectionState>(ctx.device, &name, &k)
+    let loaded = match req.sync_key.parse::<SyncKey>() {
+        Ok(k) => store::load::<CollectionState>(ctx.device, &name, &k)
             .map_err(CommandError::Internal)?
             .map(|s| (k, s)),
-        None => None,
+        Err(_) => None,
     };
     let Some((key, before)) = loaded else {
         return Ok((head(ctx, Some(&folder), "0", &name, status::INVALID_SYNC_KEY), 0));
@@ -403,5 +493,103 @@ fn item_status(e: convert::ConvertError) -> Result<u32, CommandError> {
             Err(CommandError::Backend(BackendError::AuthFailed))
         }
         _ => Ok(status::CONVERSION_ERROR),
+    }
+}
+
+/// The cached Sync request behind the 12.1+ short forms (empty and Partial
+/// Sync): options of each collection and the wait, kept in the device's info
+/// file. Sync keys are not cached: each collection's newest state has them.
+mod cache {
+    use super::{CollectionRequest, SyncRequest};
+    use crate::convert::BodyPreference;
+    use crate::state::Device;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    pub struct Cached {
+        collections: Vec<CachedCollection>,
+        window_size: Option<u32>,
+        wait_seconds: Option<u32>,
+    }
+
+    #[derive(Debug, Serialize, Deserialize)]
+    struct CachedCollection {
+        collection_id: String,
+        window_size: Option<u32>,
+        deletes_as_moves: Option<bool>,
+        filter_type: Option<u32>,
+        conflict: Option<u32>,
+        body_preferences: Vec<BodyPreference>,
+    }
+
+    pub fn load(device: &Device) -> Cached {
+        serde_json::from_value(device.info.sync_cache.clone()).unwrap_or_default()
+    }
+
+    pub fn save(device: &mut Device, req: &SyncRequest) -> anyhow::Result<()> {
+        let cached = Cached {
+            collections: req
+                .collections
+                .iter()
+                .map(|c| CachedCollection {
+                    collection_id: c.collection_id.clone(),
+                    window_size: c.window_size,
+                    deletes_as_moves: c.deletes_as_moves,
+                    filter_type: c.filter_type,
+                    conflict: c.conflict,
+                    body_preferences: c.body_preferences.clone(),
+                })
+                .collect(),
+            window_size: req.window_size,
+            wait_seconds: req.wait_seconds,
+        };
+        let value = serde_json::to_value(&cached)?;
+        if device.info.sync_cache != value {
+            device.info.sync_cache = value;
+            device.save_info()?;
+        }
+        Ok(())
+    }
+
+    /// The newest sync key the server gave for a folder.
+    pub fn latest_key(device: &Device, folder: &str) -> Option<String> {
+        device.latest_folder_state(folder).ok().flatten().map(|(k, _)| k.to_string())
+    }
+
+    /// The full request: `req` itself unless it is empty or Partial, in which
+    /// case the cached collections and wait fill it in. `None` when there is
+    /// nothing to fill it from (Sync status 13).
+    pub fn complete(mut req: SyncRequest, cache: &Cached, device: &Device) -> Option<SyncRequest> {
+        if !req.partial && !req.collections.is_empty() {
+            return Some(req);
+        }
+        if cache.collections.is_empty() && req.collections.is_empty() {
+            return None;
+        }
+        for c in &cache.collections {
+            if let Some(sent) = req.collections.iter_mut().find(|r| r.collection_id == c.collection_id) {
+                sent.window_size = sent.window_size.or(c.window_size);
+                sent.filter_type = sent.filter_type.or(c.filter_type);
+                sent.conflict = sent.conflict.or(c.conflict);
+                if sent.body_preferences.is_empty() {
+                    sent.body_preferences = c.body_preferences.clone();
+                }
+                continue;
+            }
+            let Some(sync_key) = latest_key(device, &c.collection_id) else { continue };
+            req.collections.push(CollectionRequest {
+                sync_key,
+                collection_id: c.collection_id.clone(),
+                window_size: c.window_size,
+                deletes_as_moves: c.deletes_as_moves,
+                filter_type: c.filter_type,
+                conflict: c.conflict,
+                body_preferences: c.body_preferences.clone(),
+                ..Default::default()
+            });
+        }
+        req.window_size = req.window_size.or(cache.window_size);
+        req.wait_seconds = req.wait_seconds.or(cache.wait_seconds);
+        Some(req)
     }
 }

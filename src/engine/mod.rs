@@ -4,4 +4,5 @@
 pub mod collection;
 pub mod filter;
 pub mod hierarchy;
+pub mod push;
 pub mod store;

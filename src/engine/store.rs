@@ -40,8 +40,8 @@ pub fn set_hierarchy(device: &mut Device, folders: &[crate::engine::hierarchy::F
 
 /// The newest state saved for `name`, with its key.
 pub fn latest<T: DeserializeOwned>(device: &Device, name: &str) -> Result<Option<(SyncKey, T)>> {
-    let Some(key) = device.latest_folder_key(name)? else {
-        return Ok(None);
-    };
-    Ok(load(device, name, &key)?.map(|s| (key, s)))
+    match device.latest_folder_state(name)? {
+        None => Ok(None),
+        Some((key, bytes)) => Ok(Some((key, serde_json::from_slice(&bytes)?))),
+    }
 }
