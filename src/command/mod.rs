@@ -68,7 +68,9 @@ macro_rules! registry {
 }
 
 // One line per command: `"Name" => module,` (module in src/command/).
-registry! {}
+registry! {
+    "Provision" => provision,
+}
 
 /// Run a command by name; `None` when it is not implemented (HTTP 501).
 pub fn dispatch(

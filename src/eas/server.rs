@@ -10,7 +10,8 @@ use crate::backend::{Backend, BackendError, Session};
 use crate::command::{self, CommandError, Ctx, Outcome};
 use crate::config::Config;
 use crate::http::{Request, Response};
-use crate::state::Device;
+use crate::command::provision::{self, Gate};
+use crate::state::{Device, StateError, Store};
 use crate::wbxml::{self, Element};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::SystemTime;
@@ -119,7 +120,11 @@ impl Server {
             Err(response) => return response,
         };
         let mut trace = self.debug.wants(&ereq.device_id).then(|| {
-            let mut t = format!("=== {} {}\n", chrono::Utc::now().to_rfc3339(), describe(ereq));
+            let mut t = format!(
+                "=== {} {}\n",
+                chrono::Utc::now().to_rfc3339(),
+                describe(ereq)
+            );
             if let Some(b) = &body {
                 t.push_str(&format!(">>> request\n{}\n", wbxml::xml::to_xml(b)));
             }
@@ -165,7 +170,11 @@ impl Server {
         if body.is_empty() {
             return Ok(None);
         }
-        match wbxml::decode(body, &wbxml::Limits::default()) {
+        let limits = wbxml::Limits {
+            max_bytes: usize::try_from(self.config.server.max_body_bytes).unwrap_or(usize::MAX),
+            ..wbxml::Limits::default()
+        };
+        match wbxml::decode(body, &limits) {
             Ok(e) => Ok(Some(e)),
             Err(e) => {
                 log::warn!("{}: undecodable WBXML body: {e}", describe(ereq));
@@ -174,18 +183,48 @@ impl Server {
         }
     }
 
-    /// Device state and provisioning gate: the state work plugs in here. It
-    /// opens the device's state (`state::Store`) and, per `[provisioning]
-    /// mode`, answers 449 (< 14.0) or Status 142/143/144, and 140 for a
-    /// pending wipe, before the command runs. Until then every device passes.
-    fn open_device(&self, _ereq: &EasRequest) -> Result<Device, Response> {
-        Ok(Device)
+    /// Open the device's state and run the provisioning gate
+    /// (`command::provision::gate`) before the command. Ping works from an
+    /// unlocked snapshot so a held Ping never blocks the device's Sync; every
+    /// other command holds the device's lock until it is answered. Invalid
+    /// ids get 400 without touching any file.
+    fn open_device(&self, ereq: &EasRequest) -> Result<Device, Response> {
+        let store = Store::new(self.config.server.state_dir.clone());
+        let opened = if ereq.cmd == "Ping" {
+            store.open_shared(&ereq.user, &ereq.device_id)
+        } else {
+            store.open(&ereq.user, &ereq.device_id)
+        };
+        let state_error = |e: StateError| match e {
+            StateError::InvalidId(why) => {
+                log::info!("{}: {why}", describe(ereq));
+                Response::new(400)
+            }
+            other => {
+                log::error!("{}: device state: {other}", describe(ereq));
+                Response::new(500)
+            }
+        };
+        let mut device = opened.map_err(state_error)?;
+        let gate = provision::gate(ereq, &mut device, &self.config);
+        if device.is_locked() {
+            device.save_info().map_err(state_error)?;
+        }
+        match gate {
+            Gate::Pass => Ok(device),
+            Gate::Http449 => Err(Response::new(449)),
+            Gate::Status(code) => Err(status_or_http(ereq, code, 449)),
+            Gate::Forbidden => Err(Response::new(403)),
+        }
     }
 
     fn unauthorized(&self) -> Response {
         Response::new(401).with_header(
             "WWW-Authenticate",
-            format!("Basic realm=\"{}\"", self.config.server.realm.replace('"', "")),
+            format!(
+                "Basic realm=\"{}\"",
+                self.config.server.realm.replace('"', "")
+            ),
         )
     }
 
@@ -360,8 +399,15 @@ mod tests {
         let s = server();
         let r = s.handle(&request("OPTIONS", "", None, "14.1"));
         assert_eq!(r.status, 401);
-        assert_eq!(r.header("WWW-Authenticate"), Some("Basic realm=\"Horde ActiveSync\""));
-        assert_eq!(s.handle(&request("OPTIONS", "", Some(("alice", "no")), "")).status, 401);
+        assert_eq!(
+            r.header("WWW-Authenticate"),
+            Some("Basic realm=\"Horde ActiveSync\"")
+        );
+        assert_eq!(
+            s.handle(&request("OPTIONS", "", Some(("alice", "no")), ""))
+                .status,
+            401
+        );
         let r = s.handle(&request("OPTIONS", "", Some(("alice", "pw")), ""));
         assert_eq!(r.status, 200);
         assert!(r.header("MS-ASProtocolVersions").unwrap().contains("14.1"));
@@ -372,13 +418,38 @@ mod tests {
         let s = server();
         assert_eq!(s.handle(&request("GET", Q, None, "14.1")).status, 405);
         assert_eq!(s.handle(&request("POST", Q, None, "14.1")).status, 401);
-        assert_eq!(s.handle(&request("POST", Q, Some(("alice", "x")), "14.1")).status, 401);
+        assert_eq!(
+            s.handle(&request("POST", Q, Some(("alice", "x")), "14.1"))
+                .status,
+            401
+        );
         let r = s.handle(&request("POST", Q, Some(("alice", "pw")), "9.9"));
-        assert_eq!((r.status, r.header("MS-ASProtocolVersions").is_some()), (400, true));
+        assert_eq!(
+            (r.status, r.header("MS-ASProtocolVersions").is_some()),
+            (400, true)
+        );
         let r = s.handle(&request("POST", Q, Some(("down", "pw")), "14.1"));
         assert_eq!((r.status, r.header("Retry-After")), (503, Some("60")));
-        assert_eq!(s.handle(&request("POST", "Cmd=NoSuch&DeviceId=d&DeviceType=t", Some(("alice", "pw")), "14.1")).status, 501);
-        assert_eq!(s.handle(&request("POST", "Cmd=Sync&DeviceType=t", Some(("alice", "pw")), "14.1")).status, 400);
+        assert_eq!(
+            s.handle(&request(
+                "POST",
+                "Cmd=NoSuch&DeviceId=d&DeviceType=t",
+                Some(("alice", "pw")),
+                "14.1"
+            ))
+            .status,
+            501
+        );
+        assert_eq!(
+            s.handle(&request(
+                "POST",
+                "Cmd=Sync&DeviceType=t",
+                Some(("alice", "pw")),
+                "14.1"
+            ))
+            .status,
+            400
+        );
         let mut big = request("POST", Q, Some(("alice", "pw")), "14.1");
         big.body = vec![0; 11];
         let mut config = Config::default();
@@ -396,13 +467,21 @@ mod tests {
     #[test]
     fn undecodable_body_status_depends_on_version() {
         let s = server();
-        let parse = |v: &str| EasRequest::parse(&request("POST", Q, Some(("alice", "pw")), v), s.config()).unwrap();
+        let parse = |v: &str| {
+            EasRequest::parse(&request("POST", Q, Some(("alice", "pw")), v), s.config()).unwrap()
+        };
         let garbage = [0x03, 0x01, 0x6a, 0x00, 0xff, 0xff, 0xff];
-        assert_eq!(s.decode_body(&parse("12.1"), &garbage).unwrap_err().status, 400);
+        assert_eq!(
+            s.decode_body(&parse("12.1"), &garbage).unwrap_err().status,
+            400
+        );
         let r = s.decode_body(&parse("14.0"), &garbage).unwrap_err();
         assert_eq!(r.status, 200);
         let e = wbxml::decode(&r.body, &wbxml::Limits::default()).unwrap();
-        assert_eq!(e, command_status("FolderSync", common::INVALID_WBXML).unwrap());
+        assert_eq!(
+            e,
+            command_status("FolderSync", common::INVALID_WBXML).unwrap()
+        );
         assert_eq!(s.decode_body(&parse("14.0"), &[]).unwrap(), None);
     }
 }

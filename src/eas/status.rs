@@ -17,6 +17,7 @@ pub mod common {
     pub const ACCESS_DENIED: u32 = 130;
     pub const COMMAND_NOT_SUPPORTED: u32 = 137;
     pub const VERSION_NOT_SUPPORTED: u32 = 138;
+    pub const DEVICE_NOT_FULLY_PROVISIONABLE: u32 = 139;
     pub const REMOTE_WIPE_REQUESTED: u32 = 140;
     pub const LEGACY_DEVICE_ON_STRICT_POLICY: u32 = 141;
     pub const DEVICE_NOT_PROVISIONED: u32 = 142;
@@ -42,7 +43,11 @@ const RESPONSE_ROOTS: &[(&str, &str, &str)] = &[
     ("Ping", "Ping", "Ping"),
     ("ItemOperations", "ItemOperations", "ItemOperations"),
     ("Provision", "Provision", "Provision"),
-    ("ResolveRecipients", "ResolveRecipients", "ResolveRecipients"),
+    (
+        "ResolveRecipients",
+        "ResolveRecipients",
+        "ResolveRecipients",
+    ),
     ("ValidateCert", "ValidateCert", "ValidateCert"),
     ("SendMail", "ComposeMail", "SendMail"),
     ("SmartForward", "ComposeMail", "SmartForward"),
@@ -68,9 +73,15 @@ mod tests {
     #[test]
     fn status_lives_in_the_commands_page() {
         let e = command_status("FolderSync", common::INVALID_WBXML).unwrap();
-        assert_eq!(Some(("FolderHierarchy", "FolderSync")), codepages::name_of(e.tag));
+        assert_eq!(
+            Some(("FolderHierarchy", "FolderSync")),
+            codepages::name_of(e.tag)
+        );
         let status = e.elements().next().unwrap();
-        assert_eq!(Some(("FolderHierarchy", "Status")), codepages::name_of(status.tag));
+        assert_eq!(
+            Some(("FolderHierarchy", "Status")),
+            codepages::name_of(status.tag)
+        );
         assert_eq!(status.text(), Some("102"));
         for (cmd, _, _) in RESPONSE_ROOTS {
             assert!(command_status(cmd, 110).is_some(), "{cmd}");

@@ -85,6 +85,33 @@ impl Version {
         self >= Version::V14_1
     }
 
+    /// The policy document format of Provision (MS-ASPROV 2.2.2.43): the WAP
+    /// provisioning XML for 2.5, the WBXML `EASProvisionDoc` from 12.0.
+    pub fn policy_type(self) -> &'static str {
+        if self >= Version::V12_0 {
+            "MS-EAS-Provisioning-WBXML"
+        } else {
+            "MS-WAP-Provisioning-XML"
+        }
+    }
+
+    /// 12.0 knows only the first twelve `EASProvisionDoc` settings (through
+    /// `DevicePasswordHistory`); the others exist from 12.1 (MS-ASPROV 2.2.2).
+    pub fn full_policy_document(self) -> bool {
+        self >= Version::V12_1
+    }
+
+    /// From 16.0 an initial Provision without `settings:DeviceInformation`
+    /// is answered with Status 165 (MS-ASCMD 2.2.2 DeviceInformationRequired).
+    pub fn device_information_required_in_provision(self) -> bool {
+        self >= Version::V16_0
+    }
+
+    /// `AccountOnlyRemoteWipe` exists from 16.1 (MS-ASPROV 2.2.2.1).
+    pub fn account_only_remote_wipe(self) -> bool {
+        self >= Version::V16_1
+    }
+
     /// From 14.0 request-level failures (bad WBXML, unknown device, server
     /// error) are reported with the common status codes of MS-ASCMD 2.2.2 in
     /// the command's own Status element rather than bare HTTP errors.

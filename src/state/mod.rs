@@ -13,6 +13,7 @@ mod ids;
 mod info;
 mod synckey;
 
+pub use atomic::random_u32;
 pub use device::Device;
 pub use ids::{validate, IdKind};
 pub use info::{DeviceInfo, RwStatus, WipeKind};
