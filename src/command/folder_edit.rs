@@ -24,8 +24,14 @@ pub mod status {
 }
 
 /// The snapshot at the request's key, or the status to answer with.
-pub(super) fn snapshot(ctx: &Ctx, body: &Element) -> Result<Result<(SyncKey, Vec<Folder>), u32>, CommandError> {
-    let Some(key) = body.text_of(fh::SyncKey).and_then(|k| k.parse::<SyncKey>().ok()) else {
+pub(super) fn snapshot(
+    ctx: &Ctx,
+    body: &Element,
+) -> Result<Result<(SyncKey, Vec<Folder>), u32>, CommandError> {
+    let Some(key) = body
+        .text_of(fh::SyncKey)
+        .and_then(|k| k.parse::<SyncKey>().ok())
+    else {
         return Ok(Err(status::INVALID_SYNC_KEY));
     };
     match store::load(ctx.device, STATE, &key).map_err(CommandError::Internal)? {
@@ -35,14 +41,23 @@ pub(super) fn snapshot(ctx: &Ctx, body: &Element) -> Result<Result<(SyncKey, Vec
 }
 
 /// Save the changed snapshot under the next key; returns that key.
-pub(super) fn commit(ctx: &mut Ctx, key: &SyncKey, folders: &[Folder]) -> Result<SyncKey, CommandError> {
+pub(super) fn commit(
+    ctx: &mut Ctx,
+    key: &SyncKey,
+    folders: &[Folder],
+) -> Result<SyncKey, CommandError> {
     let next = key.next();
     store::save(ctx.device, STATE, &next, &folders).map_err(CommandError::Internal)?;
     store::set_hierarchy(ctx.device, folders).map_err(CommandError::Internal)?;
     Ok(next)
 }
 
-pub(super) fn reply(root: Tag, code: u32, key: Option<&SyncKey>, server_id: Option<&str>) -> Outcome {
+pub(super) fn reply(
+    root: Tag,
+    code: u32,
+    key: Option<&SyncKey>,
+    server_id: Option<&str>,
+) -> Outcome {
     let mut e = Element::new(root).with_text(fh::Status, code.to_string());
     if let Some(k) = key {
         e.push_text(fh::SyncKey, k.to_string());

@@ -82,12 +82,13 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         watched.push(Watched { folder: folder.clone(), state });
     }
     let poll = Duration::from_secs(u64::from(ctx.config.ping.poll_interval.max(1)));
+    let claim = push::latest::claim(ctx.device.dir());
     let end = push::wait(
         ctx.session,
         &mut watched,
         Duration::from_secs(u64::from(heartbeat)),
         poll,
-        ctx.superseded,
+        &|| claim.superseded(),
     )?;
     Ok(Outcome::Wbxml(match end {
         WaitEnd::Changed(ids) => {

@@ -7,7 +7,8 @@
 //! response was lost) neither adds twice nor echoes them back.
 
 use super::{CommandError, Ctx, Outcome};
-use crate::backend::{BackendError, Collection, Window};
+use crate::backend::embedded::window;
+use crate::backend::{BackendError, Collection};
 use crate::convert::{self, BodyPreference};
 use crate::engine::collection::{CollectionState, Op, Outgoing};
 use crate::engine::hierarchy::Folder;
@@ -161,12 +162,14 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     }
     cache::save(ctx.device, &req).map_err(CommandError::Internal)?;
 
+    // A Sync ends any held Ping or waiting Sync of the same device.
+    let claim = push::latest::claim(ctx.device.dir());
     let (collections, anything) = sync_all(ctx, &req)?;
     let Some(secs) = req.wait_seconds.filter(|_| !anything) else {
         return Ok(Outcome::Wbxml(Element::new(a::Sync).with(collections)));
     };
     // Nothing to say yet: wait for a change without holding the lock.
-    match wait_for_changes(ctx, &req, secs)? {
+    match wait_for_changes(ctx, &req, secs, &claim)? {
         Some(changed) => {
             let subset = SyncRequest {
                 collections: req
@@ -215,7 +218,12 @@ fn sync_all(ctx: &mut Ctx, req: &SyncRequest) -> Result<(Element, bool), Command
 }
 
 /// Hold until a requested collection changes; `None` when the wait ran out.
-fn wait_for_changes(ctx: &mut Ctx, req: &SyncRequest, secs: u32) -> Result<Option<Vec<String>>, CommandError> {
+fn wait_for_changes(
+    ctx: &mut Ctx,
+    req: &SyncRequest,
+    secs: u32,
+    claim: &push::latest::Claim,
+) -> Result<Option<Vec<String>>, CommandError> {
     let hierarchy = store::hierarchy(ctx.device);
     let mut watched = Vec::new();
     for c in &req.collections {
@@ -228,7 +236,7 @@ fn wait_for_changes(ctx: &mut Ctx, req: &SyncRequest, secs: u32) -> Result<Optio
     }
     ctx.device.unlock();
     let poll = std::time::Duration::from_secs(u64::from(ctx.config.ping.poll_interval.max(1)));
-    let end = push::wait(ctx.session, &mut watched, std::time::Duration::from_secs(u64::from(secs)), poll, ctx.superseded);
+    let end = push::wait(ctx.session, &mut watched, std::time::Duration::from_secs(u64::from(secs)), poll, &|| claim.superseded());
     ctx.device.lock().map_err(|e| CommandError::Internal(e.into()))?;
     Ok(match end? {
         push::WaitEnd::Changed(ids) => Some(ids),
@@ -320,12 +328,12 @@ fn sync_collection(
             st.refresh(ctx.session, &collection, win, &own)?;
         }
         let win = filter::window(collection.class, st.filter_type, ctx.now);
-        let keep = |item: &Item| convert::in_window(item, win);
+        let keep = |item: &Item| window::in_window(window::span_of(item), win);
         sent = st.take_window(ctx.session, &collection, window, &keep)?;
     }
 
     let changed = !sent.is_empty() || !responses.children.is_empty() || !req.commands.is_empty();
-    let new_key = if changed || st != record_without_writes(&record) { key.next() } else { key.clone() };
+    let new_key = if changed || st != record_without_writes(&record) { key.next() } else { key };
     if new_key != key {
         store::save(ctx.device, &name, &new_key, &st).map_err(CommandError::Internal)?;
     }

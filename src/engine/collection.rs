@@ -82,7 +82,10 @@ impl CollectionState {
                 self.pending.clear();
                 // Known items outside the (new) listing left the window or the folder.
                 for id in self.known.difference(&ids) {
-                    self.pending.push_back(Pending { op: Op::SoftDelete, id: id.clone() });
+                    self.pending.push_back(Pending {
+                        op: Op::SoftDelete,
+                        id: id.clone(),
+                    });
                 }
                 for id in ids {
                     if !self.known.contains(&id) {

@@ -26,9 +26,15 @@ fn reach(filter_type: u32) -> Option<i64> {
 /// have none; for calendars an event is in the window when it ends after the
 /// start (recurring events: while the series has not ended).
 pub fn window(class: Class, filter_type: u32, now: SystemTime) -> Window {
-    let now = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     match class {
-        Class::Calendar | Class::Email => Window { start: reach(filter_type).map(|r| now - r), end: None },
+        Class::Calendar | Class::Email => Window {
+            start: reach(filter_type).map(|r| now - r),
+            end: None,
+        },
         _ => Window::default(),
     }
 }
@@ -42,7 +48,10 @@ mod tests {
     fn calendar_windows_reach_back() {
         let now = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         assert_eq!(window(Class::Calendar, 0, now), Window::default());
-        assert_eq!(window(Class::Calendar, 3, now).start, Some(1_000_000_000 - 7 * 86_400));
+        assert_eq!(
+            window(Class::Calendar, 3, now).start,
+            Some(1_000_000_000 - 7 * 86_400)
+        );
         assert_eq!(window(Class::Contacts, 3, now), Window::default());
     }
 }

@@ -127,6 +127,19 @@ pub fn find<'a>(collections: &'a [Collection], server_id: &str) -> Option<&'a Co
         .find(|c| folder_id(c.class, &c.id) == server_id)
 }
 
+impl Folder {
+    /// The backend collection this folder stands for.
+    pub fn collection(&self) -> Collection {
+        Collection {
+            id: self.collection_id.clone(),
+            class: self.class,
+            name: self.display_name.clone(),
+            is_default: false,
+            parent: None,
+        }
+    }
+}
+
 /// What FolderSync reports between two snapshots.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Diff {

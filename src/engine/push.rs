@@ -39,7 +39,10 @@ pub enum WaitEnd {
 /// their state, or backend changes since the state's cursor that are not the
 /// device's own writes. One cursor call per folder; a `changes` call only
 /// when the cursor moved.
-pub fn changed_folders(session: &mut dyn Session, watched: &mut [Watched]) -> backend::Result<Vec<String>> {
+pub fn changed_folders(
+    session: &mut dyn Session,
+    watched: &mut [Watched],
+) -> backend::Result<Vec<String>> {
     let mut out = Vec::new();
     for w in watched.iter_mut() {
         let Some(state) = w.state.as_mut() else {
@@ -98,6 +101,81 @@ pub fn wait(
         if now >= deadline {
             return Ok(WaitEnd::Expired);
         }
-        std::thread::sleep(tick.min(deadline.saturating_duration_since(now)).max(Duration::from_millis(1)));
+        std::thread::sleep(
+            tick.min(deadline.saturating_duration_since(now))
+                .max(Duration::from_millis(1)),
+        );
+    }
+}
+
+/// "Which request of this device is the newest": a token each Ping and Sync
+/// claims on arrival, kept in memory for requests of this process (FastCGI,
+/// serve) and in a small file for other processes (CGI). A held request whose
+/// token is no longer current was superseded and answers at once.
+pub mod latest {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    static IN_PROCESS: Mutex<Option<HashMap<PathBuf, u64>>> = Mutex::new(None);
+    const FILE: &str = "latest-request";
+
+    /// A claimed token and where to look for newer ones.
+    pub struct Claim {
+        file: PathBuf,
+        token: u64,
+        checked_file: std::cell::Cell<Instant>,
+    }
+
+    fn random() -> u64 {
+        let mut b = [0u8; 8];
+        getrandom::getrandom(&mut b).unwrap_or(());
+        u64::from_le_bytes(b)
+    }
+
+    /// Claim "newest request" for the device whose folder is `dir`.
+    pub fn claim(dir: &Path) -> Claim {
+        let file = dir.join(FILE);
+        let token = random();
+        IN_PROCESS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .insert(file.clone(), token);
+        // Best effort: a lost write only delays the older request's end to its heartbeat.
+        let _ = std::fs::create_dir_all(dir);
+        let tmp = dir.join(format!("{FILE}.{token:x}.tmp"));
+        if std::fs::write(&tmp, token.to_string()).is_ok() {
+            let _ = std::fs::rename(&tmp, &file);
+        }
+        Claim {
+            file,
+            token,
+            checked_file: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
+    impl Claim {
+        /// True once a newer request of the same device claimed the token.
+        /// The memory check is free; the file is read at most every 2 s.
+        pub fn superseded(&self) -> bool {
+            let in_memory = IN_PROCESS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .and_then(|m| m.get(&self.file).copied());
+            if in_memory.is_some_and(|t| t != self.token) {
+                return true;
+            }
+            if self.checked_file.get().elapsed() < Duration::from_secs(2) {
+                return false;
+            }
+            self.checked_file.set(Instant::now());
+            std::fs::read_to_string(&self.file)
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .is_some_and(|t| t != self.token)
+        }
     }
 }

@@ -29,7 +29,10 @@ pub fn hierarchy(device: &Device) -> Vec<crate::engine::hierarchy::Folder> {
 }
 
 /// Record the folders the device now knows.
-pub fn set_hierarchy(device: &mut Device, folders: &[crate::engine::hierarchy::Folder]) -> Result<()> {
+pub fn set_hierarchy(
+    device: &mut Device,
+    folders: &[crate::engine::hierarchy::Folder],
+) -> Result<()> {
     let value = serde_json::to_value(folders)?;
     if device.info.hierarchy != value {
         device.info.hierarchy = value;
