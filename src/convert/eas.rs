@@ -23,7 +23,7 @@ pub enum ConvertError {
 /// The ApplicationData element of an item for this version and body preferences.
 pub fn to_app_data(item: &Item, version: Version, prefs: &[BodyPreference]) -> Element {
     let children = match item {
-        Item::Contact(c) => eas_contact::to_eas(c, version, &contact_body(prefs)),
+        Item::Contact(c) => eas_contact::to_eas(c, version, prefs),
         other => unsupported(other.class()),
     };
     let mut e = Element::new(airsync::ApplicationData);
@@ -69,13 +69,6 @@ pub fn apply_change(
             version,
         )),
         (_, sent) => sent,
-    }
-}
-
-fn contact_body(prefs: &[BodyPreference]) -> eas_contact::BodyOptions {
-    let pref = super::body::choose(prefs, &[super::body::body_type::PLAIN]);
-    eas_contact::BodyOptions {
-        truncation_size: pref.truncation_size,
     }
 }
 
