@@ -14,7 +14,7 @@
 //! - `cursor`: 1 (`getHighestModSeq`); `changes`: 1 when nothing changed, else 2.
 //! - `list`: 1 (`listUids`).
 //! - `fetch` of W items: contacts 2, calendar 1, tasks 1 (per session), notes W
-//!   (Mnemo has no bulk read); see each app's `fetch`.
+//!   + 1 (Mnemo has no bulk read); see each app's `fetch`.
 //! - `add`, `replace`, `delete`: 1; `move_item`: 3.
 
 pub mod calendar;
@@ -394,7 +394,7 @@ impl Session for HordeSession {
                 let export = self.export_of(App::Tasks, collection)?;
                 tasks::fetch(export, ids)
             }
-            App::Notes => notes::fetch(&mut self.rpc, ids),
+            App::Notes => notes::fetch(&mut self.rpc, &collection.id, ids),
         }
     }
 
@@ -428,8 +428,14 @@ impl Session for HordeSession {
             _ => json!([id]),
         };
         self.changed(collection);
-        self.call(&app.method("delete"), params)?;
-        Ok(())
+        // Turba answers `true` also for a uid that is already gone, `false`
+        // when its driver failed; the others answer null or an error.
+        match self.call(&app.method("delete"), params)? {
+            Value::Bool(false) => Err(BackendError::Other(anyhow::anyhow!(
+                "Horde could not delete {id}"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Horde has no move call: export from `from`, import the stored form

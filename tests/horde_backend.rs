@@ -1,0 +1,387 @@
+//! The Horde backend against a real Horde (Debian's php-horde-* packages on a
+//! loopback port, set up by scripts/horde-setup.sh through `ensure_horde`).
+
+mod support;
+
+use horde_activesync::backend::horde::HordeBackend;
+use horde_activesync::backend::{Backend, BackendError, Collection, Session, Window};
+use horde_activesync::config::Config;
+use horde_activesync::model::{Class, Contact, Item, Note, Task};
+use serde_json::json;
+use std::time::Instant;
+use support::horde::{ensure_horde, unique, HordeInfo};
+
+fn backend_at(url: &str) -> HordeBackend {
+    let mut config = Config::default();
+    config.backend.horde_rpc_url = url.to_string();
+    config.backend.horde_timeout = 10;
+    HordeBackend::new(&config)
+}
+
+fn alice(info: &HordeInfo) -> Box<dyn Session> {
+    let (user, password) = info.user();
+    backend_at(&info.rpc_url)
+        .open(user, password)
+        .expect("alice logs in")
+}
+
+fn default_of(session: &mut dyn Session, class: Class) -> Collection {
+    session
+        .collections()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.class == class && c.is_default)
+        .unwrap_or_else(|| panic!("no default {class:?} collection"))
+}
+
+fn contact(first: &str, last: &str) -> Item {
+    Item::Contact(Contact {
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        ..Contact::default()
+    })
+}
+
+#[test]
+fn right_password_opens_wrong_password_is_auth_failed() {
+    let info = ensure_horde();
+    let backend = backend_at(&info.rpc_url);
+    let mut session = backend.open("alice", "alicepass").expect("alice logs in");
+    assert_eq!(session.calls(), 1, "open costs one call");
+    assert!(!session.collections().unwrap().is_empty());
+    assert!(matches!(
+        backend.open("alice", "wrong"),
+        Err(BackendError::AuthFailed)
+    ));
+    assert!(matches!(
+        backend.open("nobody", "alicepass"),
+        Err(BackendError::AuthFailed)
+    ));
+    // A session cookie from the good login must not let a bad password in.
+    assert!(matches!(
+        backend.open("alice", "alicepass2"),
+        Err(BackendError::AuthFailed)
+    ));
+}
+
+#[test]
+fn horde_down_is_unavailable() {
+    ensure_horde();
+    // Port 9 (discard) is closed on loopback: connection refused.
+    let backend = backend_at("http://127.0.0.1:9/rpc.php");
+    match backend.open("alice", "alicepass") {
+        Err(BackendError::Unavailable(_)) => {}
+        other => panic!("expected Unavailable, got {:?}", other.map(|_| "a session")),
+    }
+}
+
+#[test]
+fn every_class_has_its_default_collection() {
+    let info = ensure_horde();
+    let mut session = alice(info);
+    let rpc = info.rpc("alice");
+    let all = session.collections().unwrap();
+    for (class, interface) in [
+        (Class::Contacts, "contacts"),
+        (Class::Calendar, "calendar"),
+        (Class::Tasks, "tasks"),
+        (Class::Notes, "notes"),
+    ] {
+        let defaults: Vec<_> = all
+            .iter()
+            .filter(|c| c.class == class && c.is_default)
+            .collect();
+        assert_eq!(defaults.len(), 1, "{class:?}: {all:?}");
+        assert_eq!(defaults[0].id, rpc.default_share(interface));
+    }
+}
+
+#[test]
+fn task_lists_can_be_created_renamed_and_deleted() {
+    let info = ensure_horde();
+    let mut session = alice(info);
+    let name = unique("list");
+    let created = session
+        .create_collection(Class::Tasks, &name, None)
+        .unwrap();
+    let find = |session: &mut Box<dyn Session>, id: &str| {
+        session
+            .collections()
+            .unwrap()
+            .into_iter()
+            .find(|c| c.id == id)
+    };
+    assert_eq!(find(&mut session, &created.id).unwrap().name, name);
+    session
+        .rename_collection(&created.id, "Renamed list")
+        .unwrap();
+    assert_eq!(
+        find(&mut session, &created.id).unwrap().name,
+        "Renamed list"
+    );
+    session.delete_collection(&created.id).unwrap();
+    assert!(find(&mut session, &created.id).is_none());
+    assert!(matches!(
+        session.create_collection(Class::Tasks, "nested", Some(&created.id)),
+        Err(BackendError::Invalid(_))
+    ));
+}
+
+#[test]
+fn contact_add_fetch_replace_delete_round_trip() {
+    let info = ensure_horde();
+    let mut session = alice(info);
+    let book = default_of(session.as_mut(), Class::Contacts);
+    let last = unique("Round");
+    let id = session.add(&book, &contact("Jane", &last)).unwrap();
+    assert!(session
+        .list(&book, Window::default())
+        .unwrap()
+        .contains(&id));
+
+    let got = session.fetch(&book, &[id.clone()]).unwrap();
+    let Item::Contact(c) = &got[0].1 else {
+        panic!("not a contact: {got:?}")
+    };
+    assert_eq!(
+        (c.first_name.as_deref(), c.last_name.as_deref()),
+        (Some("Jane"), Some(last.as_str()))
+    );
+
+    // A replace is a full object: the cleared first name must be cleared in Horde.
+    let changed = Item::Contact(Contact {
+        last_name: Some(last.clone()),
+        ..Contact::default()
+    });
+    session.replace(&book, &id, &changed).unwrap();
+    let got = session.fetch(&book, &[id.clone()]).unwrap();
+    let Item::Contact(c) = &got[0].1 else {
+        panic!("not a contact")
+    };
+    assert_eq!(c.first_name, None);
+    assert_eq!(c.last_name.as_deref(), Some(last.as_str()));
+
+    session.delete(&book, &id).unwrap();
+    assert!(session.fetch(&book, &[id.clone()]).unwrap().is_empty());
+    // Turba treats deleting a uid that is gone as done (calendar and tasks say NotFound).
+    session.delete(&book, &id).unwrap();
+}
+
+#[test]
+fn task_add_fetch_replace_delete_round_trip() {
+    let info = ensure_horde();
+    let mut session = alice(info);
+    let list = default_of(session.as_mut(), Class::Tasks);
+    let subject = unique("Task");
+    let task = |s: &str| {
+        Item::Task(Task {
+            subject: Some(s.into()),
+        })
+    };
+    let id = session.add(&list, &task(&subject)).unwrap();
+    assert!(session
+        .list(&list, Window::default())
+        .unwrap()
+        .contains(&id));
+    assert_eq!(
+        session.fetch(&list, &[id.clone()]).unwrap(),
+        vec![(id.clone(), task(&subject))]
+    );
+    session
+        .replace(&list, &id, &task("Edited, with; marks"))
+        .unwrap();
+    // The session's cached export was dropped by the replace.
+    assert_eq!(
+        session.fetch(&list, &[id.clone()]).unwrap(),
+        vec![(id.clone(), task("Edited, with; marks"))]
+    );
+    session.delete(&list, &id).unwrap();
+    assert!(session.fetch(&list, &[id.clone()]).unwrap().is_empty());
+    assert!(matches!(
+        session.delete(&list, &id),
+        Err(BackendError::NotFound(_))
+    ));
+}
+
+#[test]
+fn note_add_fetch_replace_delete_round_trip() {
+    let info = ensure_horde();
+    let mut session = alice(info);
+    let pad = default_of(session.as_mut(), Class::Notes);
+    let note = |s: &str| {
+        Item::Note(Note {
+            subject: Some(s.into()),
+        })
+    };
+    let subject = unique("Note");
+    let id = session.add(&pad, &note(&subject)).unwrap();
+    assert!(session.list(&pad, Window::default()).unwrap().contains(&id));
+    assert_eq!(
+        session.fetch(&pad, &[id.clone()]).unwrap(),
+        vec![(id.clone(), note(&subject))]
+    );
+    session.replace(&pad, &id, &note("Shopping")).unwrap();
+    assert_eq!(
+        session.fetch(&pad, &[id.clone()]).unwrap(),
+        vec![(id.clone(), note("Shopping"))]
+    );
+    session.delete(&pad, &id).unwrap();
+    assert!(session.fetch(&pad, &[id]).unwrap().is_empty());
+}
+
+#[test]
+fn events_made_in_horde_are_listed_fetched_windowed_and_deleted() {
+    let info = ensure_horde();
+    let rpc = info.rpc("alice");
+    let mut session = alice(info);
+    let calendar = default_of(session.as_mut(), Class::Calendar);
+    let uid = format!("{}@test", unique("evt"));
+    rpc.add_event(&calendar.id, &uid, "Planning");
+    assert!(session
+        .list(&calendar, Window::default())
+        .unwrap()
+        .contains(&uid));
+    // 2026-12-01 10:00Z is inside Nov 30..Dec 2 and outside Jan 2027.
+    let inside = Window {
+        start: Some(1_796_000_000),
+        end: Some(1_796_200_000),
+    };
+    let outside = Window {
+        start: Some(1_798_761_600),
+        end: Some(1_801_440_000),
+    };
+    assert!(session.list(&calendar, inside).unwrap().contains(&uid));
+    assert!(!session.list(&calendar, outside).unwrap().contains(&uid));
+    let got = session
+        .fetch(&calendar, &[uid.clone(), "no-such@test".into()])
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    let Item::Event(e) = &got[0].1 else {
+        panic!("not an event")
+    };
+    assert_eq!(e.subject.as_deref(), Some("Planning"));
+    session.delete(&calendar, &uid).unwrap();
+    assert!(!session
+        .list(&calendar, Window::default())
+        .unwrap()
+        .contains(&uid));
+}
+
+#[test]
+fn changes_since_a_cursor_see_adds_modifies_and_deletes_made_in_horde() {
+    let info = ensure_horde();
+    let rpc = info.rpc("alice");
+    let mut session = alice(info);
+    let book = default_of(session.as_mut(), Class::Contacts);
+    let kept = rpc.add_contact(&book.id, "Kept", &unique("C"));
+    let cursor = session.cursor(&book).unwrap();
+
+    let calls = session.calls();
+    let none = session.changes(&book, &cursor).unwrap();
+    assert_eq!(session.calls() - calls, 1, "a no-change check is one call");
+    assert!(none.changed.is_empty() && none.deleted.is_empty());
+    assert_eq!(none.cursor, cursor);
+
+    let added = rpc.add_contact(&book.id, "Added", &unique("C"));
+    rpc.change_contact(&book.id, &kept, "Kept", "Changed");
+    let transient = rpc.add_contact(&book.id, "Transient", &unique("C"));
+    rpc.change_contact(&book.id, &transient, "Transient", "Changed");
+    rpc.delete_contact(&book.id, &transient);
+
+    let calls = session.calls();
+    let changes = session.changes(&book, &cursor).unwrap();
+    assert_eq!(session.calls() - calls, 2);
+    assert!(changes.changed.contains(&added), "{changes:?}");
+    assert!(changes.changed.contains(&kept), "{changes:?}");
+    assert!(
+        !changes.changed.contains(&transient),
+        "deleted wins: {changes:?}"
+    );
+    assert!(changes.deleted.contains(&transient), "{changes:?}");
+    assert!(changes.cursor.parse::<u64>().unwrap() > cursor.parse::<u64>().unwrap());
+    // Caught up: nothing new since the returned cursor (for our items).
+    let again = session.changes(&book, &changes.cursor).unwrap();
+    assert!(!again.changed.contains(&added) && !again.deleted.contains(&transient));
+    rpc.delete_contact(&book.id, &added);
+    rpc.delete_contact(&book.id, &kept);
+}
+
+#[test]
+fn calendar_changes_reconcile_kronolith_deletes() {
+    let info = ensure_horde();
+    let rpc = info.rpc("alice");
+    let mut session = alice(info);
+    let calendar = default_of(session.as_mut(), Class::Calendar);
+    let cursor = session.cursor(&calendar).unwrap();
+    let added = rpc.add_event(&calendar.id, &format!("{}@test", unique("a")), "Added");
+    let gone = rpc.add_event(&calendar.id, &format!("{}@test", unique("g")), "Gone");
+    rpc.call("calendar.delete", json!([gone]));
+    let changes = session.changes(&calendar, &cursor).unwrap();
+    assert!(changes.changed.contains(&added), "{changes:?}");
+    assert!(
+        changes.deleted.contains(&gone) && !changes.changed.contains(&gone),
+        "{changes:?}"
+    );
+    session.delete(&calendar, &added).unwrap();
+}
+
+#[test]
+fn fetching_100_contacts_costs_a_constant_number_of_calls() {
+    let info = ensure_horde();
+    let rpc = info.rpc("bob");
+    let (_, password) = &info.users[1];
+    let mut session = backend_at(&info.rpc_url).open("bob", password).unwrap();
+    let book = default_of(session.as_mut(), Class::Contacts);
+    let tag = unique("Bulk");
+    let ids: Vec<String> = (0..100)
+        .map(|i| rpc.add_contact(&book.id, &format!("P{i}"), &tag))
+        .collect();
+
+    let calls = session.calls();
+    let started = Instant::now();
+    let got = session.fetch(&book, &ids).unwrap();
+    let elapsed = started.elapsed();
+    let cost = session.calls() - calls;
+    eprintln!(
+        "fetch of 100 contacts: {cost} JSON-RPC calls, {} ms",
+        elapsed.as_millis()
+    );
+    assert_eq!(cost, 2, "bulk read must not cost a call per contact");
+    assert_eq!(got.len(), 100);
+    for (i, (id, item)) in got.iter().enumerate() {
+        assert_eq!(id, &ids[i], "fetch keeps the requested order");
+        let Item::Contact(c) = item else {
+            panic!("not a contact")
+        };
+        assert_eq!(c.first_name.as_deref(), Some(format!("P{i}").as_str()));
+    }
+    for id in &ids {
+        rpc.delete_contact(&book.id, id);
+    }
+}
+
+#[test]
+fn moving_a_contact_between_address_books() {
+    let info = ensure_horde();
+    let rpc = info.rpc("alice");
+    let mut session = alice(info);
+    let from = default_of(session.as_mut(), Class::Contacts);
+    let target_id = rpc.call("contacts.addAddressbook", json!([unique("Moves"), {}]));
+    let to = Collection {
+        id: target_id.as_str().unwrap().to_string(),
+        class: Class::Contacts,
+        name: "Moves".into(),
+        is_default: false,
+        parent: None,
+    };
+    let last = unique("Mover");
+    let id = session.add(&from, &contact("Mo", &last)).unwrap();
+    let new_id = session.move_item(&from, &id, &to).unwrap();
+    assert!(session.fetch(&from, &[id]).unwrap().is_empty());
+    let got = session.fetch(&to, &[new_id.clone()]).unwrap();
+    let Item::Contact(c) = &got[0].1 else {
+        panic!("not a contact")
+    };
+    assert_eq!(c.last_name.as_deref(), Some(last.as_str()));
+    session.delete(&to, &new_id).unwrap();
+}
