@@ -5,16 +5,21 @@ mod support;
 
 use horde_activesync::backend::horde::HordeBackend;
 use horde_activesync::backend::{Backend, BackendError, Collection, Session, Window};
-use horde_activesync::config::Config;
+use horde_activesync::config::{BackendConfig, Config};
 use horde_activesync::model::{Class, Contact, Item, Note, Task};
 use serde_json::json;
 use std::time::Instant;
 use support::horde::{ensure_horde, unique, HordeInfo};
 
 fn backend_at(url: &str) -> HordeBackend {
-    let mut config = Config::default();
-    config.backend.horde_rpc_url = url.to_string();
-    config.backend.horde_timeout = 10;
+    let config = Config {
+        backend: BackendConfig {
+            horde_rpc_url: url.to_string(),
+            horde_timeout: 10,
+            ..BackendConfig::default()
+        },
+        ..Config::default()
+    };
     HordeBackend::new(&config)
 }
 
@@ -96,14 +101,12 @@ fn every_class_has_its_default_collection() {
     }
 }
 
+/// Needs the Horde API fixes scripts/horde-setup.sh applies (stock Debian
+/// Horde dies on these calls for address books, calendars and notepads).
 #[test]
-fn task_lists_can_be_created_renamed_and_deleted() {
+fn collections_of_every_class_can_be_created_renamed_and_deleted() {
     let info = ensure_horde();
     let mut session = alice(info);
-    let name = unique("list");
-    let created = session
-        .create_collection(Class::Tasks, &name, None)
-        .unwrap();
     let find = |session: &mut Box<dyn Session>, id: &str| {
         session
             .collections()
@@ -111,19 +114,37 @@ fn task_lists_can_be_created_renamed_and_deleted() {
             .into_iter()
             .find(|c| c.id == id)
     };
-    assert_eq!(find(&mut session, &created.id).unwrap().name, name);
-    session
-        .rename_collection(&created.id, "Renamed list")
-        .unwrap();
-    assert_eq!(
-        find(&mut session, &created.id).unwrap().name,
-        "Renamed list"
-    );
-    session.delete_collection(&created.id).unwrap();
-    assert!(find(&mut session, &created.id).is_none());
+    for class in [Class::Contacts, Class::Calendar, Class::Tasks, Class::Notes] {
+        let name = unique(class.as_str());
+        let created = session.create_collection(class, &name, None).unwrap();
+        let listed =
+            find(&mut session, &created.id).unwrap_or_else(|| panic!("{class:?} not listed"));
+        assert_eq!(
+            (listed.name.as_str(), listed.class, listed.is_default),
+            (name.as_str(), class, false)
+        );
+        // A fresh session does not know the id yet: it must find its class.
+        let mut other = alice(info);
+        other
+            .rename_collection(&created.id, &format!("{name} renamed"))
+            .unwrap();
+        assert_eq!(
+            find(&mut session, &created.id).unwrap().name,
+            format!("{name} renamed")
+        );
+        session.delete_collection(&created.id).unwrap();
+        assert!(
+            find(&mut session, &created.id).is_none(),
+            "{class:?} still listed"
+        );
+    }
     assert!(matches!(
-        session.create_collection(Class::Tasks, "nested", Some(&created.id)),
+        session.create_collection(Class::Tasks, "nested", Some("parent")),
         Err(BackendError::Invalid(_))
+    ));
+    assert!(matches!(
+        session.rename_collection("no-such-share", "x"),
+        Err(BackendError::NotFound(_))
     ));
 }
 
@@ -363,17 +384,11 @@ fn fetching_100_contacts_costs_a_constant_number_of_calls() {
 #[test]
 fn moving_a_contact_between_address_books() {
     let info = ensure_horde();
-    let rpc = info.rpc("alice");
     let mut session = alice(info);
     let from = default_of(session.as_mut(), Class::Contacts);
-    let target_id = rpc.call("contacts.addAddressbook", json!([unique("Moves"), {}]));
-    let to = Collection {
-        id: target_id.as_str().unwrap().to_string(),
-        class: Class::Contacts,
-        name: "Moves".into(),
-        is_default: false,
-        parent: None,
-    };
+    let to = session
+        .create_collection(Class::Contacts, &unique("Moves"), None)
+        .unwrap();
     let last = unique("Mover");
     let id = session.add(&from, &contact("Mo", &last)).unwrap();
     let new_id = session.move_item(&from, &id, &to).unwrap();
@@ -384,4 +399,5 @@ fn moving_a_contact_between_address_books() {
     };
     assert_eq!(c.last_name.as_deref(), Some(last.as_str()));
     session.delete(&to, &new_id).unwrap();
+    session.delete_collection(&to.id).unwrap();
 }
