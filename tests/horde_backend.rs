@@ -160,7 +160,7 @@ fn contact_add_fetch_replace_delete_round_trip() {
         .unwrap()
         .contains(&id));
 
-    let got = session.fetch(&book, &[id.clone()]).unwrap();
+    let got = session.fetch(&book, std::slice::from_ref(&id)).unwrap();
     let Item::Contact(c) = &got[0].1 else {
         panic!("not a contact: {got:?}")
     };
@@ -175,7 +175,7 @@ fn contact_add_fetch_replace_delete_round_trip() {
         ..Contact::default()
     });
     session.replace(&book, &id, &changed).unwrap();
-    let got = session.fetch(&book, &[id.clone()]).unwrap();
+    let got = session.fetch(&book, std::slice::from_ref(&id)).unwrap();
     let Item::Contact(c) = &got[0].1 else {
         panic!("not a contact")
     };
@@ -183,7 +183,7 @@ fn contact_add_fetch_replace_delete_round_trip() {
     assert_eq!(c.last_name.as_deref(), Some(last.as_str()));
 
     session.delete(&book, &id).unwrap();
-    assert!(session.fetch(&book, &[id.clone()]).unwrap().is_empty());
+    assert!(session.fetch(&book, std::slice::from_ref(&id)).unwrap().is_empty());
     // Turba treats deleting a uid that is gone as done (calendar and tasks say NotFound).
     session.delete(&book, &id).unwrap();
 }
@@ -205,7 +205,7 @@ fn task_add_fetch_replace_delete_round_trip() {
         .unwrap()
         .contains(&id));
     assert_eq!(
-        session.fetch(&list, &[id.clone()]).unwrap(),
+        session.fetch(&list, std::slice::from_ref(&id)).unwrap(),
         vec![(id.clone(), task(&subject))]
     );
     session
@@ -213,11 +213,11 @@ fn task_add_fetch_replace_delete_round_trip() {
         .unwrap();
     // The session's cached export was dropped by the replace.
     assert_eq!(
-        session.fetch(&list, &[id.clone()]).unwrap(),
+        session.fetch(&list, std::slice::from_ref(&id)).unwrap(),
         vec![(id.clone(), task("Edited, with; marks"))]
     );
     session.delete(&list, &id).unwrap();
-    assert!(session.fetch(&list, &[id.clone()]).unwrap().is_empty());
+    assert!(session.fetch(&list, std::slice::from_ref(&id)).unwrap().is_empty());
     assert!(matches!(
         session.delete(&list, &id),
         Err(BackendError::NotFound(_))
@@ -238,12 +238,12 @@ fn note_add_fetch_replace_delete_round_trip() {
     let id = session.add(&pad, &note(&subject)).unwrap();
     assert!(session.list(&pad, Window::default()).unwrap().contains(&id));
     assert_eq!(
-        session.fetch(&pad, &[id.clone()]).unwrap(),
+        session.fetch(&pad, std::slice::from_ref(&id)).unwrap(),
         vec![(id.clone(), note(&subject))]
     );
     session.replace(&pad, &id, &note("Shopping")).unwrap();
     assert_eq!(
-        session.fetch(&pad, &[id.clone()]).unwrap(),
+        session.fetch(&pad, std::slice::from_ref(&id)).unwrap(),
         vec![(id.clone(), note("Shopping"))]
     );
     session.delete(&pad, &id).unwrap();
@@ -393,7 +393,7 @@ fn moving_a_contact_between_address_books() {
     let id = session.add(&from, &contact("Mo", &last)).unwrap();
     let new_id = session.move_item(&from, &id, &to).unwrap();
     assert!(session.fetch(&from, &[id]).unwrap().is_empty());
-    let got = session.fetch(&to, &[new_id.clone()]).unwrap();
+    let got = session.fetch(&to, std::slice::from_ref(&new_id)).unwrap();
     let Item::Contact(c) = &got[0].1 else {
         panic!("not a contact")
     };
