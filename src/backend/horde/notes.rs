@@ -39,6 +39,7 @@ pub fn fetch(rpc: &mut RpcClient, notepad: &str, uids: &[String]) -> Result<Vec<
 pub fn from_vnote(text: &str) -> Note {
     Note {
         subject: icalendar::first_text(text, "SUMMARY"),
+        ..Default::default()
     }
 }
 
