@@ -3,10 +3,13 @@
 
 mod support;
 
+use chrono::{TimeZone, Utc};
 use horde_activesync::backend::horde::HordeBackend;
 use horde_activesync::backend::{Backend, BackendError, Collection, Session, Window};
 use horde_activesync::config::{BackendConfig, Config};
-use horde_activesync::model::{Class, Contact, Item, Note, Task};
+use horde_activesync::model::contact::{Address, CalendarDate};
+use horde_activesync::model::event::When;
+use horde_activesync::model::{Class, Contact, Event, Item, Note, Task};
 use serde_json::json;
 use std::time::Instant;
 use support::horde::{ensure_horde, unique, HordeInfo};
@@ -154,38 +157,73 @@ fn contact_add_fetch_replace_delete_round_trip() {
     let mut session = alice(info);
     let book = default_of(session.as_mut(), Class::Contacts);
     let last = unique("Round");
-    let id = session.add(&book, &contact("Jane", &last)).unwrap();
+    let full = Contact {
+        first_name: Some("Jane".into()),
+        middle_name: Some("Q".into()),
+        last_name: Some(last.clone()),
+        title: Some("Dr.".into()),
+        nick_name: Some("JJ".into()),
+        company_name: Some("Example Ltd".into()),
+        job_title: Some("Engineer".into()),
+        email1_address: Some("jane@example.com".into()),
+        mobile_phone_number: Some("+15550001".into()),
+        business_phone_number: Some("+15550002".into()),
+        home_address: Address {
+            street: Some("1 Main St".into()),
+            city: Some("Springfield".into()),
+            postal_code: Some("12345".into()),
+            ..Address::default()
+        },
+        birthday: CalendarDate::new(1980, 2, 29),
+        body: Some("Met at the fair.\nLikes tea.".into()),
+        ..Contact::default()
+    };
+    let id = session.add(&book, &Item::Contact(full.clone())).unwrap();
     assert!(session
         .list(&book, Window::default())
         .unwrap()
         .contains(&id));
-
-    let got = session.fetch(&book, std::slice::from_ref(&id)).unwrap();
-    let Item::Contact(c) = &got[0].1 else {
-        panic!("not a contact: {got:?}")
-    };
-    assert_eq!(
-        (c.first_name.as_deref(), c.last_name.as_deref()),
-        (Some("Jane"), Some(last.as_str()))
-    );
-
-    // A replace is a full object: the cleared first name must be cleared in Horde.
-    let changed = Item::Contact(Contact {
-        last_name: Some(last.clone()),
-        ..Contact::default()
-    });
-    session.replace(&book, &id, &changed).unwrap();
-    let got = session.fetch(&book, std::slice::from_ref(&id)).unwrap();
-    let Item::Contact(c) = &got[0].1 else {
+    let Item::Contact(c) = fetch_one(session.as_mut(), &book, &id) else {
         panic!("not a contact")
     };
-    assert_eq!(c.first_name, None);
-    assert_eq!(c.last_name.as_deref(), Some(last.as_str()));
+    assert_eq!(
+        c.file_as.as_deref(),
+        Some(format!("Dr. Jane Q {last}").as_str())
+    );
+    assert_eq!(
+        Contact { file_as: None, ..c },
+        full,
+        "every field Turba stores comes back"
+    );
+
+    // A replace is a full object: what the new one lacks is cleared in Horde.
+    let changed = Contact {
+        last_name: Some(last.clone()),
+        mobile_phone_number: Some("+15550009".into()),
+        ..Contact::default()
+    };
+    session
+        .replace(&book, &id, &Item::Contact(changed.clone()))
+        .unwrap();
+    let Item::Contact(c) = fetch_one(session.as_mut(), &book, &id) else {
+        panic!("not a contact")
+    };
+    assert_eq!(Contact { file_as: None, ..c }, changed);
 
     session.delete(&book, &id).unwrap();
-    assert!(session.fetch(&book, std::slice::from_ref(&id)).unwrap().is_empty());
+    assert!(session
+        .fetch(&book, std::slice::from_ref(&id))
+        .unwrap()
+        .is_empty());
     // Turba treats deleting a uid that is gone as done (calendar and tasks say NotFound).
     session.delete(&book, &id).unwrap();
+}
+
+fn fetch_one(session: &mut dyn Session, collection: &Collection, id: &str) -> Item {
+    let mut got = session.fetch(collection, &[id.to_string()]).unwrap();
+    assert_eq!(got.len(), 1, "{id} not fetched");
+    assert_eq!(got[0].0, id);
+    got.remove(0).1
 }
 
 #[test]
@@ -193,31 +231,51 @@ fn task_add_fetch_replace_delete_round_trip() {
     let info = ensure_horde();
     let mut session = alice(info);
     let list = default_of(session.as_mut(), Class::Tasks);
-    let subject = unique("Task");
-    let task = |s: &str| {
-        Item::Task(Task {
-            subject: Some(s.into()),
-        })
+    let due = Utc.with_ymd_and_hms(2026, 12, 5, 17, 0, 0).unwrap();
+    let task = Task {
+        subject: Some(unique("Task")),
+        body: Some("Two\nlines".into()),
+        utc_due_date: Some(due),
+        importance: Some(2),
+        complete: Some(false),
+        ..Task::default()
     };
-    let id = session.add(&list, &task(&subject)).unwrap();
+    let id = session.add(&list, &Item::Task(task.clone())).unwrap();
     assert!(session
         .list(&list, Window::default())
         .unwrap()
         .contains(&id));
+    let Item::Task(got) = fetch_one(session.as_mut(), &list, &id) else {
+        panic!("not a task")
+    };
     assert_eq!(
-        session.fetch(&list, std::slice::from_ref(&id)).unwrap(),
-        vec![(id.clone(), task(&subject))]
+        (&got.subject, &got.body, got.utc_due_date),
+        (&task.subject, &task.body, Some(due))
     );
-    session
-        .replace(&list, &id, &task("Edited, with; marks"))
-        .unwrap();
+    assert_eq!((got.importance, got.complete), (Some(2), Some(false)));
+
+    // Nag resets what a replace leaves out, so the full task goes each time.
+    let done = Task {
+        subject: Some("Edited, with; marks".into()),
+        complete: Some(true),
+        ..task.clone()
+    };
+    session.replace(&list, &id, &Item::Task(done)).unwrap();
     // The session's cached export was dropped by the replace.
+    let Item::Task(got) = fetch_one(session.as_mut(), &list, &id) else {
+        panic!("not a task")
+    };
+    assert_eq!(got.subject.as_deref(), Some("Edited, with; marks"));
     assert_eq!(
-        session.fetch(&list, std::slice::from_ref(&id)).unwrap(),
-        vec![(id.clone(), task("Edited, with; marks"))]
+        (got.complete, got.importance, got.utc_due_date),
+        (Some(true), Some(2), Some(due))
     );
+
     session.delete(&list, &id).unwrap();
-    assert!(session.fetch(&list, std::slice::from_ref(&id)).unwrap().is_empty());
+    assert!(session
+        .fetch(&list, std::slice::from_ref(&id))
+        .unwrap()
+        .is_empty());
     assert!(matches!(
         session.delete(&list, &id),
         Err(BackendError::NotFound(_))
@@ -225,27 +283,78 @@ fn task_add_fetch_replace_delete_round_trip() {
 }
 
 #[test]
+fn event_add_fetch_replace_delete_round_trip() {
+    let info = ensure_horde();
+    let mut session = alice(info);
+    let calendar = default_of(session.as_mut(), Class::Calendar);
+    let start = Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap();
+    let event = Event {
+        subject: Some(unique("Event")),
+        location: Some("Room 1".into()),
+        start: Some(When::At(start)),
+        end: Some(When::At(start + chrono::Duration::hours(1))),
+        body: Some("Agenda".into()),
+        ..Event::default()
+    };
+    let id = session.add(&calendar, &Item::Event(event.clone())).unwrap();
+    let Item::Event(got) = fetch_one(session.as_mut(), &calendar, &id) else {
+        panic!("not an event")
+    };
+    assert_eq!(
+        (&got.subject, &got.location, &got.body),
+        (&event.subject, &event.location, &event.body)
+    );
+    assert_eq!((got.start, got.end), (event.start, event.end));
+
+    let moved = Event {
+        start: Some(When::At(start + chrono::Duration::hours(2))),
+        end: Some(When::At(start + chrono::Duration::hours(3))),
+        ..event.clone()
+    };
+    session
+        .replace(&calendar, &id, &Item::Event(moved.clone()))
+        .unwrap();
+    let Item::Event(got) = fetch_one(session.as_mut(), &calendar, &id) else {
+        panic!("not an event")
+    };
+    assert_eq!(
+        (got.start, got.end, &got.subject),
+        (moved.start, moved.end, &event.subject)
+    );
+
+    session.delete(&calendar, &id).unwrap();
+    assert!(session
+        .fetch(&calendar, std::slice::from_ref(&id))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
 fn note_add_fetch_replace_delete_round_trip() {
     let info = ensure_horde();
     let mut session = alice(info);
     let pad = default_of(session.as_mut(), Class::Notes);
-    let note = |s: &str| {
-        Item::Note(Note {
-            subject: Some(s.into()),
-        })
+    // Mnemo keeps a subject only as the body's first line.
+    let note = |subject: &str, rest: &str| Note {
+        subject: Some(subject.into()),
+        body: Some(format!("{subject}\n{rest}")),
+        ..Note::default()
     };
-    let subject = unique("Note");
-    let id = session.add(&pad, &note(&subject)).unwrap();
+    let first = note(&unique("Note"), "milk, eggs");
+    let id = session.add(&pad, &Item::Note(first.clone())).unwrap();
     assert!(session.list(&pad, Window::default()).unwrap().contains(&id));
-    assert_eq!(
-        session.fetch(&pad, std::slice::from_ref(&id)).unwrap(),
-        vec![(id.clone(), note(&subject))]
-    );
-    session.replace(&pad, &id, &note("Shopping")).unwrap();
-    assert_eq!(
-        session.fetch(&pad, std::slice::from_ref(&id)).unwrap(),
-        vec![(id.clone(), note("Shopping"))]
-    );
+    let Item::Note(got) = fetch_one(session.as_mut(), &pad, &id) else {
+        panic!("not a note")
+    };
+    assert_eq!((&got.subject, &got.body), (&first.subject, &first.body));
+    let second = note("Shopping", "bread");
+    session
+        .replace(&pad, &id, &Item::Note(second.clone()))
+        .unwrap();
+    let Item::Note(got) = fetch_one(session.as_mut(), &pad, &id) else {
+        panic!("not a note")
+    };
+    assert_eq!((&got.subject, &got.body), (&second.subject, &second.body));
     session.delete(&pad, &id).unwrap();
     assert!(session.fetch(&pad, &[id]).unwrap().is_empty());
 }

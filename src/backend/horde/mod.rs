@@ -26,6 +26,7 @@ pub mod tasks;
 
 use super::{Backend, BackendError, ChangeSet, Collection, Cursor, Result, Session, Window};
 use crate::config::Config;
+use crate::convert::note;
 use crate::model::{Class, Item};
 use rpc::RpcClient;
 use serde_json::{json, Value};
@@ -386,14 +387,11 @@ impl Session for HordeSession {
         }
         match self.app(collection)? {
             App::Contacts => contacts::fetch(&mut self.rpc, &collection.id, ids),
-            App::Calendar => {
-                let export = self.export_of(App::Calendar, collection)?;
-                calendar::fetch(export, ids)
-            }
-            App::Tasks => {
-                let export = self.export_of(App::Tasks, collection)?;
-                tasks::fetch(export, ids)
-            }
+            App::Calendar => Ok(calendar::fetch(
+                self.export_of(App::Calendar, collection)?,
+                ids,
+            )),
+            App::Tasks => Ok(tasks::fetch(self.export_of(App::Tasks, collection)?, ids)),
             App::Notes => notes::fetch(&mut self.rpc, &collection.id, ids),
         }
     }
@@ -492,6 +490,25 @@ impl HordeSession {
     }
 }
 
+/// Parse the items `uids` out of a split whole-collection export. An item
+/// the converter cannot read is logged and left out rather than failing the
+/// whole window (the device would otherwise never get past it).
+fn items_from_export(
+    export: &HashMap<String, String>,
+    uids: &[String],
+    parse: impl Fn(&str) -> anyhow::Result<Item>,
+) -> Vec<(String, Item)> {
+    uids.iter()
+        .filter_map(|uid| match parse(export.get(uid)?) {
+            Ok(item) => Some((uid.clone(), item)),
+            Err(e) => {
+                log::warn!("horde: item {uid} is not readable iCalendar, skipped: {e:#}");
+                None
+            }
+        })
+        .collect()
+}
+
 /// The item in the app's import format: (content, content type). `uid` is the
 /// existing id on replace; a new item gets a fresh uid where we choose it.
 fn encode(app: App, item: &Item, uid: Option<&str>) -> Result<(Value, &'static str)> {
@@ -499,12 +516,12 @@ fn encode(app: App, item: &Item, uid: Option<&str>) -> Result<(Value, &'static s
     match (app, item) {
         (App::Contacts, Item::Contact(c)) => Ok((contacts::to_turba(c), "array")),
         (App::Calendar, Item::Event(e)) => {
-            Ok((Value::String(calendar::to_ical(e, &uid)), "text/calendar"))
+            Ok((Value::String(calendar::to_ical(e, &uid)?), "text/calendar"))
         }
         (App::Tasks, Item::Task(t)) => {
-            Ok((Value::String(tasks::to_ical(t, &uid)), "text/calendar"))
+            Ok((Value::String(tasks::to_ical(t, &uid)?), "text/calendar"))
         }
-        (App::Notes, Item::Note(n)) => Ok((Value::String(notes::to_vnote(n)), "text/x-vnote")),
+        (App::Notes, Item::Note(n)) => Ok((Value::String(note::write_vnote(n)), "text/x-vnote")),
         _ => Err(BackendError::Invalid(format!(
             "a {:?} item cannot go into a {:?} collection",
             item.class(),
