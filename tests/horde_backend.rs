@@ -510,3 +510,168 @@ fn moving_a_contact_between_address_books() {
     session.delete(&to, &new_id).unwrap();
     session.delete_collection(&to.id).unwrap();
 }
+
+#[test]
+fn a_window_of_events_or_tasks_costs_one_call() {
+    let info = ensure_horde();
+    let rpc = info.rpc("bob");
+    let (_, password) = &info.users[1];
+    let mut session = backend_at(&info.rpc_url).open("bob", password).unwrap();
+    let calendar = default_of(session.as_mut(), Class::Calendar);
+    let list = default_of(session.as_mut(), Class::Tasks);
+    let tag = unique("win");
+    let events: Vec<String> = (0..30)
+        .map(|i| rpc.add_event(&calendar.id, &format!("{tag}-e{i}@test"), &format!("E{i}")))
+        .collect();
+    let tasks: Vec<String> = (0..30)
+        .map(|i| rpc.add_task(&list.id, &format!("{tag}-t{i}@test"), &format!("T{i}")))
+        .collect();
+
+    for (collection, ids) in [(&calendar, &events), (&list, &tasks)] {
+        let calls = session.calls();
+        let started = Instant::now();
+        let got = session.fetch(collection, ids).unwrap();
+        eprintln!(
+            "fetch of {} {:?} items: {} call(s), {} ms",
+            ids.len(),
+            collection.class,
+            session.calls() - calls,
+            started.elapsed().as_millis()
+        );
+        assert_eq!(session.calls() - calls, 1, "{:?}", collection.class);
+        assert_eq!(
+            got.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            ids.iter().collect::<Vec<_>>()
+        );
+        // A second window of the same request reuses the export.
+        session.fetch(collection, &ids[..5]).unwrap();
+        assert_eq!(session.calls() - calls, 1);
+    }
+    for uid in &events {
+        rpc.call("calendar.delete", json!([uid]));
+    }
+    for uid in &tasks {
+        rpc.call("tasks.delete", json!([uid]));
+    }
+}
+
+/// The JSON-RPC cost of each session method (asserted) and its time on this
+/// machine (printed, never asserted).
+#[test]
+fn calls_per_session_method() {
+    let info = ensure_horde();
+    let (user, password) = info.user();
+    let backend = backend_at(&info.rpc_url);
+    let timed = |what: &str,
+                 expected: u32,
+                 session: &mut dyn Session,
+                 f: &mut dyn FnMut(&mut dyn Session)| {
+        let calls = session.calls();
+        let started = Instant::now();
+        f(session);
+        let cost = session.calls() - calls;
+        eprintln!(
+            "{what}: {cost} call(s), {:.1} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        assert_eq!(cost, expected, "{what}");
+    };
+    let started = Instant::now();
+    let mut session = backend.open(user, password).unwrap();
+    eprintln!(
+        "open: 1 call, {:.1} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    let mut all = Vec::new();
+    timed("collections (4 apps)", 8, session.as_mut(), &mut |s| {
+        all = s.collections().unwrap()
+    });
+    let book = all
+        .iter()
+        .find(|c| c.class == Class::Contacts && c.is_default)
+        .unwrap()
+        .clone();
+    let mut cursor = String::new();
+    timed("cursor", 1, session.as_mut(), &mut |s| {
+        cursor = s.cursor(&book).unwrap()
+    });
+    timed("changes, none", 1, session.as_mut(), &mut |s| {
+        s.changes(&book, &cursor).unwrap();
+    });
+    timed("list", 1, session.as_mut(), &mut |s| {
+        s.list(&book, Window::default()).unwrap();
+    });
+    let mut id = String::new();
+    timed("add contact", 1, session.as_mut(), &mut |s| {
+        id = s.add(&book, &contact("Cost", &unique("C"))).unwrap()
+    });
+    timed("changes, one add", 2, session.as_mut(), &mut |s| {
+        assert!(s.changes(&book, &cursor).unwrap().changed.contains(&id));
+    });
+    timed("replace contact", 1, session.as_mut(), &mut |s| {
+        s.replace(&book, &id, &contact("Cost", "Two")).unwrap()
+    });
+    timed("delete contact", 1, session.as_mut(), &mut |s| {
+        s.delete(&book, &id).unwrap()
+    });
+}
+
+#[test]
+fn a_horde_that_does_not_answer_is_unavailable_after_the_timeout() {
+    ensure_horde();
+    // Accepts connections (the kernel backlog does) but never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/rpc.php", silent.local_addr().unwrap());
+    let config = Config {
+        backend: BackendConfig {
+            horde_rpc_url: url,
+            horde_timeout: 1,
+            ..BackendConfig::default()
+        },
+        ..Config::default()
+    };
+    let started = Instant::now();
+    let outcome = HordeBackend::new(&config).open("alice", "alicepass");
+    assert!(
+        matches!(outcome, Err(BackendError::Unavailable(_))),
+        "{:?}",
+        outcome.err()
+    );
+    assert!(started.elapsed().as_secs() < 10);
+}
+
+#[test]
+fn moving_a_task_between_lists_gives_it_a_new_uid() {
+    let info = ensure_horde();
+    let mut session = alice(info);
+    let from = default_of(session.as_mut(), Class::Tasks);
+    let to = session
+        .create_collection(Class::Tasks, &unique("Moves"), None)
+        .unwrap();
+    let subject = unique("Moving task");
+    let task = Task {
+        subject: Some(subject.clone()),
+        importance: Some(2),
+        ..Task::default()
+    };
+    let id = session.add(&from, &Item::Task(task)).unwrap();
+    let new_id = session.move_item(&from, &id, &to).unwrap();
+    assert_ne!(new_id, id);
+    assert!(!session
+        .list(&from, Window::default())
+        .unwrap()
+        .contains(&id));
+    let Item::Task(got) = fetch_one(session.as_mut(), &to, &new_id) else {
+        panic!("not a task")
+    };
+    assert_eq!(
+        (got.subject.as_deref(), got.importance),
+        (Some(subject.as_str()), Some(2))
+    );
+    let pad = default_of(session.as_mut(), Class::Notes);
+    assert!(matches!(
+        session.move_item(&from, &new_id, &pad),
+        Err(BackendError::Invalid(_))
+    ));
+    session.delete_collection(&to.id).unwrap();
+}
