@@ -10,7 +10,8 @@
 //! Cost per session method, in JSON-RPC calls (measured on Horde 5.2 / Debian 12,
 //! see tests/horde_backend.rs):
 //! - `open`: 1 (`horde.listApps`: checks the password and which apps exist).
-//! - `collections`: 2 per app (`sources` + `getDefaultShare`).
+//! - `collections`: 1 per app (`sources`), 2 for an app where the user has
+//!   several collections (+ `getDefaultShare`).
 //! - `cursor`: 1 (`getHighestModSeq`); `changes`: 1 when nothing changed, else 2.
 //! - `list`: 1 (`listUids`).
 //! - `fetch` of W items: contacts 2, calendar 1, tasks 1 (per session), notes W
@@ -162,13 +163,25 @@ impl HordeSession {
         App::of(collection.class)
     }
 
+    /// The app's collections: one call (`sources`), plus `getDefaultShare`
+    /// only when there is more than one to choose from. A user's only
+    /// collection of a class is their default (Horde creates it as such), and
+    /// a device needs a default folder of every class anyway.
     fn collections_of(&mut self, app: App) -> Result<Vec<Collection>> {
         let sources = self.call(&app.method("sources"), json!([false, false]))?;
-        let default = self.call(&app.method("getDefaultShare"), json!([]))?;
-        let default = default.as_str().unwrap_or_default().to_string();
-        let mut found = Vec::new();
         // Horde answers `[]` instead of `{}` for no sources.
-        if let Some(map) = sources.as_object() {
+        let empty = serde_json::Map::new();
+        let map = sources.as_object().unwrap_or(&empty);
+        let default = match map.keys().next() {
+            Some(only) if map.len() == 1 => only.clone(),
+            Some(_) => {
+                let v = self.call(&app.method("getDefaultShare"), json!([]))?;
+                v.as_str().unwrap_or_default().to_string()
+            }
+            None => String::new(),
+        };
+        let mut found = Vec::new();
+        {
             for (id, name) in map {
                 self.class_of.insert(id.clone(), app.class());
                 found.push(Collection {
