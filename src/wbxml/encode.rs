@@ -1,0 +1,154 @@
+//! WBXML encoder: header `03 01 6A 00` (WBXML 1.3, unknown public id, UTF-8,
+//! no string table), inline strings, OPAQUE for binary content, and a
+//! SWITCH_PAGE only where the code page changes.
+//!
+//! Text containing a NUL byte cannot be an inline string; it is written as
+//! OPAQUE with the same bytes ([`Element::text`] still reads it as text).
+use super::decode::token;
+use super::tree::{Element, Node};
+
+/// Encodes a document whose root is `root`.
+pub fn encode(root: &Element) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    out.extend_from_slice(&[
+        token::VERSION_1_3,
+        token::PUBLIC_ID_UNKNOWN,
+        token::CHARSET_UTF8 as u8,
+        0x00,
+    ]);
+    let mut page = 0u8;
+    // Open elements with the index of the next child to write; no recursion,
+    // so a deep tree built by a caller cannot overflow the stack.
+    let mut open: Vec<(&Element, usize)> = Vec::new();
+    start_tag(&mut out, &mut page, root, &mut open);
+    while let Some(top) = open.last_mut() {
+        let (element, next) = *top;
+        top.1 += 1;
+        let Some(child) = element.children.get(next) else {
+            out.push(token::END);
+            open.pop();
+            continue;
+        };
+        match child {
+            Node::Element(e) => start_tag(&mut out, &mut page, e, &mut open),
+            Node::Text(s) if !s.as_bytes().contains(&0) => {
+                out.push(token::STR_I);
+                out.extend_from_slice(s.as_bytes());
+                out.push(0);
+            }
+            Node::Text(s) => opaque(&mut out, s.as_bytes()),
+            Node::Opaque(b) => opaque(&mut out, b),
+        }
+    }
+    out
+}
+
+/// Writes the tag (switching page if needed); opens it when it has children.
+fn start_tag<'a>(
+    out: &mut Vec<u8>,
+    page: &mut u8,
+    element: &'a Element,
+    open: &mut Vec<(&'a Element, usize)>,
+) {
+    let tag = element.tag;
+    debug_assert!(
+        super::codepages::is_known(tag),
+        "encoding an undefined tag {tag:?}"
+    );
+    if tag.page() != *page {
+        out.extend_from_slice(&[token::SWITCH_PAGE, tag.page()]);
+        *page = tag.page();
+    }
+    if element.children.is_empty() {
+        out.push(tag.token() & 0x3F);
+    } else {
+        out.push((tag.token() & 0x3F) | token::CONTENT);
+        open.push((element, 0));
+    }
+}
+
+fn opaque(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(token::OPAQUE);
+    mb_u32(out, bytes.len() as u32);
+    out.extend_from_slice(bytes);
+}
+
+/// mb_u_int32: 7 bits per byte, most significant first, high bit = more.
+fn mb_u32(out: &mut Vec<u8>, value: u32) {
+    let mut groups = [0u8; 5];
+    let mut n = 0;
+    let mut v = value;
+    loop {
+        groups[n] = (v & 0x7F) as u8;
+        n += 1;
+        v >>= 7;
+        if v == 0 {
+            break;
+        }
+    }
+    for i in (0..n).rev() {
+        out.push(groups[i] | if i > 0 { 0x80 } else { 0 });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wbxml::codepages::{airsync, airsyncbase, ping};
+    use crate::wbxml::{decode, Limits};
+
+    #[test]
+    fn multi_byte_integers() {
+        for (value, bytes) in [
+            (0u32, &[0x00][..]),
+            (0x7F, &[0x7F]),
+            (0x80, &[0x81, 0x00]),
+            (0xA0, &[0x81, 0x20]),
+            (u32::MAX, &[0x8F, 0xFF, 0xFF, 0xFF, 0x7F]),
+        ] {
+            let mut out = Vec::new();
+            mb_u32(&mut out, value);
+            assert_eq!(out, bytes, "{value}");
+        }
+    }
+
+    #[test]
+    fn switches_page_only_when_needed() {
+        let root = Element::new(airsync::Sync)
+            .with(
+                Element::new(airsyncbase::Body)
+                    .with_text(airsyncbase::Type, "1")
+                    .with(Element::new(airsyncbase::Truncated)),
+            )
+            .with(Element::new(airsync::Limit));
+        let bytes = encode(&root);
+        assert_eq!(
+            bytes,
+            [
+                0x03, 0x01, 0x6A, 0x00, 0x45, 0x00, 0x11, 0x4A, 0x46, 0x03, b'1', 0x00, 0x01, 0x0D,
+                0x01, 0x00, 0x00, 0x25, 0x01
+            ]
+        );
+        assert_eq!(decode(&bytes, &Limits::default()).unwrap(), root);
+    }
+
+    #[test]
+    fn text_with_nul_becomes_opaque() {
+        let root = Element::text_element(ping::Id, "a\0b");
+        let bytes = encode(&root);
+        assert_eq!(
+            &bytes[4..],
+            &[0x00, 0x0D, 0x4B, 0xC3, 0x03, b'a', 0, b'b', 0x01]
+        );
+        let back = decode(&bytes, &Limits::default()).unwrap();
+        assert_eq!(back.text(), Some("a\0b"));
+    }
+
+    #[test]
+    fn empty_text_keeps_the_content_flag() {
+        let bytes = encode(&Element::text_element(airsync::SyncKey, ""));
+        assert_eq!(&bytes[4..], &[0x4B, 0x03, 0x00, 0x01]);
+        let bytes = encode(&Element::new(airsync::SyncKey));
+        assert_eq!(&bytes[4..], &[0x0B]);
+    }
+}
