@@ -5,6 +5,7 @@
 use horde_activesync::backend::embedded::users::Users;
 use horde_activesync::backend::embedded::EmbeddedBackend;
 use horde_activesync::backend::{Backend, BackendError, Collection, Session, Window};
+use horde_activesync::model::event::When;
 use horde_activesync::model::{Class, Contact, Event, Item, Note};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -353,17 +354,43 @@ fn move_keeps_the_id_and_logs_both_collections() {
     ));
 }
 
+fn timed_event(start: i64, end: i64) -> Item {
+    let at = |t| When::At(chrono::DateTime::from_timestamp(t, 0).unwrap());
+    Item::Event(Event {
+        start: Some(at(start)),
+        end: Some(at(end)),
+        ..Event::default()
+    })
+}
+
 #[test]
-fn calendar_list_keeps_items_without_known_times_in_every_window() {
+fn calendar_list_filters_by_the_window() {
     let st = store();
     let mut s = login(&st.backend, "alice");
     let cal = default_of(s.as_mut(), Class::Calendar);
-    let id = s.add(&cal, &Item::Event(Event::default())).unwrap();
+    let day = 86_400;
+    let t0 = 1_700_000_000;
+    let before = s.add(&cal, &timed_event(t0 - 2 * day, t0 - day)).unwrap();
+    let inside = s.add(&cal, &timed_event(t0 + 3600, t0 + 7200)).unwrap();
+    let untimed = s.add(&cal, &Item::Event(Event::default())).unwrap();
     let window = Window {
-        start: Some(1_700_000_000),
-        end: Some(1_700_086_400),
+        start: Some(t0),
+        end: Some(t0 + day),
     };
-    assert_eq!(s.list(&cal, window).unwrap(), [id]);
+    assert_eq!(
+        sorted(&s.list(&cal, window).unwrap()),
+        sorted(&[inside.clone(), untimed.clone()])
+    );
+    assert_eq!(s.list(&cal, Window::default()).unwrap().len(), 3);
+    // A replace moves the stored span with the event.
+    s.replace(&cal, &before, &timed_event(t0, t0 + 60)).unwrap();
+    assert_eq!(s.list(&cal, window).unwrap().len(), 3);
+    s.replace(&cal, &inside, &timed_event(t0 - 9 * day, t0 - 8 * day))
+        .unwrap();
+    assert_eq!(
+        sorted(&s.list(&cal, window).unwrap()),
+        sorted(&[before, untimed])
+    );
 }
 
 #[test]
