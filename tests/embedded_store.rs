@@ -443,14 +443,20 @@ fn concurrent_threads_all_write() {
     assert_written(&st.backend, 6 * 15, 6 * 15 * 2);
 }
 
-/// Several processes write to one file at once: the test re-runs itself as
+/// Several processes create one fresh store file at once, race to add the
+/// same user (exactly one wins) and write to it: the test re-runs itself as
 /// the writer when `EMBEDDED_WRITER_DB` is set.
 #[test]
 fn concurrent_processes_all_write() {
     const PROCESSES: usize = 4;
     const WRITES: usize = 25;
     if let Some(db) = std::env::var_os("EMBEDDED_WRITER_DB") {
-        let backend = EmbeddedBackend::open_path(Path::new(&db)).unwrap();
+        let db = Path::new(&db);
+        let backend = EmbeddedBackend::open_path(db).unwrap();
+        match Users::open(db).unwrap().add("alice", "pw-alice") {
+            Ok(()) => println!("added alice"),
+            Err(e) => assert!(e.to_string().contains("already exists"), "{e:#}"),
+        }
         let mut s = login(&backend, "alice");
         let c = default_of(s.as_mut(), Class::Contacts);
         for _ in 0..WRITES {
@@ -458,7 +464,8 @@ fn concurrent_processes_all_write() {
         }
         return;
     }
-    let st = store();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new/store.sqlite");
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..PROCESSES)
         .map(|_| {
@@ -469,23 +476,27 @@ fn concurrent_processes_all_write() {
                     "--nocapture",
                     "--test-threads=1",
                 ])
-                .env("EMBEDDED_WRITER_DB", &st.db)
+                .env("EMBEDDED_WRITER_DB", &db)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
+    let mut adders = 0;
     for child in children {
         let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
-            "writer failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
+            "writer failed: {stdout}{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        adders += stdout.matches("added alice").count();
     }
-    assert_written(&st.backend, PROCESSES * WRITES, PROCESSES * WRITES);
+    assert_eq!(adders, 1, "exactly one process created the user");
+    let backend = EmbeddedBackend::open_path(&db).unwrap();
+    assert_written(&backend, PROCESSES * WRITES, PROCESSES * WRITES);
 }
 
 /// Alice's contacts hold `items` items and the counter advanced `changes` times.
