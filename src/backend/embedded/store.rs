@@ -139,21 +139,21 @@ pub struct EmbeddedSession {
 impl EmbeddedSession {
     /// Run `f` in a read transaction (one consistent snapshot).
     fn read<T>(&mut self, f: impl FnOnce(&Transaction, &str) -> Result<T>) -> Result<T> {
-        self.calls += 1;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let out = f(&tx, &self.user)?;
-        tx.commit()?;
-        Ok(out)
+        self.transaction(TransactionBehavior::Deferred, f)
     }
 
     /// Run `f` in a write transaction; nothing is kept if it fails.
     fn write<T>(&mut self, f: impl FnOnce(&Transaction, &str) -> Result<T>) -> Result<T> {
+        self.transaction(TransactionBehavior::Immediate, f)
+    }
+
+    fn transaction<T>(
+        &mut self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction, &str) -> Result<T>,
+    ) -> Result<T> {
         self.calls += 1;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(behavior)?;
         let out = f(&tx, &self.user)?;
         tx.commit()?;
         Ok(out)
