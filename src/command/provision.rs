@@ -57,7 +57,9 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     let empty = Element::new(p::Provision);
     let body = body.unwrap_or(&empty);
     if body.tag != p::Provision {
-        return Err(CommandError::BadRequest("the root element is not Provision".into()));
+        return Err(CommandError::BadRequest(
+            "the root element is not Provision".into(),
+        ));
     }
     let version = ctx.req.version;
     let mut response = Element::new(p::Provision);
@@ -68,13 +70,12 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     }
     let policy = body.path(&[p::Policies, p::Policy]);
     let initial = policy.is_some_and(|p| !p.has(p::PolicyKey));
-    if initial
-        && device_information.is_none()
-        && version.device_information_required_in_provision()
+    if initial && device_information.is_none() && version.device_information_required_in_provision()
     {
-        return Ok(Outcome::Wbxml(
-            response.with_text(p::Status, common::DEVICE_INFORMATION_REQUIRED.to_string()),
-        ));
+        return Ok(Outcome::Wbxml(response.with_text(
+            p::Status,
+            common::DEVICE_INFORMATION_REQUIRED.to_string(),
+        )));
     }
 
     let outcome = if let Some((kind, ack)) = wipe_acknowledgement(body) {
@@ -120,7 +121,12 @@ fn wipe_acknowledgement(body: &Element) -> Option<(WipeKind, u32)> {
 
 /// Record the wipe as done when the device says so (and it was asked to);
 /// answer Status 1 without a policy (MS-ASPROV 3.2.5.1.2.2).
-fn acknowledge_wipe(ctx: &mut Ctx, kind: WipeKind, ack: u32, response: &mut Element) -> Result<Step, CommandError> {
+fn acknowledge_wipe(
+    ctx: &mut Ctx,
+    kind: WipeKind,
+    ack: u32,
+    response: &mut Element,
+) -> Result<Step, CommandError> {
     let info = &mut ctx.device.info;
     if ack == status::SUCCESS && info.rwstatus.wipe_requested() == Some(kind) {
         info.rwstatus = kind.done();
@@ -155,7 +161,11 @@ fn request_wipe(kind: WipeKind, version: Version, response: &mut Element) -> Ste
 }
 
 /// The two policy phases.
-fn provision_policy(ctx: &mut Ctx, policy: &Element, response: &mut Element) -> Result<Step, CommandError> {
+fn provision_policy(
+    ctx: &mut Ctx,
+    policy: &Element,
+    response: &mut Element,
+) -> Result<Step, CommandError> {
     let version = ctx.req.version;
     let policy_type = version.policy_type();
     let mut answer = Element::new(p::Policy).with_text(p::PolicyType, policy_type);
@@ -243,3 +253,6 @@ pub fn record_device_information(info: &mut DeviceInfo, set: &Element) {
 fn internal(e: StateError) -> CommandError {
     CommandError::Internal(e.into())
 }
+
+#[cfg(test)]
+mod tests;
