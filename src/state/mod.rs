@@ -98,6 +98,10 @@ impl Store {
     /// request of that device starts from scratch. Returns false when there
     /// was no info file.
     pub fn remove(&self, user: &str, device_id: &str) -> Result<bool, StateError> {
+        let known = !self.open_shared(user, device_id)?.is_new();
+        if !known && !self.state_dir.join(user).join(device_id).is_dir() {
+            return Ok(false);
+        }
         let mut device = self.open(user, device_id)?;
         let existed = !device.is_new();
         device.remove_all()?;
@@ -395,6 +399,8 @@ mod tests {
         assert!(store.list(Some("..")).is_err());
         assert!(store.remove("alice", "A1").unwrap());
         assert!(!store.remove("alice", "A1").unwrap());
+        assert!(!store.remove("alice", "NEVER").unwrap());
+        assert!(!store.state_dir().join("alice/NEVER").exists());
         assert_eq!(store.list(Some("alice")).unwrap().len(), 1);
         let d = store.open("alice", "A1").unwrap();
         assert!(d.is_new());
