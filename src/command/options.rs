@@ -11,7 +11,10 @@ use crate::http::Response;
 pub const SERVER_VERSION: &str = concat!("horde-activesync ", env!("CARGO_PKG_VERSION"));
 
 pub fn response(config: &Config) -> Response {
-    let versions: Vec<&str> = enabled_versions(config).iter().map(|v| v.as_str()).collect();
+    let versions: Vec<&str> = enabled_versions(config)
+        .iter()
+        .map(|v| v.as_str())
+        .collect();
     Response::new(200)
         .with_header("Allow", "OPTIONS,POST")
         .with_header("Public", "OPTIONS,POST")

@@ -22,7 +22,9 @@ impl DebugLog {
 
     /// Device ids compare case-insensitively: clients are not consistent.
     pub fn wants(&self, device_id: &str) -> bool {
-        self.devices.iter().any(|d| d.eq_ignore_ascii_case(device_id))
+        self.devices
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(device_id))
     }
 
     /// The log file of one user's device. `user` may be an e-mail address;
@@ -81,6 +83,9 @@ mod tests {
         let path = log.path("bob@example.com", "ABC");
         assert!(path.ends_with("bob@example_com-ABC.log"));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\ntwo\n");
-        assert_eq!(log.path("../x", "d").parent(), Some(dir.path().join("debug").as_path()));
+        assert_eq!(
+            log.path("../x", "d").parent(),
+            Some(dir.path().join("debug").as_path())
+        );
     }
 }

@@ -147,7 +147,10 @@ impl EasRequest {
         if !enabled_versions(config).contains(&version) {
             return Err(RequestError::UnsupportedVersion(Some(version.to_string())));
         }
-        let cmd = raw.cmd.filter(|c| !c.is_empty()).ok_or_else(|| bad("no Cmd"))?;
+        let cmd = raw
+            .cmd
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| bad("no Cmd"))?;
         if !cmd.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(bad(format!("invalid Cmd {cmd:?}")));
         }
@@ -207,9 +210,11 @@ pub fn enabled_versions(config: &Config) -> Vec<Version> {
 /// A plain query always names its command; a base64 one never contains `=`
 /// before its end padding, so `Cmd=` decides.
 fn is_plain_query(query: &str) -> bool {
-    query
-        .split('&')
-        .any(|pair| pair.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("Cmd")))
+    query.split('&').any(|pair| {
+        pair.split('=')
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case("Cmd"))
+    })
 }
 
 fn parse_plain(req: &crate::http::Request) -> Result<Raw, RequestError> {
@@ -318,7 +323,9 @@ fn parse_base64(query: &str) -> Result<Raw, RequestError> {
     let version = Version::from_query_byte(version_byte)
         .ok_or_else(|| RequestError::UnsupportedVersion(Some(version_byte.to_string())))?;
     if !version.base64_query_allowed() {
-        return Err(bad(format!("base64 query not defined for version {version}")));
+        return Err(bad(format!(
+            "base64 query not defined for version {version}"
+        )));
     }
     raw.version = Some(version);
     let code = f.byte("command code")?;
@@ -462,7 +469,14 @@ mod tests {
     }
 
     /// Build a base64 query the way a 12.1+ client does.
-    fn b64_query(version: u8, code: u8, dev: &[u8], key: &[u8], dtype: &[u8], params: &[(u8, &[u8])]) -> String {
+    fn b64_query(
+        version: u8,
+        code: u8,
+        dev: &[u8],
+        key: &[u8],
+        dtype: &[u8],
+        params: &[(u8, &[u8])],
+    ) -> String {
         let mut b = vec![version, code, 0x09, 0x04, dev.len() as u8];
         b.extend_from_slice(dev);
         b.push(key.len() as u8);
@@ -496,7 +510,10 @@ mod tests {
         assert_eq!(r.cmd, "SendMail");
         assert_eq!(r.user, "alice");
         assert_eq!(r.credentials, Some(("alice".into(), "s:ecret".into())));
-        assert_eq!((r.device_id.as_str(), r.device_type.as_str()), ("ABC123", "iPhone"));
+        assert_eq!(
+            (r.device_id.as_str(), r.device_type.as_str()),
+            ("ABC123", "iPhone")
+        );
         assert_eq!(r.version, Version::V14_1);
         assert_eq!(r.policy_key, Some(3942919513));
         assert_eq!(r.user_agent.as_deref(), Some("Apple-iPhone/1"));
@@ -510,14 +527,28 @@ mod tests {
     fn user_rules() {
         let r = parse(
             "Cmd=Sync&User=q&DeviceId=d&DeviceType=t",
-            &[("MS-ASProtocolVersion", "2.5"), ("Authorization", &basic("bob@example.com", "x"))],
+            &[
+                ("MS-ASProtocolVersion", "2.5"),
+                ("Authorization", &basic("bob@example.com", "x")),
+            ],
         )
         .unwrap();
         assert_eq!(r.user, "bob@example.com");
-        let r = parse("Cmd=Sync&User=DOM%5Cq&DeviceId=d&DeviceType=t", &[("MS-ASProtocolVersion", "2.5")]).unwrap();
+        let r = parse(
+            "Cmd=Sync&User=DOM%5Cq&DeviceId=d&DeviceType=t",
+            &[("MS-ASProtocolVersion", "2.5")],
+        )
+        .unwrap();
         assert_eq!((r.user.as_str(), r.credentials), ("q", None));
         // Another scheme counts as no credentials.
-        let r = parse("Cmd=Sync&DeviceId=d&DeviceType=t", &[("MS-ASProtocolVersion", "2.5"), ("Authorization", "NTLM abc")]).unwrap();
+        let r = parse(
+            "Cmd=Sync&DeviceId=d&DeviceType=t",
+            &[
+                ("MS-ASProtocolVersion", "2.5"),
+                ("Authorization", "NTLM abc"),
+            ],
+        )
+        .unwrap();
         assert_eq!(r.credentials, None);
     }
 
@@ -532,8 +563,14 @@ mod tests {
         let mut config = Config::default();
         config.server.protocol_versions = vec!["14.0".into(), "14.1".into()];
         let err = EasRequest::parse(&request(q, &[("MS-ASProtocolVersion", "12.1")]), &config);
-        assert_eq!(err, Err(RequestError::UnsupportedVersion(Some("12.1".into()))));
-        assert_eq!(enabled_versions(&config), vec![Version::V14_0, Version::V14_1]);
+        assert_eq!(
+            err,
+            Err(RequestError::UnsupportedVersion(Some("12.1".into())))
+        );
+        assert_eq!(
+            enabled_versions(&config),
+            vec![Version::V14_0, Version::V14_1]
+        );
     }
 
     #[test]
@@ -548,15 +585,36 @@ mod tests {
             "Cmd=Sync&DeviceId=d%ZZ&DeviceType=t",
             "Cmd=Sync&DeviceId=d%C3&DeviceType=t",
         ] {
-            assert!(matches!(parse(q, &[v]), Err(RequestError::BadRequest(_))), "{q}");
+            assert!(
+                matches!(parse(q, &[v]), Err(RequestError::BadRequest(_))),
+                "{q}"
+            );
         }
         let q = "Cmd=Sync&DeviceId=d&DeviceType=t";
-        for h in [("X-MS-PolicyKey", "abc"), ("X-MS-PolicyKey", "-1"), ("Authorization", "Basic !!!"), ("Authorization", "Basic")] {
-            assert!(matches!(parse(q, &[v, h]), Err(RequestError::BadRequest(_))), "{h:?}");
+        for h in [
+            ("X-MS-PolicyKey", "abc"),
+            ("X-MS-PolicyKey", "-1"),
+            ("Authorization", "Basic !!!"),
+            ("Authorization", "Basic"),
+        ] {
+            assert!(
+                matches!(parse(q, &[v, h]), Err(RequestError::BadRequest(_))),
+                "{h:?}"
+            );
         }
-        assert_eq!(parse(q, &[v, ("X-MS-PolicyKey", "")]).unwrap().policy_key, None);
-        assert_eq!(parse(q, &[v, ("X-MS-PolicyKey", "0")]).unwrap().policy_key, Some(0));
-        let r = parse(&format!("{q}&DeviceId=other"), &[v, ("MS-ASAcceptMultiPart", "T")]).unwrap();
+        assert_eq!(
+            parse(q, &[v, ("X-MS-PolicyKey", "")]).unwrap().policy_key,
+            None
+        );
+        assert_eq!(
+            parse(q, &[v, ("X-MS-PolicyKey", "0")]).unwrap().policy_key,
+            Some(0)
+        );
+        let r = parse(
+            &format!("{q}&DeviceId=other"),
+            &[v, ("MS-ASAcceptMultiPart", "T")],
+        )
+        .unwrap();
         assert_eq!(r.device_id, "d");
         assert!(r.params.accept_multipart);
     }
@@ -569,7 +627,12 @@ mod tests {
             b"DEV42",
             &7u32.to_le_bytes(),
             b"Android",
-            &[(param_tag::ITEM_ID, b"12:3"), (param_tag::OPTIONS, &[0x03]), (param_tag::USER, b"carol"), (42, b"ignored")],
+            &[
+                (param_tag::ITEM_ID, b"12:3"),
+                (param_tag::OPTIONS, &[0x03]),
+                (param_tag::USER, b"carol"),
+                (42, b"ignored"),
+            ],
         );
         let r = parse(&q, &[("Authorization", &basic("carol", "pw"))]).unwrap();
         assert_eq!(r.cmd, "ItemOperations");
@@ -583,7 +646,10 @@ mod tests {
         // A binary GUID device id becomes hex; no policy key falls back to the header.
         let q = b64_query(121, 9, &[0xde, 0xad, 0x01], &[], b"PPC", &[]);
         let r = parse(&q, &[("X-MS-PolicyKey", "5")]).unwrap();
-        assert_eq!((r.device_id.as_str(), r.cmd.as_str(), r.policy_key), ("DEAD01", "FolderSync", Some(5)));
+        assert_eq!(
+            (r.device_id.as_str(), r.cmd.as_str(), r.policy_key),
+            ("DEAD01", "FolderSync", Some(5))
+        );
         assert_eq!(command_code("FolderSync"), Some(9));
     }
 
@@ -606,17 +672,26 @@ mod tests {
                 // Ends right after the device type: a complete query without parameters.
                 assert!(r.is_ok(), "{r:?}");
             } else {
-                assert!(matches!(r, Err(RequestError::BadRequest(_))), "cut {cut}: {r:?}");
+                assert!(
+                    matches!(r, Err(RequestError::BadRequest(_))),
+                    "cut {cut}: {r:?}"
+                );
             }
         }
         for q in ["!!!notbase64", "QUJD%", "%FF%FE"] {
-            assert!(matches!(parse(q, &[]), Err(RequestError::BadRequest(_))), "{q}");
+            assert!(
+                matches!(parse(q, &[]), Err(RequestError::BadRequest(_))),
+                "{q}"
+            );
         }
         // Base64 with a version that has no base64 form, an unknown version, an unknown command.
         let q = b64_query(120, 0, b"d", &[], b"t", &[]);
         assert!(matches!(parse(&q, &[]), Err(RequestError::BadRequest(_))));
         let q = b64_query(99, 0, b"d", &[], b"t", &[]);
-        assert_eq!(parse(&q, &[]), Err(RequestError::UnsupportedVersion(Some("99".into()))));
+        assert_eq!(
+            parse(&q, &[]),
+            Err(RequestError::UnsupportedVersion(Some("99".into())))
+        );
         let q = b64_query(140, 200, b"d", &[], b"t", &[]);
         assert_eq!(parse(&q, &[]), Err(RequestError::UnknownCommandCode(200)));
         let q = b64_query(140, 0, b"d", &[1, 2], b"t", &[]);

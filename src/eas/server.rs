@@ -120,7 +120,11 @@ impl Server {
             Err(response) => return response,
         };
         let mut trace = self.debug.wants(&ereq.device_id).then(|| {
-            let mut t = format!("=== {} {}\n", chrono::Utc::now().to_rfc3339(), describe(ereq));
+            let mut t = format!(
+                "=== {} {}\n",
+                chrono::Utc::now().to_rfc3339(),
+                describe(ereq)
+            );
             if let Some(b) = &body {
                 t.push_str(&format!(">>> request\n{}\n", wbxml::xml::to_xml(b)));
             }
@@ -166,7 +170,11 @@ impl Server {
         if body.is_empty() {
             return Ok(None);
         }
-        match wbxml::decode(body, &wbxml::Limits::default()) {
+        let limits = wbxml::Limits {
+            max_bytes: usize::try_from(self.config.server.max_body_bytes).unwrap_or(usize::MAX),
+            ..wbxml::Limits::default()
+        };
+        match wbxml::decode(body, &limits) {
             Ok(e) => Ok(Some(e)),
             Err(e) => {
                 log::warn!("{}: undecodable WBXML body: {e}", describe(ereq));
@@ -213,7 +221,10 @@ impl Server {
     fn unauthorized(&self) -> Response {
         Response::new(401).with_header(
             "WWW-Authenticate",
-            format!("Basic realm=\"{}\"", self.config.server.realm.replace('"', "")),
+            format!(
+                "Basic realm=\"{}\"",
+                self.config.server.realm.replace('"', "")
+            ),
         )
     }
 
@@ -388,8 +399,15 @@ mod tests {
         let s = server();
         let r = s.handle(&request("OPTIONS", "", None, "14.1"));
         assert_eq!(r.status, 401);
-        assert_eq!(r.header("WWW-Authenticate"), Some("Basic realm=\"Horde ActiveSync\""));
-        assert_eq!(s.handle(&request("OPTIONS", "", Some(("alice", "no")), "")).status, 401);
+        assert_eq!(
+            r.header("WWW-Authenticate"),
+            Some("Basic realm=\"Horde ActiveSync\"")
+        );
+        assert_eq!(
+            s.handle(&request("OPTIONS", "", Some(("alice", "no")), ""))
+                .status,
+            401
+        );
         let r = s.handle(&request("OPTIONS", "", Some(("alice", "pw")), ""));
         assert_eq!(r.status, 200);
         assert!(r.header("MS-ASProtocolVersions").unwrap().contains("14.1"));
@@ -400,13 +418,38 @@ mod tests {
         let s = server();
         assert_eq!(s.handle(&request("GET", Q, None, "14.1")).status, 405);
         assert_eq!(s.handle(&request("POST", Q, None, "14.1")).status, 401);
-        assert_eq!(s.handle(&request("POST", Q, Some(("alice", "x")), "14.1")).status, 401);
+        assert_eq!(
+            s.handle(&request("POST", Q, Some(("alice", "x")), "14.1"))
+                .status,
+            401
+        );
         let r = s.handle(&request("POST", Q, Some(("alice", "pw")), "9.9"));
-        assert_eq!((r.status, r.header("MS-ASProtocolVersions").is_some()), (400, true));
+        assert_eq!(
+            (r.status, r.header("MS-ASProtocolVersions").is_some()),
+            (400, true)
+        );
         let r = s.handle(&request("POST", Q, Some(("down", "pw")), "14.1"));
         assert_eq!((r.status, r.header("Retry-After")), (503, Some("60")));
-        assert_eq!(s.handle(&request("POST", "Cmd=NoSuch&DeviceId=d&DeviceType=t", Some(("alice", "pw")), "14.1")).status, 501);
-        assert_eq!(s.handle(&request("POST", "Cmd=Sync&DeviceType=t", Some(("alice", "pw")), "14.1")).status, 400);
+        assert_eq!(
+            s.handle(&request(
+                "POST",
+                "Cmd=NoSuch&DeviceId=d&DeviceType=t",
+                Some(("alice", "pw")),
+                "14.1"
+            ))
+            .status,
+            501
+        );
+        assert_eq!(
+            s.handle(&request(
+                "POST",
+                "Cmd=Sync&DeviceType=t",
+                Some(("alice", "pw")),
+                "14.1"
+            ))
+            .status,
+            400
+        );
         let mut big = request("POST", Q, Some(("alice", "pw")), "14.1");
         big.body = vec![0; 11];
         let mut config = Config::default();
@@ -424,13 +467,21 @@ mod tests {
     #[test]
     fn undecodable_body_status_depends_on_version() {
         let s = server();
-        let parse = |v: &str| EasRequest::parse(&request("POST", Q, Some(("alice", "pw")), v), s.config()).unwrap();
+        let parse = |v: &str| {
+            EasRequest::parse(&request("POST", Q, Some(("alice", "pw")), v), s.config()).unwrap()
+        };
         let garbage = [0x03, 0x01, 0x6a, 0x00, 0xff, 0xff, 0xff];
-        assert_eq!(s.decode_body(&parse("12.1"), &garbage).unwrap_err().status, 400);
+        assert_eq!(
+            s.decode_body(&parse("12.1"), &garbage).unwrap_err().status,
+            400
+        );
         let r = s.decode_body(&parse("14.0"), &garbage).unwrap_err();
         assert_eq!(r.status, 200);
         let e = wbxml::decode(&r.body, &wbxml::Limits::default()).unwrap();
-        assert_eq!(e, command_status("FolderSync", common::INVALID_WBXML).unwrap());
+        assert_eq!(
+            e,
+            command_status("FolderSync", common::INVALID_WBXML).unwrap()
+        );
         assert_eq!(s.decode_body(&parse("14.0"), &[]).unwrap(), None);
     }
 }

@@ -43,7 +43,11 @@ const RESPONSE_ROOTS: &[(&str, &str, &str)] = &[
     ("Ping", "Ping", "Ping"),
     ("ItemOperations", "ItemOperations", "ItemOperations"),
     ("Provision", "Provision", "Provision"),
-    ("ResolveRecipients", "ResolveRecipients", "ResolveRecipients"),
+    (
+        "ResolveRecipients",
+        "ResolveRecipients",
+        "ResolveRecipients",
+    ),
     ("ValidateCert", "ValidateCert", "ValidateCert"),
     ("SendMail", "ComposeMail", "SendMail"),
     ("SmartForward", "ComposeMail", "SmartForward"),
@@ -69,9 +73,15 @@ mod tests {
     #[test]
     fn status_lives_in_the_commands_page() {
         let e = command_status("FolderSync", common::INVALID_WBXML).unwrap();
-        assert_eq!(Some(("FolderHierarchy", "FolderSync")), codepages::name_of(e.tag));
+        assert_eq!(
+            Some(("FolderHierarchy", "FolderSync")),
+            codepages::name_of(e.tag)
+        );
         let status = e.elements().next().unwrap();
-        assert_eq!(Some(("FolderHierarchy", "Status")), codepages::name_of(status.tag));
+        assert_eq!(
+            Some(("FolderHierarchy", "Status")),
+            codepages::name_of(status.tag)
+        );
         assert_eq!(status.text(), Some("102"));
         for (cmd, _, _) in RESPONSE_ROOTS {
             assert!(command_status(cmd, 110).is_some(), "{cmd}");

@@ -12,7 +12,12 @@ use std::io::{self, Read, Write};
 pub fn run(config: Config) -> Result<()> {
     super::init_logging(&config.log);
     let vars: Vec<(String, String)> = std::env::vars_os()
-        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
         .collect();
     let response = answer(config, &vars, &mut io::stdin().lock());
     let mut out = io::stdout().lock();
@@ -58,7 +63,9 @@ pub(super) fn content_length(vars: &[(String, String)]) -> Result<u64, ()> {
 }
 
 fn var<'a>(vars: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    vars.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Build the request from CGI meta-variables (the body is left empty).
@@ -77,7 +84,10 @@ pub fn request_from_env(vars: &[(String, String)]) -> Request {
             Some((name, v.clone()))
         })
         .collect();
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("Authorization")) {
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("Authorization"))
+    {
         if let Some(auth) = var(vars, "REDIRECT_HTTP_AUTHORIZATION") {
             headers.push(("Authorization".into(), auth.to_string()));
         }
@@ -124,7 +134,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -147,26 +160,34 @@ mod tests {
         assert_eq!(r.query, "Cmd=Sync&DeviceId=d");
         assert_eq!(r.header("x-ms-policykey"), Some("42"));
         assert_eq!(r.header("MS-ASProtocolVersion"), Some("14.1"));
-        assert_eq!(r.header("Content-Type"), Some("application/vnd.ms-sync.wbxml"));
+        assert_eq!(
+            r.header("Content-Type"),
+            Some("application/vnd.ms-sync.wbxml")
+        );
         assert_eq!(r.header("Authorization"), Some("Basic eDp5"));
         assert_eq!(r.header("Path"), None);
         assert_eq!(r.remote_addr.as_deref(), Some("10.0.0.1"));
         // A directly passed Authorization wins over the rewrite copy.
-        let r = request_from_env(&vars(&[("HTTP_AUTHORIZATION", "Basic a"), ("REDIRECT_HTTP_AUTHORIZATION", "Basic b")]));
+        let r = request_from_env(&vars(&[
+            ("HTTP_AUTHORIZATION", "Basic a"),
+            ("REDIRECT_HTTP_AUTHORIZATION", "Basic b"),
+        ]));
         assert_eq!(r.header("Authorization"), Some("Basic a"));
         assert_eq!(r.headers.len(), 1);
     }
 
     #[test]
     fn response_format() {
-        let resp = Response::new(401).with_header("WWW-Authenticate", "Basic realm=\"x\"\r\nInjected: 1");
+        let resp =
+            Response::new(401).with_header("WWW-Authenticate", "Basic realm=\"x\"\r\nInjected: 1");
         let mut out = Vec::new();
         write_response(&resp, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "Status: 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"Injected: 1\r\nContent-Length: 0\r\n\r\n"
         );
-        let resp = Response::new(200).with_body("application/vnd.ms-sync.wbxml", vec![3, 1, 106, 0]);
+        let resp =
+            Response::new(200).with_body("application/vnd.ms-sync.wbxml", vec![3, 1, 106, 0]);
         let mut out = Vec::new();
         write_response(&resp, &mut out).unwrap();
         let mut expected = b"Status: 200 OK\r\nContent-Type: application/vnd.ms-sync.wbxml\r\nContent-Length: 4\r\n\r\n".to_vec();

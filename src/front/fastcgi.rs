@@ -54,8 +54,12 @@ fn inherited_listener() -> Result<Listener> {
     };
     // SAFETY: fd 0 is a socket of this family, owned by this process from now on.
     Ok(match family {
-        libc::AF_UNIX => Listener::Unix(unsafe { std::os::unix::net::UnixListener::from_raw_fd(0) }),
-        libc::AF_INET | libc::AF_INET6 => Listener::Tcp(unsafe { std::net::TcpListener::from_raw_fd(0) }),
+        libc::AF_UNIX => {
+            Listener::Unix(unsafe { std::os::unix::net::UnixListener::from_raw_fd(0) })
+        }
+        libc::AF_INET | libc::AF_INET6 => {
+            Listener::Tcp(unsafe { std::net::TcpListener::from_raw_fd(0) })
+        }
         other => bail!("fd 0 is a socket of unsupported family {other}"),
     })
 }
@@ -74,11 +78,20 @@ struct Pending {
 
 /// Serve requests on one connection until the web server closes it (or
 /// does not ask to keep it).
-fn serve_connection<S: Read + Write>(stream: S, server: &Server, activity: &Activity) -> io::Result<()> {
+fn serve_connection<S: Read + Write>(
+    stream: S,
+    server: &Server,
+    activity: &Activity,
+) -> io::Result<()> {
     let mut conn = BufReader::new(stream);
     let max_body = server.config().server.max_body_bytes;
     let mut pending: Option<Pending> = None;
-    while let Some(Record { kind, request_id, content }) = rec::read_record(&mut conn)? {
+    while let Some(Record {
+        kind,
+        request_id,
+        content,
+    }) = rec::read_record(&mut conn)?
+    {
         match kind {
             rec::GET_VALUES => {
                 let values = rec::encode_pairs(&[
@@ -111,9 +124,17 @@ fn serve_connection<S: Read + Write>(stream: S, server: &Server, activity: &Acti
                 }
                 continue;
             }
-            rec::ABORT_REQUEST | rec::PARAMS | rec::STDIN | rec::END_REQUEST..=rec::GET_VALUES_RESULT => {}
+            rec::ABORT_REQUEST
+            | rec::PARAMS
+            | rec::STDIN
+            | rec::END_REQUEST..=rec::GET_VALUES_RESULT => {}
             other => {
-                rec::write_record(conn.get_mut(), rec::UNKNOWN_TYPE, 0, &[other, 0, 0, 0, 0, 0, 0, 0])?;
+                rec::write_record(
+                    conn.get_mut(),
+                    rec::UNKNOWN_TYPE,
+                    0,
+                    &[other, 0, 0, 0, 0, 0, 0, 0],
+                )?;
                 continue;
             }
         }
@@ -128,7 +149,8 @@ fn serve_connection<S: Read + Write>(stream: S, server: &Server, activity: &Acti
             }
             rec::PARAMS if p.vars.is_none() => {
                 if content.is_empty() {
-                    let vars = rec::parse_pairs(&p.params).ok_or_else(|| invalid("malformed PARAMS"))?;
+                    let vars =
+                        rec::parse_pairs(&p.params).ok_or_else(|| invalid("malformed PARAMS"))?;
                     p.too_large = content_length(&vars).is_ok_and(|n| n > max_body);
                     p.vars = Some(vars);
                 } else {
@@ -151,7 +173,12 @@ fn serve_connection<S: Read + Write>(stream: S, server: &Server, activity: &Acti
                 let Some(p) = pending.take() else { continue };
                 let response = {
                     let _busy = activity.begin();
-                    answer(server, p.vars.as_deref().unwrap_or_default(), p.body, p.too_large)
+                    answer(
+                        server,
+                        p.vars.as_deref().unwrap_or_default(),
+                        p.body,
+                        p.too_large,
+                    )
                 };
                 let mut out = Vec::with_capacity(response.body.len() + 256);
                 write_response(&response, &mut out)?;
@@ -238,7 +265,10 @@ mod tests {
                 rec::STDOUT => text.extend_from_slice(&record.content),
                 rec::END_REQUEST => {
                     assert_eq!(record.content[4], rec::REQUEST_COMPLETE);
-                    done.push((record.request_id, String::from_utf8_lossy(&text).into_owned()));
+                    done.push((
+                        record.request_id,
+                        String::from_utf8_lossy(&text).into_owned(),
+                    ));
                     text.clear();
                 }
                 _ => {}
@@ -251,7 +281,10 @@ mod tests {
         let mut config = Config::default();
         config.server.max_body_bytes = max_body;
         let server = Server::with_backend(config, Box::new(NoUsers));
-        let mut wire = Wire { input: io::Cursor::new(input), output: Vec::new() };
+        let mut wire = Wire {
+            input: io::Cursor::new(input),
+            output: Vec::new(),
+        };
         serve_connection(&mut wire, &server, &Activity::default()).unwrap();
         responses(&wire.output)
     }
@@ -260,18 +293,38 @@ mod tests {
     fn keep_conn_serves_several_requests_and_limits_bodies() {
         let mut input = Vec::new();
         request_records(&mut input, 1, true, &[("REQUEST_METHOD", "OPTIONS")], b"");
-        request_records(&mut input, 2, true, &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "20")], &[0; 20]);
-        request_records(&mut input, 3, false, &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "5")], &[0; 5]);
+        request_records(
+            &mut input,
+            2,
+            true,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "20")],
+            &[0; 20],
+        );
+        request_records(
+            &mut input,
+            3,
+            false,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "5")],
+            &[0; 5],
+        );
         // Not served: the previous request did not keep the connection.
         request_records(&mut input, 4, false, &[("REQUEST_METHOD", "OPTIONS")], b"");
         let out = run(input, 10);
         assert_eq!(out.len(), 3, "{out:?}");
         assert_eq!(out[0].0, 1);
-        assert!(out[0].1.starts_with("Status: 401 Unauthorized\r\n"), "{}", out[0].1);
+        assert!(
+            out[0].1.starts_with("Status: 401 Unauthorized\r\n"),
+            "{}",
+            out[0].1
+        );
         assert!(out[0].1.contains("WWW-Authenticate: Basic realm="));
         assert!(out[1].1.starts_with("Status: 413 "), "{}", out[1].1);
         // Within the limit, it reaches the server (which wants credentials).
-        assert!(out[2].1.starts_with("Status: 400 ") || out[2].1.starts_with("Status: 401 "), "{}", out[2].1);
+        assert!(
+            out[2].1.starts_with("Status: 400 ") || out[2].1.starts_with("Status: 401 "),
+            "{}",
+            out[2].1
+        );
     }
 
     #[test]
@@ -283,19 +336,28 @@ mod tests {
         let mut config = Config::default();
         config.server.max_body_bytes = 10;
         let server = Server::with_backend(config, Box::new(NoUsers));
-        let mut wire = Wire { input: io::Cursor::new(input), output: Vec::new() };
+        let mut wire = Wire {
+            input: io::Cursor::new(input),
+            output: Vec::new(),
+        };
         serve_connection(&mut wire, &server, &Activity::default()).unwrap();
         let mut r = &wire.output[..];
         let statuses: Vec<(u16, u8)> = std::iter::from_fn(|| rec::read_record(&mut r).unwrap())
             .map(|rec| (rec.request_id, rec.content[4]))
             .collect();
-        assert_eq!(statuses, vec![(9, rec::UNKNOWN_ROLE), (2, rec::CANT_MPX_CONN)]);
+        assert_eq!(
+            statuses,
+            vec![(9, rec::UNKNOWN_ROLE), (2, rec::CANT_MPX_CONN)]
+        );
         // Malformed PARAMS end the connection with an error, not a panic.
         let mut input = Vec::new();
         rec::write_record(&mut input, rec::BEGIN_REQUEST, 1, &[0, 1, 0, 0, 0, 0, 0, 0]).unwrap();
         rec::write_record(&mut input, rec::PARAMS, 1, &[0x7f, 1, b'a']).unwrap();
         rec::write_record(&mut input, rec::PARAMS, 1, &[]).unwrap();
-        let mut wire = Wire { input: io::Cursor::new(input), output: Vec::new() };
+        let mut wire = Wire {
+            input: io::Cursor::new(input),
+            output: Vec::new(),
+        };
         assert!(serve_connection(&mut wire, &server, &Activity::default()).is_err());
     }
 }

@@ -46,7 +46,10 @@ pub fn read_record(r: &mut impl Read) -> io::Result<Option<Record>> {
         }
     }
     if header[0] != VERSION_1 {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "not FastCGI version 1"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not FastCGI version 1",
+        ));
     }
     let content_len = u16::from_be_bytes([header[4], header[5]]) as usize;
     let padding = header[6] as usize;
@@ -62,12 +65,26 @@ pub fn read_record(r: &mut impl Read) -> io::Result<Option<Record>> {
 }
 
 /// Write one record (content at most 65535 bytes), padded to 8 bytes.
-pub fn write_record(w: &mut impl Write, kind: u8, request_id: u16, content: &[u8]) -> io::Result<()> {
+pub fn write_record(
+    w: &mut impl Write,
+    kind: u8,
+    request_id: u16,
+    content: &[u8],
+) -> io::Result<()> {
     debug_assert!(content.len() <= MAX_CONTENT);
     let padding = (8 - content.len() % 8) % 8;
     let id = request_id.to_be_bytes();
     let len = (content.len() as u16).to_be_bytes();
-    w.write_all(&[VERSION_1, kind, id[0], id[1], len[0], len[1], padding as u8, 0])?;
+    w.write_all(&[
+        VERSION_1,
+        kind,
+        id[0],
+        id[1],
+        len[0],
+        len[1],
+        padding as u8,
+        0,
+    ])?;
     w.write_all(content)?;
     w.write_all(&[0u8; 8][..padding])
 }
@@ -80,9 +97,19 @@ pub fn write_stream(w: &mut impl Write, kind: u8, request_id: u16, data: &[u8]) 
     write_record(w, kind, request_id, &[])
 }
 
-pub fn write_end_request(w: &mut impl Write, request_id: u16, app_status: u32, protocol_status: u8) -> io::Result<()> {
+pub fn write_end_request(
+    w: &mut impl Write,
+    request_id: u16,
+    app_status: u32,
+    protocol_status: u8,
+) -> io::Result<()> {
     let s = app_status.to_be_bytes();
-    write_record(w, END_REQUEST, request_id, &[s[0], s[1], s[2], s[3], protocol_status, 0, 0, 0])
+    write_record(
+        w,
+        END_REQUEST,
+        request_id,
+        &[s[0], s[1], s[2], s[3], protocol_status, 0, 0, 0],
+    )
 }
 
 /// The role and flags of a BEGIN_REQUEST body; `None` when it is too short.
@@ -176,7 +203,10 @@ mod tests {
         assert_eq!(buf.len() % 8, 0);
         let mut r = &buf[..];
         let rec = read_record(&mut r).unwrap().unwrap();
-        assert_eq!((rec.kind, rec.request_id, rec.content.as_slice()), (PARAMS, 7, &b"abc"[..]));
+        assert_eq!(
+            (rec.kind, rec.request_id, rec.content.as_slice()),
+            (PARAMS, 7, &b"abc"[..])
+        );
         let sizes: Vec<usize> = std::iter::from_fn(|| read_record(&mut r).unwrap())
             .map(|rec| rec.content.len())
             .collect();
@@ -189,7 +219,10 @@ mod tests {
         assert!(read_record(&mut &[1u8, 1, 0, 1][..]).is_err());
         assert!(read_record(&mut &[1u8, 5, 0, 1, 0, 9, 0, 0, 1, 2][..]).is_err());
         assert!(read_record(&mut &[][..]).unwrap().is_none());
-        assert_eq!(parse_begin_request(&[0, 1, 1, 0, 0, 0, 0, 0]), Some((ROLE_RESPONDER, FLAG_KEEP_CONN)));
+        assert_eq!(
+            parse_begin_request(&[0, 1, 1, 0, 0, 0, 0, 0]),
+            Some((ROLE_RESPONDER, FLAG_KEEP_CONN))
+        );
         assert_eq!(parse_begin_request(&[0, 1, 1]), None);
     }
 }

@@ -4,7 +4,8 @@
 //! One small-stack thread per connection, like the FastCGI front end.
 
 use super::workers::{accept_loop, Activity, Listener, Stream};
-use crate::config::Config;
+use crate::backend::embedded::users::ensure_demo_user;
+use crate::config::{BackendKind, Config};
 use crate::eas::Server;
 use crate::http::{reason, Request, Response};
 use anyhow::{bail, Context, Result};
@@ -31,7 +32,9 @@ pub fn run(config: Config, args: &[String]) -> Result<()> {
         [arg] if arg.starts_with("--listen=") => arg["--listen=".len()..].to_string(),
         _ => bail!("usage: horde-activesync serve [--listen ADDR]"),
     };
-    let listener = std::net::TcpListener::bind(&addr).with_context(|| format!("listening on {addr}"))?;
+    let listener =
+        std::net::TcpListener::bind(&addr).with_context(|| format!("listening on {addr}"))?;
+    announce_demo_user(&config)?;
     let server = Arc::new(Server::new(config)?);
     let local = listener.local_addr()?;
     log::info!("serving http://{local}{EAS_PATH}");
@@ -40,6 +43,21 @@ pub fn run(config: Config, args: &[String]) -> Result<()> {
             log::debug!("HTTP connection ended: {e}");
         }
     })
+}
+
+/// On the first `serve` with an empty embedded store, create user `demo`
+/// with a random password and print it, once, so a newcomer can log in.
+fn announce_demo_user(config: &Config) -> Result<()> {
+    if config.backend.kind != BackendKind::Embedded {
+        return Ok(());
+    }
+    if let Some(password) = ensure_demo_user(&config.backend.embedded_db)? {
+        println!(
+            "Created user \"demo\" with password \"{password}\" (shown only now; \
+             change it with `horde-activesync users passwd demo`)."
+        );
+    }
+    Ok(())
 }
 
 /// What the head of one request says about how to read and answer it.
@@ -111,7 +129,10 @@ fn read_head(stream: &mut impl Read, buffered: &mut Vec<u8>) -> io::Result<Optio
             return Ok(Some(pos + 4));
         }
         if buffered.len() > MAX_HEAD_BYTES {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "request head too large"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "request head too large",
+            ));
         }
         let n = match stream.read(&mut chunk) {
             Ok(n) => n,
@@ -143,7 +164,12 @@ fn parse_head(bytes: &[u8]) -> Result<Head, u16> {
     let headers: Vec<(String, String)> = parsed
         .headers
         .iter()
-        .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
         .collect();
     let request = Request {
         method: parsed.method.unwrap_or_default().to_string(),
@@ -157,7 +183,10 @@ fn parse_head(bytes: &[u8]) -> Result<Head, u16> {
         Some(v) => v.trim().parse::<u64>().map_err(|_| 400u16)?,
         None => 0,
     };
-    let connection = request.header("Connection").unwrap_or_default().to_ascii_lowercase();
+    let connection = request
+        .header("Connection")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let keep_alive = match parsed.version {
         Some(1) => !connection.contains("close"),
         _ => connection.contains("keep-alive"),
@@ -212,12 +241,21 @@ mod tests {
         assert!(h.keep_alive && h.expect_continue && !h.chunked);
         let h = parse_head(b"OPTIONS /x HTTP/1.0\r\n\r\n").unwrap();
         assert!(!h.keep_alive);
-        let h = parse_head(b"GET / HTTP/1.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+        let h = parse_head(
+            b"GET / HTTP/1.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .unwrap();
         assert!(!h.keep_alive && h.chunked);
-        assert_eq!(parse_head(b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n").err(), Some(400));
+        assert_eq!(
+            parse_head(b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n").err(),
+            Some(400)
+        );
         assert_eq!(parse_head(b"\x00\x01 nonsense\r\n\r\n").err(), Some(400));
         let many: String = (0..100).map(|i| format!("X-{i}: v\r\n")).collect();
-        assert_eq!(parse_head(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()).err(), Some(431));
+        assert_eq!(
+            parse_head(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()).err(),
+            Some(431)
+        );
     }
 
     #[test]
@@ -228,7 +266,10 @@ mod tests {
         let n = read_head(&mut stream, &mut buffered).unwrap().unwrap();
         let head = parse_head(&buffered[..n]).unwrap();
         buffered.drain(..n);
-        assert_eq!(read_body(&mut stream, &mut buffered, head.content_length as usize).unwrap(), b"abc");
+        assert_eq!(
+            read_body(&mut stream, &mut buffered, head.content_length as usize).unwrap(),
+            b"abc"
+        );
         let n = read_head(&mut stream, &mut buffered).unwrap().unwrap();
         assert_eq!(parse_head(&buffered[..n]).unwrap().request.path, "/b");
         buffered.drain(..n);
@@ -241,6 +282,9 @@ mod tests {
     fn response_writing() {
         let mut out = Vec::new();
         write_response(&mut out, &Response::new(404), false).unwrap();
-        assert_eq!(out, b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(
+            out,
+            b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        );
     }
 }

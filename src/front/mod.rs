@@ -16,7 +16,11 @@ pub fn init_logging(config: &LogConfig) {
     let env = env_logger::Env::default().default_filter_or(config.level.as_str());
     let mut builder = env_logger::Builder::from_env(env);
     if let Some(path) = &config.file {
-        match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             Ok(file) => {
                 builder.target(env_logger::Target::Pipe(Box::new(Tee(file))));
             }

@@ -35,7 +35,9 @@ impl Listener {
     /// `unix:/path` or a path with `/` is a Unix socket (a stale socket file is
     /// replaced); anything else is `host:port`.
     pub fn bind(addr: &str) -> io::Result<Listener> {
-        let unix_path = addr.strip_prefix("unix:").or(addr.contains('/').then_some(addr));
+        let unix_path = addr
+            .strip_prefix("unix:")
+            .or(addr.contains('/').then_some(addr));
         match unix_path {
             Some(path) => {
                 let _ = std::fs::remove_file(path);
@@ -187,7 +189,10 @@ where
         }
     }
     let deadline = Instant::now() + SHUTDOWN_GRACE;
-    log::info!("stopping; {} request(s) in flight", activity.busy.load(Ordering::SeqCst));
+    log::info!(
+        "stopping; {} request(s) in flight",
+        activity.busy.load(Ordering::SeqCst)
+    );
     while activity.busy.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         std::thread::sleep(ACCEPT_POLL);
     }
