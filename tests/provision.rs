@@ -4,42 +4,9 @@
 
 mod state_support;
 
-use horde_activesync::wbxml::codepages::{folderhierarchy, provision as p};
+use horde_activesync::wbxml::codepages::provision as p;
 use serde_json::json;
 use state_support::*;
-
-const VERSIONS: [&str; 4] = ["2.5", "12.1", "14.1", "16.1"];
-
-fn status_in_body(version: &str) -> bool {
-    matches!(version, "14.0" | "14.1" | "16.0" | "16.1")
-}
-
-/// How the server asks this request to provision: `Some(449)` for HTTP 449,
-/// `Some(code)` for a FolderHierarchy:Status from 140 to 144, else `None`
-/// (the command ran, or failed for another reason).
-fn provisioning_demand(reply: &Reply) -> Option<u32> {
-    if reply.status == 449 {
-        return Some(449);
-    }
-    if reply.status != 200 || reply.body.is_empty() {
-        return None;
-    }
-    let tree = reply.tree();
-    let code = tree.u32_of(folderhierarchy::Status)?;
-    (140..=144).contains(&code).then_some(code)
-}
-
-/// The answer a blocked FolderSync gets in this version.
-fn demand(version: &str, code: u32) -> Option<u32> {
-    Some(if status_in_body(version) { code } else { 449 })
-}
-
-fn folder_sync(cgi: &Cgi, device: &str, version: &str, key: Option<u32>) -> Reply {
-    let body = "<FolderSync xmlns=\"FolderHierarchy\"><SyncKey>0</SyncKey></FolderSync>";
-    let mut req = Req::new("FolderSync", device, version).xml(body);
-    req.policy_key = key;
-    cgi.send(&req)
-}
 
 #[test]
 fn handshake_in_each_mode_and_version() {
@@ -108,51 +75,6 @@ fn policy_documents_follow_the_version() {
     assert_eq!(reply.tree().u32_of(p::Status), Some(165));
 }
 
-/// Steps 2-4 of the seed's procedure after step 1 was done (by hand or CLI).
-fn wipe_flow(cgi: &Cgi, device: &str, version: &str, old_key: u32) {
-    let blocked = folder_sync(cgi, device, version, Some(old_key));
-    assert_eq!(
-        provisioning_demand(&blocked),
-        demand(version, 140),
-        "{version}"
-    );
-    // OPTIONS and Ping are not gated.
-    let mut options = Req::new("", device, version);
-    options.method = "OPTIONS";
-    assert_eq!(cgi.send(&options).status, 200);
-    let ping = cgi.send(&Req::new("Ping", device, version).key(old_key));
-    assert_ne!(ping.status, 449);
-    assert_eq!(provisioning_demand(&ping), None);
-    // The empty Provision after 140, and an ordinary one, get the directive.
-    for body in [
-        "<Provision xmlns=\"Provision\"/>".to_string(),
-        provision_initial(version),
-    ] {
-        let tree = cgi
-            .send(&Req::new("Provision", device, version).xml(&body))
-            .tree();
-        assert_eq!(tree.u32_of(p::Status), Some(1));
-        assert!(tree.has(p::RemoteWipe), "{version}");
-        assert!(!tree.has(p::Policies));
-    }
-    assert_eq!(
-        cgi.info(device)["rwstatus"],
-        json!(2),
-        "not wiped before the ack"
-    );
-    let ack =
-        "<Provision xmlns=\"Provision\"><RemoteWipe><Status>1</Status></RemoteWipe></Provision>";
-    let tree = cgi
-        .send(&Req::new("Provision", device, version).xml(ack))
-        .tree();
-    assert_eq!(tree.u32_of(p::Status), Some(1));
-    assert!(!tree.has(p::Policies));
-    assert_eq!(cgi.info(device)["rwstatus"], json!(3));
-    // Wiped again on every reconnect while the file says so.
-    let again = cgi.send(&Req::new("Provision", device, version).xml(&provision_initial(version)));
-    assert!(again.tree().has(p::RemoteWipe));
-}
-
 #[test]
 fn wipe_by_editing_the_info_file() {
     let cgi = Cgi::new("allow");
@@ -163,7 +85,7 @@ fn wipe_by_editing_the_info_file() {
             v["rwstatus"] = json!(2);
             v["policykey"] = json!(0);
         });
-        wipe_flow(&cgi, &device, version, key);
+        wipe_flow(&cgi, &cgi, &device, version, key);
         // Setting rwstatus back to 0 lets the device provision and sync.
         cgi.edit_info(&device, |v| v["rwstatus"] = json!(0));
         let key = handshake(&cgi, &device, version);
@@ -197,7 +119,7 @@ fn wipe_by_the_devices_cli() {
             list.contains(&device) && list.contains("2 (wipe pending)"),
             "{list}"
         );
-        wipe_flow(&cgi, &device, version, key);
+        wipe_flow(&cgi, &cgi, &device, version, key);
         let show = cli_ok(&cgi, &["devices", "show", USER, &device]);
         assert!(show.contains("3 (wiped)"), "{show}");
         cli_ok(&cgi, &["devices", "unwipe", USER, &device]);

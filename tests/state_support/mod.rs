@@ -4,7 +4,9 @@
 //! config, state folder and embedded user store with the user `jane`.
 #![allow(dead_code)]
 
+use horde_activesync::wbxml::codepages::{folderhierarchy, provision as p};
 use horde_activesync::wbxml::{self, xml::from_xml, Element, Limits};
+use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -79,6 +81,17 @@ impl<'a> Req<'a> {
     }
 }
 
+/// Something that answers ActiveSync requests: the CGI program or `serve`.
+pub trait Client {
+    fn send(&self, req: &Req) -> Reply;
+}
+
+impl Client for Cgi {
+    fn send(&self, req: &Req) -> Reply {
+        parse_cgi_output(&self.spawn(req).wait_with_output().unwrap())
+    }
+}
+
 impl Cgi {
     /// A fresh installation in `[provisioning] mode = mode` with user jane.
     pub fn new(mode: &str) -> Cgi {
@@ -138,17 +151,7 @@ impl Cgi {
 
     /// Start one CGI request; the caller waits for it (used for concurrency).
     pub fn spawn(&self, req: &Req) -> Child {
-        let body = req
-            .xml
-            .map(|x| wbxml::encode(&from_xml(x).expect("test XML")))
-            .unwrap_or_default();
-        let query = format!(
-            "Cmd={}&User={}&DeviceId={}&DeviceType=TestPhone",
-            req.cmd,
-            req.query_user.unwrap_or(req.user),
-            req.device
-        );
-        let token = base64_basic(req.user, req.password);
+        let (query, body, token) = Cgi::wire(req);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_horde-activesync"));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -177,9 +180,103 @@ impl Cgi {
         child
     }
 
-    /// One request, answered.
-    pub fn send(&self, req: &Req) -> Reply {
-        parse_cgi_output(&self.spawn(req).wait_with_output().unwrap())
+    /// The query string and body of a request, and its Basic token.
+    fn wire(req: &Req) -> (String, Vec<u8>, String) {
+        let body = req
+            .xml
+            .map(|x| wbxml::encode(&from_xml(x).expect("test XML")))
+            .unwrap_or_default();
+        let query = format!(
+            "Cmd={}&User={}&DeviceId={}&DeviceType=TestPhone",
+            req.cmd,
+            req.query_user.unwrap_or(req.user),
+            req.device
+        );
+        (query, body, base64_basic(req.user, req.password))
+    }
+
+    /// Start `horde-activesync serve` on a free local port for this
+    /// installation; it is killed when the returned value is dropped.
+    pub fn serve(&self) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_horde-activesync"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(["serve", "--listen", &addr])
+            .env_remove("GATEWAY_INTERFACE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let served = Served { child, addr };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&served.addr).is_ok() {
+                return served;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("serve did not start listening on {}", served.addr);
+    }
+}
+
+/// A running `horde-activesync serve`.
+pub struct Served {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Client for Served {
+    /// One HTTP/1.1 request on its own connection.
+    fn send(&self, req: &Req) -> Reply {
+        use std::io::Read;
+        let (query, body, token) = Cgi::wire(req);
+        let mut head = format!(
+            "{} /Microsoft-Server-ActiveSync?{query} HTTP/1.1\r\nHost: {}\r\n\
+             Authorization: Basic {token}\r\nMS-ASProtocolVersion: {}\r\n\
+             User-Agent: state-tests/1.0\r\nContent-Type: application/vnd.ms-sync.wbxml\r\n\
+             Content-Length: {}\r\nConnection: close\r\n",
+            req.method,
+            self.addr,
+            req.version,
+            body.len()
+        );
+        if let Some(k) = req.policy_key {
+            head.push_str(&format!("X-MS-PolicyKey: {k}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&body).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a header block");
+        let head = std::str::from_utf8(&raw[..split]).unwrap();
+        let mut lines = head.split("\r\n");
+        let status = lines.next().unwrap()[9..12].parse().unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+            .collect();
+        Reply {
+            status,
+            headers,
+            body: raw[split + 4..].to_vec(),
+        }
     }
 }
 
@@ -247,12 +344,11 @@ pub fn provision_ack(version: &str, key: u32) -> String {
 
 /// Text of `Provision/Policies/Policy/PolicyKey` in a response.
 pub fn policy_key(tree: &Element) -> Option<u32> {
-    use horde_activesync::wbxml::codepages::provision as p;
     tree.path(&[p::Policies, p::Policy])?.u32_of(p::PolicyKey)
 }
 
-/// Both provisioning phases through CGI; returns the final key.
-pub fn handshake(cgi: &Cgi, device: &str, version: &str) -> u32 {
+/// Both provisioning phases; returns the final key.
+pub fn handshake(cgi: &impl Client, device: &str, version: &str) -> u32 {
     let first = cgi.send(&Req::new("Provision", device, version).xml(&provision_initial(version)));
     let temp = policy_key(&first.tree()).expect("a temporary key");
     let ack = provision_ack(version, temp);
@@ -260,4 +356,83 @@ pub fn handshake(cgi: &Cgi, device: &str, version: &str) -> u32 {
     let key = policy_key(&second.tree()).expect("a final key");
     assert_ne!(key, temp);
     key
+}
+
+/// The versions the provisioning tests cover.
+pub const VERSIONS: [&str; 4] = ["2.5", "12.1", "14.1", "16.1"];
+
+pub fn status_in_body(version: &str) -> bool {
+    matches!(version, "14.0" | "14.1" | "16.0" | "16.1")
+}
+
+/// How the server asks this request to provision: `Some(449)` for HTTP 449,
+/// `Some(code)` for a FolderHierarchy:Status from 140 to 144, else `None`
+/// (the command ran, or failed for another reason).
+pub fn provisioning_demand(reply: &Reply) -> Option<u32> {
+    if reply.status == 449 {
+        return Some(449);
+    }
+    if reply.status != 200 || reply.body.is_empty() {
+        return None;
+    }
+    let tree = reply.tree();
+    let code = tree.u32_of(folderhierarchy::Status)?;
+    (140..=144).contains(&code).then_some(code)
+}
+
+/// The answer a blocked FolderSync gets in this version.
+pub fn demand(version: &str, code: u32) -> Option<u32> {
+    Some(if status_in_body(version) { code } else { 449 })
+}
+
+pub fn folder_sync(cgi: &impl Client, device: &str, version: &str, key: Option<u32>) -> Reply {
+    let body = "<FolderSync xmlns=\"FolderHierarchy\"><SyncKey>0</SyncKey></FolderSync>";
+    let mut req = Req::new("FolderSync", device, version).xml(body);
+    req.policy_key = key;
+    cgi.send(&req)
+}
+
+/// Steps 2-4 of the seed's procedure after step 1 was done (by hand or CLI).
+pub fn wipe_flow(install: &Cgi, cgi: &impl Client, device: &str, version: &str, old_key: u32) {
+    let blocked = folder_sync(cgi, device, version, Some(old_key));
+    assert_eq!(
+        provisioning_demand(&blocked),
+        demand(version, 140),
+        "{version}"
+    );
+    // OPTIONS and Ping are not gated.
+    let mut options = Req::new("", device, version);
+    options.method = "OPTIONS";
+    assert_eq!(cgi.send(&options).status, 200);
+    let ping = cgi.send(&Req::new("Ping", device, version).key(old_key));
+    assert_ne!(ping.status, 449);
+    assert_eq!(provisioning_demand(&ping), None);
+    // The empty Provision after 140, and an ordinary one, get the directive.
+    for body in [
+        "<Provision xmlns=\"Provision\"/>".to_string(),
+        provision_initial(version),
+    ] {
+        let tree = cgi
+            .send(&Req::new("Provision", device, version).xml(&body))
+            .tree();
+        assert_eq!(tree.u32_of(p::Status), Some(1));
+        assert!(tree.has(p::RemoteWipe), "{version}");
+        assert!(!tree.has(p::Policies));
+    }
+    assert_eq!(
+        install.info(device)["rwstatus"],
+        json!(2),
+        "not wiped before the ack"
+    );
+    let ack =
+        "<Provision xmlns=\"Provision\"><RemoteWipe><Status>1</Status></RemoteWipe></Provision>";
+    let tree = cgi
+        .send(&Req::new("Provision", device, version).xml(ack))
+        .tree();
+    assert_eq!(tree.u32_of(p::Status), Some(1));
+    assert!(!tree.has(p::Policies));
+    assert_eq!(install.info(device)["rwstatus"], json!(3));
+    // Wiped again on every reconnect while the file says so.
+    let again = cgi.send(&Req::new("Provision", device, version).xml(&provision_initial(version)));
+    assert!(again.tree().has(p::RemoteWipe));
 }
