@@ -69,6 +69,16 @@ pub fn gate(req: &EasRequest, device: &mut Device, config: &Config) -> Gate {
         &current,
         req.version,
     );
+    if verdict != Verdict::Pass {
+        log::info!(
+            "user {} device {}: {} refused until it provisions ({verdict:?}, rwstatus {}, sent key {:?})",
+            req.user,
+            req.device_id,
+            req.cmd,
+            device.info.rwstatus.code(),
+            req.policy_key
+        );
+    }
     to_gate(verdict, &req.cmd, req.version)
 }
 
