@@ -408,6 +408,38 @@ mod tests {
     }
 
     #[test]
+    fn a_hand_edit_during_a_request_survives_its_save() {
+        let (_tmp, store) = store();
+        let mut d = store.open("jane", "DEV").unwrap();
+        d.info.policykey = 99;
+        d.info.rwstatus = RwStatus::Ok;
+        d.save_info().unwrap();
+        // The admin edits the file while the request still holds the lock.
+        let path = store.state_dir().join("jane/info-DEV");
+        let text = fs::read_to_string(&path).unwrap();
+        let edited = text
+            .replace("\"rwstatus\": 1", "\"rwstatus\": 2")
+            .replace("\"policykey\": 99", "\"policykey\": 0");
+        fs::write(&path, edited).unwrap();
+        d.info.hierarchy = serde_json::json!(["folders"]);
+        d.save_info().unwrap();
+        drop(d);
+        let back = store.open_shared("jane", "DEV").unwrap().info;
+        assert_eq!(back.rwstatus, RwStatus::Pending);
+        assert_eq!(back.policykey, 0);
+        assert_eq!(back.hierarchy, serde_json::json!(["folders"]));
+        // A request's own change of those fields is kept when nobody edited.
+        let mut d = store.open("jane", "DEV").unwrap();
+        d.info.rwstatus = RwStatus::Wiped;
+        d.save_info().unwrap();
+        d.info.policykey = 5;
+        d.save_info().unwrap();
+        drop(d);
+        let back = store.open_shared("jane", "DEV").unwrap().info;
+        assert_eq!((back.rwstatus, back.policykey), (RwStatus::Wiped, 5));
+    }
+
+    #[test]
     fn note_request_records_first_and_last_seen() {
         let (_tmp, store) = store();
         let mut d = store.open("jane", "DEV").unwrap();
