@@ -1,1 +1,10 @@
 //! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.
+pub mod body;
+pub mod contentline;
+pub mod eas_contact;
+pub mod ghost;
+pub mod ical;
+pub mod note;
+pub mod recurrence;
+pub mod timezone;
+pub mod vcard;

@@ -128,7 +128,7 @@ impl Server {
         let mut trace = self.debug.wants(&ereq.device_id).then(|| {
             let mut t = format!(
                 "=== {} {}\n",
-                chrono::Utc::now().to_rfc3339(),
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 describe(ereq)
             );
             if let Some(b) = &body {
