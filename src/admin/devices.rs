@@ -27,7 +27,7 @@ pub fn execute(store: &Store, args: &[String]) -> Result<String> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["list"] => list(store, None),
-        ["list", "--user", user] | ["list", user] => list(store, Some(user)),
+        ["list", "--user", user] => list(store, Some(user)),
         ["show", user, device] => show(store, user, device),
         ["wipe", user, device] => wipe(store, user, device, WipeKind::Full),
         ["wipe", user, device, "--account-only"] | ["wipe", "--account-only", user, device] => {

@@ -34,7 +34,7 @@ use crate::config::ProvisioningMode;
 use crate::eas::status::common;
 use crate::eas::version::Version;
 use crate::http::Response;
-use crate::state::{DeviceInfo, StateError, WipeKind};
+use crate::state::{DeviceInfo, RwStatus, StateError, WipeKind};
 use crate::wbxml::codepages::{provision as p, settings as s};
 use crate::wbxml::Element;
 
@@ -193,8 +193,8 @@ fn provision_policy(
                 info.policykey = new_key(&[info.policykey, info.pending_policykey]);
                 info.policy_fingerprint = fingerprint;
             }
-            if info.rwstatus == crate::state::RwStatus::None {
-                info.rwstatus = crate::state::RwStatus::Ok;
+            if info.rwstatus == RwStatus::None {
+                info.rwstatus = RwStatus::Ok;
             }
             answer.push_text(p::Status, policy_status::SUCCESS.to_string());
             answer.push_text(p::PolicyKey, info.policykey.to_string());
