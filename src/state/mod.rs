@@ -266,7 +266,7 @@ mod tests {
             "second writer waits"
         );
         drop(held);
-        rx.recv_timeout(Duration::from_secs(5))
+        rx.recv_timeout(Duration::from_secs(60))
             .expect("second writer gets the lock");
         t.join().unwrap();
     }

@@ -214,7 +214,8 @@ impl Cgi {
             .spawn()
             .unwrap();
         let served = Served { child, addr };
-        for _ in 0..100 {
+        // Waits only as long as the start takes; the bound is for a hung start.
+        for _ in 0..600 {
             if std::net::TcpStream::connect(&served.addr).is_ok() {
                 return served;
             }
