@@ -253,6 +253,28 @@ mod tests {
     }
 
     #[test]
+    fn a_broken_hand_edit_is_listed_not_hidden() {
+        let (_tmp, store) = store_with_devices();
+        let path = store.state_dir().join("jane/info-TAB2");
+        std::fs::write(&path, "{ \"rwstatus\": 7 }").unwrap();
+        let out = execute(&store, &args("list --user jane")).unwrap();
+        let row = out.lines().find(|l| l.contains("TAB2")).unwrap();
+        assert!(
+            row.contains("unreadable") && row.contains("rwstatus 7"),
+            "{out}"
+        );
+        assert!(out.contains("PHONE1"), "other devices still listed");
+        assert!(
+            execute(&store, &args("wipe jane TAB2")).is_err(),
+            "no blind overwrite"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{ \"rwstatus\": 7 }"
+        );
+    }
+
+    #[test]
     fn show_prints_the_fields() {
         let (_tmp, store) = store_with_devices();
         let out = execute(&store, &args("show jane TAB2")).unwrap();
