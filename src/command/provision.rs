@@ -92,9 +92,12 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         return Ok(refusal(code, version));
     }
     if device_information.is_some() && version.has_device_information_in_provision() {
-        response.push(
-            Element::new(s::DeviceInformation).with_text(s::Status, status::SUCCESS.to_string()),
-        );
+        // First child, before Status (MS-ASPROV 6.3 ProvisionResponse.xsd).
+        let ack =
+            Element::new(s::DeviceInformation).with_text(s::Status, status::SUCCESS.to_string());
+        response
+            .children
+            .insert(0, crate::wbxml::Node::Element(ack));
     }
     ctx.device.save_info().map_err(internal)?;
     Ok(Outcome::Wbxml(response))

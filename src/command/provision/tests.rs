@@ -243,6 +243,12 @@ fn device_information_is_recorded_from_14_1_and_required_from_16_0() {
     let first = f.provision_xml(Version::V14_1, &initial(Version::V14_1));
     let ack = first.child(s::DeviceInformation).unwrap();
     assert_eq!(ack.u32_of(s::Status), Some(1));
+    let order: Vec<_> = first.elements().map(|e| e.tag).collect();
+    assert_eq!(
+        order,
+        [s::DeviceInformation, p::Status, p::Policies],
+        "schema order"
+    );
     let info = f.info();
     assert_eq!(info.model, "Pixel 7");
     assert_eq!(info.imei, "3520990012345");
