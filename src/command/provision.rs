@@ -81,7 +81,7 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     let outcome = if let Some((kind, ack)) = wipe_acknowledgement(body) {
         acknowledge_wipe(ctx, kind, ack, &mut response)?
     } else if let Some(kind) = ctx.device.info.rwstatus.wipe_requested() {
-        request_wipe(kind, version, &mut response)
+        request_wipe(kind, version, status::SUCCESS, &mut response)
     } else if let Some(policy) = policy {
         provision_policy(ctx, policy, &mut response)?
     } else {
@@ -122,8 +122,9 @@ fn wipe_acknowledgement(body: &Element) -> Option<(WipeKind, u32)> {
     .find_map(|(tag, kind)| Some((kind, body.child(tag)?.u32_of(p::Status)?)))
 }
 
-/// Record the wipe as done when the device says so (and it was asked to);
-/// answer Status 1 without a policy (MS-ASPROV 3.2.5.1.2.2).
+/// The device reports the outcome of a wipe (MS-ASPROV 3.2.5.1.2.2):
+/// success is recorded (rwstatus 3 or 5) and answered with Status 1 and no
+/// policy; a failure is answered with Status 2 and the directive again.
 fn acknowledge_wipe(
     ctx: &mut Ctx,
     kind: WipeKind,
@@ -131,34 +132,36 @@ fn acknowledge_wipe(
     response: &mut Element,
 ) -> Result<Step, CommandError> {
     let info = &mut ctx.device.info;
-    if ack == status::SUCCESS && info.rwstatus.wipe_requested() == Some(kind) {
-        info.rwstatus = kind.done();
-        log::warn!(
-            "user {} device {}: remote wipe acknowledged, rwstatus {}",
-            info.user,
-            info.device_id,
-            info.rwstatus.code()
-        );
-    } else {
-        log::warn!(
-            "user {} device {}: wipe acknowledgement with status {ack} (rwstatus {})",
-            info.user,
-            info.device_id,
-            info.rwstatus.code()
-        );
+    let requested = info.rwstatus.wipe_requested() == Some(kind);
+    log::warn!(
+        "user {} device {}: wipe acknowledgement with status {ack} (rwstatus {})",
+        info.user,
+        info.device_id,
+        info.rwstatus.code()
+    );
+    if !requested || ack == status::SUCCESS {
+        if requested {
+            info.rwstatus = kind.done();
+        }
+        response.push_text(p::Status, status::SUCCESS.to_string());
+        return Ok(Step::Answer);
     }
-    response.push_text(p::Status, status::SUCCESS.to_string());
-    Ok(Step::Answer)
+    Ok(request_wipe(
+        kind,
+        ctx.req.version,
+        status::PROTOCOL_ERROR,
+        response,
+    ))
 }
 
-/// Send the wipe directive (MS-ASPROV 3.2.5.1.2.1).
-fn request_wipe(kind: WipeKind, version: Version, response: &mut Element) -> Step {
+/// Send the wipe directive with this Provision status (MS-ASPROV 3.2.5.1.2.1).
+fn request_wipe(kind: WipeKind, version: Version, code: u32, response: &mut Element) -> Step {
     let directive = match kind {
         WipeKind::Full => p::RemoteWipe,
         WipeKind::AccountOnly if version.account_only_remote_wipe() => p::AccountOnlyRemoteWipe,
         WipeKind::AccountOnly => return Step::Refuse(common::DEVICE_IS_BLOCKED_FOR_THIS_USER),
     };
-    response.push_text(p::Status, status::SUCCESS.to_string());
+    response.push_text(p::Status, code.to_string());
     response.push(Element::new(directive));
     Step::Answer
 }

@@ -410,11 +410,17 @@ fn failed_wipe_stays_pending() {
     f.edit(|i| i.rwstatus = RwStatus::Pending);
     let ack =
         r#"<Provision xmlns="Provision"><RemoteWipe><Status>2</Status></RemoteWipe></Provision>"#;
+    let r = f.provision_xml(Version::V14_1, ack);
+    assert_eq!(r.u32_of(p::Status), Some(2), "MS-ASPROV 3.2.5.1.2.2");
+    assert!(r.has(p::RemoteWipe), "the directive again");
+    assert_eq!(f.info().rwstatus, RwStatus::Pending);
+    // An acknowledgement nobody asked for changes nothing.
+    f.edit(|i| i.rwstatus = RwStatus::Ok);
     assert_eq!(
         f.provision_xml(Version::V14_1, ack).u32_of(p::Status),
         Some(1)
     );
-    assert_eq!(f.info().rwstatus, RwStatus::Pending);
+    assert_eq!(f.info().rwstatus, RwStatus::Ok);
 }
 
 #[test]
