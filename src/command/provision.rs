@@ -174,8 +174,13 @@ fn provision_policy(
 ) -> Result<Step, CommandError> {
     let version = ctx.req.version;
     let policy_type = version.policy_type();
+    let Some(sent_type) = policy.text_of(p::PolicyType) else {
+        // MS-ASCMD 3.1.5.1: no PolicyType is a Provision Status 2.
+        response.push_text(p::Status, status::PROTOCOL_ERROR.to_string());
+        return Ok(Step::Answer);
+    };
     let mut answer = Element::new(p::Policy).with_text(p::PolicyType, policy_type);
-    if policy.text_of(p::PolicyType).map(str::trim) != Some(policy_type) {
+    if sent_type.trim() != policy_type {
         answer.push_text(p::Status, policy_status::UNKNOWN_POLICY_TYPE.to_string());
     } else if let Some(sent) = policy.text_of(p::PolicyKey) {
         let client_status = policy.u32_of(p::Status).unwrap_or(status::SUCCESS);

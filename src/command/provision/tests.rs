@@ -447,6 +447,10 @@ fn account_only_wipe_needs_16_1() {
 #[test]
 fn an_empty_provision_without_a_wipe_is_a_protocol_error() {
     let f = fixture(ProvisioningMode::Force);
+    let untyped = r#"<Provision xmlns="Provision"><Policies><Policy/></Policies></Provision>"#;
+    let r = f.provision_xml(Version::V14_1, untyped);
+    assert_eq!(r.u32_of(p::Status), Some(2));
+    assert!(!r.has(p::Policies));
     assert_eq!(
         f.provision_xml(Version::V14_1, EMPTY).u32_of(p::Status),
         Some(2)
