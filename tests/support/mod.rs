@@ -2,4 +2,6 @@
 //! and an ActiveSync client. Each test file uses a part of it.
 #![allow(dead_code)]
 pub mod client;
+pub mod device;
+pub mod serve;
 pub mod web;
