@@ -9,6 +9,7 @@
 mod state_support;
 
 use horde_activesync::state::{random_u32, Store, SyncKey};
+use horde_activesync::wbxml::codepages::folderhierarchy as fh;
 use state_support::*;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -230,12 +231,39 @@ fn twenty_cgi_requests_at_once_on_one_device() {
     let children: Vec<Child> = (0..20)
         .map(|_| cgi.spawn(&Req::new("FolderSync", "BUSY", "14.1").key(key).xml(sync)))
         .collect();
+    let mut handed_out = Vec::new();
     for child in children {
-        let reply = parse_cgi_output(&child.wait_with_output().unwrap());
-        assert_ne!(reply.status, 449);
-        assert_ne!(reply.status, 500, "no request failed on the state");
+        let tree = parse_cgi_output(&child.wait_with_output().unwrap()).tree();
+        assert_eq!(
+            tree.u32_of(fh::Status),
+            Some(1),
+            "no request failed on the state"
+        );
+        handed_out.push(tree.text_of(fh::SyncKey).unwrap().to_string());
     }
     let info = cgi.info("BUSY");
     assert_eq!(info["policykey"].as_u64(), Some(u64::from(key)));
     assert_eq!(info["rwstatus"].as_u64(), Some(1));
+    // Each SyncKey 0 starts a new lineage; the state kept is whole and is
+    // that of one of the keys handed out, and that key continues normally.
+    let dir = cgi.state_dir().join(USER).join("BUSY");
+    let stored = std::fs::read_to_string(dir.join("hierarchy.1")).unwrap();
+    let stored_key = stored.lines().next().unwrap().to_string();
+    assert!(
+        handed_out.contains(&stored_key),
+        "{stored_key} was handed out"
+    );
+    let next = format!(
+        "<FolderSync xmlns=\"FolderHierarchy\"><SyncKey>{stored_key}</SyncKey></FolderSync>"
+    );
+    let tree = cgi
+        .send(&Req::new("FolderSync", "BUSY", "14.1").key(key).xml(&next))
+        .tree();
+    assert_eq!(tree.u32_of(fh::Status), Some(1));
+    let following: SyncKey = tree.text_of(fh::SyncKey).unwrap().parse().unwrap();
+    let stored: SyncKey = stored_key.parse().unwrap();
+    assert!(
+        following.same_lineage(&stored) && following.counter() >= stored.counter(),
+        "{following} continues {stored}"
+    );
 }
