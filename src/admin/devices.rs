@@ -89,6 +89,13 @@ fn show(store: &Store, user: &str, device_id: &str) -> Result<String> {
         serde_json::Value::Null => String::new(),
         v => v.to_string(),
     };
+    let mut states: Vec<String> = Vec::new();
+    for (name, n) in device.folder_states()? {
+        match states.last_mut() {
+            Some(last) if last.starts_with(&format!("{name} ")) => last.push_str(&format!(",{n}")),
+            _ => states.push(format!("{name} {n}")),
+        }
+    }
     let rows: Vec<[String; 2]> = [
         ("user", i.user.clone()),
         ("device id", i.device_id.clone()),
@@ -108,6 +115,7 @@ fn show(store: &Store, user: &str, device_id: &str) -> Result<String> {
         ("rwstatus", rwstatus_cell(i.rwstatus)),
         ("folder sync key", i.hierarchy_synckey.to_string()),
         ("last ping", ping),
+        ("sync states", states.join("; ")),
     ]
     .into_iter()
     .map(|(k, v)| [format!("{k}:"), v])
@@ -280,6 +288,18 @@ mod tests {
         let out = execute(&store, &args("show jane TAB2")).unwrap();
         assert!(out.contains("protocol version:  16.1"), "{out}");
         assert!(out.contains("policy key:        4242"), "{out}");
+        assert!(out.lines().any(|l| l == "sync states:"), "{out}");
+        let mut d = store.open("jane", "TAB2").unwrap();
+        let k = crate::state::SyncKey::first();
+        d.save_folder_state("hierarchy", &k, b"h").unwrap();
+        d.save_folder_state("hierarchy", &k.next(), b"h").unwrap();
+        d.save_folder_state("contacts", &k, b"c").unwrap();
+        drop(d);
+        let out = execute(&store, &args("show jane TAB2")).unwrap();
+        assert!(
+            out.contains("sync states:       contacts 1; hierarchy 1,2"),
+            "{out}"
+        );
         assert!(execute(&store, &args("show jane NOPE")).is_err());
     }
 

@@ -321,6 +321,21 @@ impl Device {
         Ok(found)
     }
 
+    /// Every stored folder state as (name, counter), sorted.
+    pub fn folder_states(&self) -> Result<Vec<(String, u32)>, StateError> {
+        let mut found: Vec<(String, u32)> = self
+            .list_dir()?
+            .into_iter()
+            .filter_map(|file| {
+                let (name, _) = file.rsplit_once('.')?;
+                validate(IdKind::Folder, name).ok()?;
+                Some((name.to_string(), state_counter(&file, name)?))
+            })
+            .collect();
+        found.sort();
+        Ok(found)
+    }
+
     /// Remove the info file and every folder state (not the lock file: a
     /// process waiting on it must keep locking the same file). Needs the
     /// lock; the handle is unusable afterwards except for dropping.
