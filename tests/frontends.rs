@@ -43,6 +43,18 @@ impl Setup {
         Setup { dir }
     }
 
+    /// Ask for the debug log of `device`.
+    fn with_debug_device(self, device: &str) -> Setup {
+        let path = self.config();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "[log]\n",
+            &format!("[log]\ndebug_devices = [\"{device}\"]\n"),
+        );
+        std::fs::write(&path, text).unwrap();
+        self
+    }
+
     fn config(&self) -> PathBuf {
         self.dir.path().join("activesync.toml")
     }
@@ -191,6 +203,41 @@ fn standalone_serve_and_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
+}
+
+/// A device in `[log] debug_devices` gets its requests and responses as XML
+/// in `<debug_dir>/<user>-<deviceid>.log`; other devices do not.
+#[test]
+fn debug_log_of_one_device() {
+    use horde_activesync::wbxml::codepages::provision as p;
+    use horde_activesync::wbxml::Element;
+    let setup = Setup::new().with_debug_device("DEBUGME");
+    let serve = Serve::start(&setup.config());
+    let request = Element::new(p::Provision).with(
+        Element::new(p::Policies)
+            .with(Element::new(p::Policy).with_text(p::PolicyType, "MS-EAS-Provisioning-WBXML")),
+    );
+    let mut debugged = client(&serve.base_url, PASSWORD);
+    debugged.device_id = "DEBUGME".into();
+    let r = debugged.post("Provision", Some(&request));
+    assert_eq!(r.status, 200, "{r:?}");
+    let quiet = client(&serve.base_url, PASSWORD);
+    assert_eq!(quiet.post("Provision", Some(&request)).status, 200);
+
+    let debug_dir = setup.dir.path().join("state/debug");
+    let log = std::fs::read_to_string(debug_dir.join(format!("{USER}-DEBUGME.log"))).unwrap();
+    assert!(log.contains("Provision 14.1"), "{log}");
+    assert!(
+        log.contains(">>> request") && log.contains("MS-EAS-Provisioning-WBXML"),
+        "{log}"
+    );
+    assert!(
+        log.contains("<<< response") && log.contains("<PolicyKey>"),
+        "{log}"
+    );
+    assert!(log.contains("--- HTTP 200"), "{log}");
+    let files: Vec<_> = std::fs::read_dir(&debug_dir).unwrap().collect();
+    assert_eq!(files.len(), 1, "only the listed device is logged");
 }
 
 #[test]

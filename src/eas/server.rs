@@ -108,9 +108,12 @@ impl Server {
     }
 
     fn run_command(&self, ereq: &EasRequest, req: &Request, session: &mut dyn Session) -> Response {
-        let Some(run) = command::lookup(&ereq.cmd) else {
+        // A protocol command this build lacks still meets the provisioning
+        // gate first (a device is asked to provision before anything else).
+        let run = command::lookup(&ereq.cmd);
+        if run.is_none() && super::request::command_code(&ereq.cmd).is_none() {
             return Response::new(501);
-        };
+        }
         let body = match self.decode_body(ereq, &req.body) {
             Ok(b) => b,
             Err(response) => return response,
@@ -119,10 +122,13 @@ impl Server {
             Ok(d) => d,
             Err(response) => return response,
         };
+        let Some(run) = run else {
+            return Response::new(501);
+        };
         let mut trace = self.debug.wants(&ereq.device_id).then(|| {
             let mut t = format!(
                 "=== {} {}\n",
-                chrono::Utc::now().to_rfc3339(),
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 describe(ereq)
             );
             if let Some(b) = &body {
