@@ -679,3 +679,53 @@ fn moving_a_task_between_lists_gives_it_a_new_uid() {
     ));
     session.delete_collection(&to.id).unwrap();
 }
+
+#[test]
+fn moving_an_event_and_a_note_between_collections() {
+    let info = ensure_horde();
+    let mut session = alice(info);
+    for class in [Class::Calendar, Class::Notes] {
+        let from = default_of(session.as_mut(), class);
+        let to = session
+            .create_collection(class, &unique("Moves"), None)
+            .unwrap();
+        let subject = unique("Moving");
+        let item = match class {
+            Class::Calendar => {
+                let start = Utc.with_ymd_and_hms(2026, 12, 9, 8, 0, 0).unwrap();
+                Item::Event(Event {
+                    subject: Some(subject.clone()),
+                    start: Some(When::At(start)),
+                    end: Some(When::At(start + chrono::Duration::minutes(30))),
+                    ..Event::default()
+                })
+            }
+            _ => Item::Note(Note {
+                subject: Some(subject.clone()),
+                body: Some(format!("{subject}\nbody")),
+                ..Note::default()
+            }),
+        };
+        let id = session.add(&from, &item).unwrap();
+        let new_id = session.move_item(&from, &id, &to).unwrap();
+        assert!(
+            !session
+                .list(&from, Window::default())
+                .unwrap()
+                .contains(&id),
+            "{class:?}"
+        );
+        let moved_subject = match fetch_one(session.as_mut(), &to, &new_id) {
+            Item::Event(e) => e.subject,
+            Item::Note(n) => n.subject,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(
+            moved_subject.as_deref(),
+            Some(subject.as_str()),
+            "{class:?}"
+        );
+        session.delete(&to, &new_id).unwrap();
+        session.delete_collection(&to.id).unwrap();
+    }
+}
