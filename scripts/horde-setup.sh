@@ -398,6 +398,8 @@ if [ "$MAIL" = 1 ]; then
     fi
   done
 fi
+# Which version of this script set Horde up (tests rerun it when it changed).
+sha256sum < "${BASH_SOURCE[0]}" | cut -d' ' -f1 > "$DATA/horde-setup.sha256"
 mailmsg="email sync off"
 [ "$MAIL" = 1 ] && mailmsg="email sync ON (IMAP $IMAP_HOST:$IMAP_PORT, SMTP $SMTP_HOST:$SMTP_PORT)"
 say "Horde is up: http://127.0.0.1:$PORT/rpc.php (JSON-RPC), http://127.0.0.1:$PORT/Microsoft-Server-ActiveSync (EAS); users: $USERS; $mailmsg; pid $(cat "$RUN/httpd.pid")"
