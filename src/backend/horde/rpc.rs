@@ -16,8 +16,12 @@
 use super::super::{BackendError, Result};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::io::Read;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+/// Largest JSON-RPC reply read (a whole calendar or task list export).
+const MAX_REPLY_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The process-wide HTTP agent: its connection pool gives keep-alive.
 fn agent() -> &'static ureq::Agent {
@@ -103,9 +107,14 @@ impl RpcClient {
             }
         };
         self.remember_cookie(&response);
-        let text = response
-            .into_string()
-            .map_err(|e| BackendError::Unavailable(format!("{method}: reading reply: {e}")))?;
+        // Not `into_string`: it stops at 10 MB, and a whole-calendar export
+        // can be larger.
+        let mut text = String::new();
+        let read = response
+            .into_reader()
+            .take(MAX_REPLY_BYTES)
+            .read_to_string(&mut text);
+        read.map_err(|e| BackendError::Unavailable(format!("{method}: reading reply: {e}")))?;
         parse_reply(method, &text)
     }
 
