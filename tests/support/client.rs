@@ -18,6 +18,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+#[derive(Clone)]
 pub struct Client {
     /// `http://127.0.0.1:PORT/Microsoft-Server-ActiveSync`
     pub base_url: String,
