@@ -108,9 +108,12 @@ impl Server {
     }
 
     fn run_command(&self, ereq: &EasRequest, req: &Request, session: &mut dyn Session) -> Response {
-        let Some(run) = command::lookup(&ereq.cmd) else {
+        // A protocol command this build lacks still meets the provisioning
+        // gate first (a device is asked to provision before anything else).
+        let run = command::lookup(&ereq.cmd);
+        if run.is_none() && super::request::command_code(&ereq.cmd).is_none() {
             return Response::new(501);
-        };
+        }
         let body = self.decode_body(ereq, &req.body);
         let response = match &body {
             Ok(body) => self.execute(run, ereq, body.as_ref(), session),
@@ -125,10 +128,11 @@ impl Server {
     }
 
     /// Open the device (and pass the provisioning gate), then run the
-    /// command; a panic inside becomes a logged 500.
+    /// command (501 when this build lacks it); a panic inside becomes a
+    /// logged 500.
     fn execute(
         &self,
-        run: command::Run,
+        run: Option<command::Run>,
         ereq: &EasRequest,
         body: Option<&Element>,
         session: &mut dyn Session,
@@ -136,6 +140,9 @@ impl Server {
         let mut device = match self.open_device(ereq) {
             Ok(d) => d,
             Err(response) => return response,
+        };
+        let Some(run) = run else {
+            return Response::new(501);
         };
         let result = catch_unwind(AssertUnwindSafe(|| {
             let mut ctx = Ctx {
