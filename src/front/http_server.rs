@@ -24,6 +24,9 @@ const MAX_HEADERS: usize = 64;
 /// not idle: the server is the one holding it.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How long a refused body may take to arrive before the connection is closed anyway.
+const DISCARD_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub fn run(config: Config, args: &[String]) -> Result<()> {
     super::init_logging(&config.log);
     let addr = match args {
@@ -99,6 +102,14 @@ fn serve_connection(mut stream: Stream, server: &Server, activity: &Activity) ->
             write_response(&mut stream, &Response::new(status), keep)?;
             if keep {
                 continue;
+            }
+            // A client that is sending its body anyway (it did not wait for
+            // 100 Continue) gets it consumed, so that closing does not reset
+            // the connection before it has read the answer.
+            if !head.chunked && !head.expect_continue {
+                let buffered_part = buffered.len().min(head.content_length as usize);
+                stream.set_read_timeout(Some(DISCARD_TIMEOUT))?;
+                super::discard_body(&mut stream, head.content_length - buffered_part as u64);
             }
             return Ok(());
         }
