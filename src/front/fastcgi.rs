@@ -72,7 +72,7 @@ struct Pending {
     vars: Option<Vec<(String, String)>>,
     body: Vec<u8>,
     /// Set when CONTENT_LENGTH or the data itself exceeds the limit: the
-    /// rest of STDIN is discarded unread into memory and the answer is 413.
+    /// rest of STDIN is discarded as it arrives and the answer is 413.
     too_large: bool,
 }
 

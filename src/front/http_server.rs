@@ -93,7 +93,7 @@ fn serve_connection(mut stream: Stream, server: &Server, activity: &Activity) ->
         } else if head.content_length > max_body {
             Some(refuse(413))
         } else if !head.request.path.eq_ignore_ascii_case(EAS_PATH) {
-            // The body is left unread, so the connection cannot be reused.
+            // The body is not read, so the connection cannot be reused.
             Some((404, head.content_length == 0 && head.keep_alive))
         } else {
             None
