@@ -1,6 +1,10 @@
 //! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.
 pub mod body;
 pub mod contentline;
+pub mod eas_calendar;
+pub mod eas_fields;
+pub mod eas_note;
+pub mod eas_task;
 pub mod ical;
 pub mod note;
 pub mod recurrence;

@@ -31,6 +31,7 @@ pub fn fetch(rpc: &mut RpcClient, uids: &[String]) -> Result<Vec<(String, Item)>
 pub fn from_vnote(text: &str) -> Note {
     Note {
         subject: icalendar::first_text(text, "SUMMARY"),
+        ..Default::default()
     }
 }
 

@@ -24,6 +24,7 @@ pub fn fetch(export: &HashMap<String, String>, uids: &[String]) -> Result<Vec<(S
 pub fn from_ical(text: &str) -> Task {
     Task {
         subject: icalendar::first_text(text, "SUMMARY"),
+        ..Default::default()
     }
 }
 
