@@ -52,14 +52,12 @@ fn full_event() -> Event {
                 name: Some("Bob".into()),
                 attendee_type: Some(AttendeeType::Required),
                 status: Some(ResponseStatus::Accepted),
-                ..Attendee::default()
             },
             Attendee {
                 email: Some("room@example.test".into()),
                 name: Some("Room".into()),
                 attendee_type: Some(AttendeeType::Resource),
                 status: Some(ResponseStatus::NotResponded),
-                ..Attendee::default()
             },
         ]),
         busy_status: Some(BusyStatus::OutOfOffice),
@@ -491,5 +489,532 @@ proptest! {
         );
         let _ = parse_event(&text);
         let _ = parse_task(&text.replace("VEVENT", "VTODO"));
+    }
+}
+
+// ------------------------------------------------------------ EAS side
+
+mod eas {
+    use super::*;
+    use horde_activesync::convert::body::BodyPreference;
+    use horde_activesync::convert::eas_calendar::{self, WriteOptions};
+    use horde_activesync::convert::eas_fields::{ItemError, ItemRules};
+    use horde_activesync::convert::timezone::TimeZoneInfo;
+    use horde_activesync::convert::{eas_note, eas_task, note};
+    use horde_activesync::eas::version::Version;
+    use horde_activesync::wbxml::codepages::{
+        airsync, airsyncbase as asb, calendar as cal, notes as n, tasks as t,
+    };
+    use horde_activesync::wbxml::{Element, Node};
+
+    fn rules(v: Version) -> ItemRules {
+        ItemRules::new(v)
+    }
+
+    fn opts(v: Version) -> WriteOptions<'static> {
+        WriteOptions {
+            rules: rules(v),
+            body_preferences: &[],
+            default_zone: chrono_tz::UTC,
+        }
+    }
+
+    fn blob(zone: &str, at: DateTime<Utc>) -> String {
+        TimeZoneInfo::for_zone(zone.parse().unwrap(), at).to_base64()
+    }
+
+    fn body(text: &str) -> Element {
+        Element::new(asb::Body)
+            .with_text(asb::Type, "1")
+            .with_text(asb::Data, text)
+    }
+
+    /// True when everything `sent` holds is in `got` (same text, and each
+    /// child element found among `got`'s children), in any order.
+    fn contains(got: &Element, sent: &Element) -> bool {
+        got.tag == sent.tag
+            && sent.text() == got.text()
+            && sent
+                .elements()
+                .all(|s| got.children_with(s.tag).any(|g| contains(g, s)))
+    }
+
+    fn assert_contains(got: &Element, sent: &Element) {
+        for s in sent.elements() {
+            assert!(
+                got.children_with(s.tag).any(|g| contains(g, s)),
+                "{:?} not given back; got {:#?}",
+                s,
+                got.children_with(s.tag).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    /// device -> model -> iCalendar -> model -> device
+    fn through_icalendar(app: &Element, v: Version) -> (Element, String) {
+        let event = eas_calendar::from_application_data(app, rules(v)).unwrap();
+        let text = write_event(&event, event.uid.as_deref().unwrap_or("srv-1"));
+        let back = parse_event(&text).unwrap();
+        (eas_calendar::to_application_data(&back, &opts(v)), text)
+    }
+
+    fn device_event(v: Version) -> Element {
+        let mut app = Element::new(airsync::ApplicationData)
+            .with_text(cal::Timezone, blob("Europe/Berlin", utc(2026, 12, 1, 9, 0)))
+            .with_text(cal::AllDayEvent, "0")
+            .with_text(cal::StartTime, "20261201T090000Z")
+            .with_text(cal::EndTime, "20261201T103000Z")
+            .with_text(cal::Subject, "Planning; Q1, draft")
+            .with_text(cal::OrganizerName, "Alice Example")
+            .with_text(cal::OrganizerEmail, "alice@example.test")
+            .with_text(cal::DtStamp, "20261127T000000Z")
+            .with_text(cal::UID, "client-uid-1")
+            .with_text(cal::Sensitivity, "2")
+            .with_text(cal::BusyStatus, "3")
+            .with_text(cal::Reminder, "15")
+            .with_text(cal::MeetingStatus, "1")
+            .with(
+                Element::new(cal::Categories)
+                    .with_text(cal::Category, "Work")
+                    .with_text(cal::Category, "A,B"),
+            );
+        let attendee = |email: &str, name: &str, status: &str, kind: &str| {
+            let a = Element::new(cal::Attendee)
+                .with_text(cal::Email, email)
+                .with_text(cal::Name, name);
+            if v >= Version::V12_0 {
+                a.with_text(cal::AttendeeStatus, status)
+                    .with_text(cal::AttendeeType, kind)
+            } else {
+                a
+            }
+        };
+        app.push(
+            Element::new(cal::Attendees)
+                .with(attendee("bob@example.test", "Bob", "3", "1"))
+                .with(attendee("carol@example.test", "Carol", "4", "2"))
+                .with(attendee("room@example.test", "Room", "5", "3")),
+        );
+        if v >= Version::V12_0 {
+            app.push(body("Line 1\nLine 2"));
+        } else {
+            app.push_text(cal::Body, "Line 1\nLine 2");
+        }
+        if v >= Version::V14_0 {
+            app.push_text(cal::ResponseRequested, "1");
+            app.push_text(cal::DisallowNewTimeProposal, "1");
+            app.push_text(cal::ResponseType, "1");
+            app.push_text(cal::AppointmentReplyTime, "20261126T080000Z");
+            app.push_text(cal::OnlineMeetingConfLink, "https://meet.example.test/c");
+            app.push_text(
+                cal::OnlineMeetingExternalLink,
+                "https://meet.example.test/e",
+            );
+        }
+        if v >= Version::V16_0 {
+            app.push_text(cal::ClientUid, "client-uid-1");
+            app.push(
+                Element::new(asb::Location)
+                    .with_text(asb::DisplayName, "Room 4")
+                    .with_text(asb::City, "Berlin")
+                    .with_text(asb::Latitude, "52.5")
+                    .with_text(asb::Longitude, "13.4"),
+            );
+        } else {
+            app.push_text(cal::Location, "Room 4");
+        }
+        app
+    }
+
+    #[test]
+    fn every_calendar_field_round_trips_device_to_icalendar_to_device() {
+        for v in [
+            Version::V2_5,
+            Version::V12_1,
+            Version::V14_0,
+            Version::V14_1,
+            Version::V16_0,
+            Version::V16_1,
+        ] {
+            let sent = device_event(v);
+            let (got, text) = through_icalendar(&sent, v);
+            assert_contains(&got, &sent);
+            assert!(text.contains("TZID=Europe/Berlin"), "{v}: {text}");
+            // The comparison itself notices a changed value.
+            let other = Element::new(airsync::ApplicationData).with_text(cal::Subject, "Planning");
+            assert!(!got
+                .children_with(cal::Subject)
+                .any(|g| contains(g, other.child(cal::Subject).unwrap())));
+        }
+    }
+
+    #[test]
+    fn version_rules_decide_location_and_body_elements() {
+        let event = full_event();
+        let old = eas_calendar::to_application_data(&event, &opts(Version::V2_5));
+        assert_eq!(old.text_of(cal::Location), Some("Room 4"));
+        assert_eq!(old.text_of(cal::Body), Some(event.body.as_deref().unwrap()));
+        assert!(old.child(asb::Body).is_none() && old.child(cal::ResponseType).is_none());
+        assert!(old.child(cal::ClientUid).is_none());
+        let new = eas_calendar::to_application_data(&event, &opts(Version::V16_1));
+        assert!(new.child(cal::Location).is_none());
+        assert_eq!(
+            new.path(&[asb::Location, asb::City])
+                .and_then(Element::text),
+            Some("Berlin")
+        );
+        assert_eq!(
+            new.path(&[asb::Body, asb::Data]).and_then(Element::text),
+            event.body.as_deref()
+        );
+        assert_eq!(new.text_of(cal::ClientUid), Some("client-uid-1"));
+        // Truncation follows the device's BodyPreference.
+        let prefs = [BodyPreference {
+            body_type: 1,
+            truncation_size: Some(4),
+            all_or_none: false,
+            preview: None,
+        }];
+        let o = WriteOptions {
+            rules: rules(Version::V14_1),
+            body_preferences: &prefs,
+            default_zone: chrono_tz::UTC,
+        };
+        let cut = eas_calendar::to_application_data(&event, &o);
+        assert_eq!(
+            cut.path(&[asb::Body, asb::Data]).and_then(Element::text),
+            Some("Line")
+        );
+    }
+
+    fn weekly_device_series(v: Version) -> Element {
+        let instance = if v >= Version::V16_0 {
+            asb::InstanceId
+        } else {
+            cal::ExceptionStartTime
+        };
+        Element::new(airsync::ApplicationData)
+            .with_text(
+                cal::Timezone,
+                blob("America/New_York", utc(2026, 12, 1, 14, 0)),
+            )
+            .with_text(cal::AllDayEvent, "0")
+            .with_text(cal::StartTime, "20261201T140000Z")
+            .with_text(cal::EndTime, "20261201T143000Z")
+            .with_text(cal::Subject, "Standup")
+            .with_text(cal::UID, "weekly-1")
+            .with(
+                Element::new(cal::Recurrence)
+                    .with_text(cal::Type, "1")
+                    .with_text(cal::Interval, "1")
+                    .with_text(cal::DayOfWeek, "20")
+                    .with_text(cal::Until, "20270330T130000Z"),
+            )
+            .with(
+                Element::new(cal::Exceptions)
+                    .with(
+                        Element::new(cal::Exception)
+                            .with_text(instance, "20261203T140000Z")
+                            .with_text(cal::Deleted, "1"),
+                    )
+                    .with(
+                        Element::new(cal::Exception)
+                            .with_text(instance, "20261208T140000Z")
+                            .with_text(cal::Subject, "Standup (moved)")
+                            .with_text(cal::StartTime, "20261208T180000Z")
+                            .with_text(cal::EndTime, "20261208T183000Z"),
+                    ),
+            )
+    }
+
+    #[test]
+    fn weekly_series_with_changed_and_deleted_occurrence_round_trips_from_the_device() {
+        for v in [Version::V14_1, Version::V16_1] {
+            let sent = weekly_device_series(v);
+            let (got, text) = through_icalendar(&sent, v);
+            assert!(
+                text.contains("EXDATE;TZID=America/New_York:20261203T090000"),
+                "{text}"
+            );
+            assert!(
+                text.contains("RECURRENCE-ID;TZID=America/New_York:20261208T090000"),
+                "{text}"
+            );
+            assert!(
+                text.contains("DTSTART;TZID=America/New_York:20261208T130000"),
+                "{text}"
+            );
+            assert_contains(&got, &sent);
+            assert_eq!(
+                got.path(&[cal::Exceptions])
+                    .unwrap()
+                    .children_with(cal::Exception)
+                    .count(),
+                2
+            );
+        }
+    }
+
+    #[test]
+    fn horde_series_with_exceptions_reaches_the_device() {
+        let text = write_event(&weekly_series(), "series-1");
+        let event = parse_event(&text).unwrap();
+        let app = eas_calendar::to_application_data(&event, &opts(Version::V14_1));
+        let exceptions: Vec<&Element> = app
+            .path(&[cal::Exceptions])
+            .unwrap()
+            .children_with(cal::Exception)
+            .collect();
+        assert_eq!(
+            exceptions[0].text_of(cal::ExceptionStartTime),
+            Some("20261203T090000Z")
+        );
+        assert_eq!(exceptions[0].text_of(cal::Deleted), Some("1"));
+        assert_eq!(
+            exceptions[1].text_of(cal::ExceptionStartTime),
+            Some("20261208T090000Z")
+        );
+        assert_eq!(exceptions[1].text_of(cal::Subject), Some("Standup (moved)"));
+        assert_eq!(
+            exceptions[1].text_of(cal::StartTime),
+            Some("20261208T130000Z")
+        );
+        assert_eq!(
+            app.path(&[cal::Recurrence, cal::DayOfWeek])
+                .and_then(Element::text),
+            Some("20")
+        );
+        // A reminder on a recurring event is just a field (PROTOCOL-NOTES).
+        let with_reminder = Event {
+            reminder: Some(10),
+            ..event
+        };
+        let app = eas_calendar::to_application_data(&with_reminder, &opts(Version::V14_1));
+        assert_eq!(app.text_of(cal::Reminder), Some("10"));
+    }
+
+    #[test]
+    fn all_day_event_keeps_its_date_in_every_zone_and_version() {
+        for zone in ZONES {
+            let tz: chrono_tz::Tz = zone.parse().unwrap();
+            let midnight = |d: u32| {
+                horde_activesync::convert::timezone::from_local(
+                    tz,
+                    day(2026, 12, d).and_hms_opt(0, 0, 0).unwrap(),
+                )
+            };
+            for v in [
+                Version::V2_5,
+                Version::V14_1,
+                Version::V16_0,
+                Version::V16_1,
+            ] {
+                let (start, end) = if v >= Version::V16_0 {
+                    ("20261224T000000".to_string(), "20261225T000000".to_string())
+                } else {
+                    (
+                        midnight(24).format("%Y%m%dT%H%M%SZ").to_string(),
+                        midnight(25).format("%Y%m%dT%H%M%SZ").to_string(),
+                    )
+                };
+                let sent = Element::new(airsync::ApplicationData)
+                    .with_text(cal::Timezone, blob(zone, midnight(24)))
+                    .with_text(cal::AllDayEvent, "1")
+                    .with_text(cal::StartTime, start)
+                    .with_text(cal::EndTime, end)
+                    .with_text(cal::Subject, "Holiday");
+                let event = eas_calendar::from_application_data(&sent, rules(v)).unwrap();
+                assert_eq!(
+                    event.start,
+                    Some(When::Day(day(2026, 12, 24))),
+                    "{zone} {v}"
+                );
+                assert_eq!(event.end, Some(When::Day(day(2026, 12, 25))), "{zone} {v}");
+                assert_eq!(event.time_zone.as_deref(), Some(zone), "{zone} {v}");
+                let (got, text) = through_icalendar(&sent, v);
+                assert!(
+                    text.contains("DTSTART;VALUE=DATE:20261224"),
+                    "{zone} {v}: {text}"
+                );
+                assert_contains(&got, &sent);
+            }
+        }
+    }
+
+    #[test]
+    fn off_midnight_all_day_times_widen_to_whole_days() {
+        let sent = Element::new(airsync::ApplicationData)
+            .with_text(cal::Timezone, blob("Europe/Berlin", utc(2026, 6, 1, 0, 0)))
+            .with_text(cal::AllDayEvent, "1")
+            .with_text(cal::StartTime, "20260601T100000Z")
+            .with_text(cal::EndTime, "20260601T110000Z");
+        let e = eas_calendar::from_application_data(&sent, rules(Version::V14_1)).unwrap();
+        assert_eq!(
+            (e.start, e.end),
+            (
+                Some(When::Day(day(2026, 6, 1))),
+                Some(When::Day(day(2026, 6, 2)))
+            )
+        );
+    }
+
+    #[test]
+    fn unmappable_or_bad_items_are_refused_with_the_reason() {
+        let lunar = Element::new(airsync::ApplicationData)
+            .with_text(cal::StartTime, "20261201T090000Z")
+            .with(
+                Element::new(cal::Recurrence)
+                    .with_text(cal::Type, "5")
+                    .with_text(cal::DayOfMonth, "1")
+                    .with_text(cal::MonthOfYear, "1")
+                    .with_text(cal::CalendarType, "15"),
+            );
+        let err = eas_calendar::from_application_data(&lunar, rules(Version::V14_1)).unwrap_err();
+        assert!(
+            matches!(err, ItemError::Recurrence(RecurrenceError::Unsupported(_))),
+            "{err}"
+        );
+        let weekly_without_days = Element::new(airsync::ApplicationData)
+            .with(Element::new(cal::Recurrence).with_text(cal::Type, "1"));
+        assert!(matches!(
+            eas_calendar::from_application_data(&weekly_without_days, rules(Version::V14_1)),
+            Err(ItemError::Recurrence(RecurrenceError::Invalid(_)))
+        ));
+        let bad_time = Element::new(airsync::ApplicationData).with_text(cal::StartTime, "tomorrow");
+        let err =
+            eas_calendar::from_application_data(&bad_time, rules(Version::V14_1)).unwrap_err();
+        assert!(err.to_string().contains("StartTime"), "{err}");
+        let bad_zone = Element::new(airsync::ApplicationData).with_text(cal::Timezone, "AAAA");
+        assert!(matches!(
+            eas_calendar::from_application_data(&bad_zone, rules(Version::V14_1)),
+            Err(ItemError::TimeZone(_))
+        ));
+        let bad_busy = Element::new(airsync::ApplicationData).with_text(cal::BusyStatus, "9");
+        assert!(eas_calendar::from_application_data(&bad_busy, rules(Version::V14_1)).is_err());
+    }
+
+    fn device_task(v: Version) -> Element {
+        let mut app = Element::new(airsync::ApplicationData)
+            .with_text(t::Subject, "File taxes")
+            .with_text(t::Importance, "2")
+            .with_text(t::UtcStartDate, "2026-11-27T09:00:00.000Z")
+            .with_text(t::StartDate, "2026-11-27T10:00:00.000Z")
+            .with_text(t::UtcDueDate, "2026-12-05T17:00:00.000Z")
+            .with_text(t::DueDate, "2026-12-05T18:00:00.000Z")
+            .with_text(t::Complete, "1")
+            .with_text(t::DateCompleted, "2026-11-28T12:00:00.000Z")
+            .with_text(t::Sensitivity, "2")
+            .with_text(t::ReminderSet, "1")
+            .with_text(t::ReminderTime, "2026-12-05T08:00:00.000Z")
+            .with(Element::new(t::Categories).with_text(t::Category, "Home"))
+            .with(
+                Element::new(t::Recurrence)
+                    .with_text(t::Type, "3")
+                    .with_text(t::Interval, "1")
+                    .with_text(t::DayOfWeek, "2")
+                    .with_text(t::WeekOfMonth, "5")
+                    .with_text(t::Start, "2026-11-30T00:00:00.000Z")
+                    .with_text(t::Regenerate, "0")
+                    .with_text(t::DeadOccur, "0"),
+            );
+        if v >= Version::V12_0 {
+            app.push(body("every receipt"));
+        } else {
+            app.push_text(t::Body, "every receipt");
+        }
+        app
+    }
+
+    #[test]
+    fn every_task_field_round_trips_and_completion_travels_both_ways() {
+        for v in [Version::V2_5, Version::V14_1, Version::V16_1] {
+            let sent = device_task(v);
+            let task = eas_task::from_application_data(&sent, rules(v)).unwrap();
+            assert_eq!(task.complete, Some(true));
+            let text = write_task(&task, "t-1");
+            assert!(text.contains("STATUS:COMPLETED"), "{text}");
+            assert!(
+                text.contains("RRULE:FREQ=MONTHLY;INTERVAL=1;BYDAY=-1MO"),
+                "{text}"
+            );
+            let back = parse_task(&text).unwrap();
+            let got = eas_task::to_application_data(&back, rules(v), &[], chrono_tz::UTC);
+            assert_contains(&got, &sent);
+        }
+        // Completed in Horde -> complete on the device; reopened -> 0.
+        let nag =
+            "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:n\r\nSUMMARY:x\r\nDUE:20261205T170000Z\r\n\
+            STATUS:COMPLETED\r\nCOMPLETED:20261126T221202Z\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+        let app = eas_task::to_application_data(
+            &parse_task(nag).unwrap(),
+            rules(Version::V14_1),
+            &[],
+            "Europe/Berlin".parse().unwrap(),
+        );
+        assert_eq!(app.text_of(t::Complete), Some("1"));
+        assert_eq!(
+            app.text_of(t::DateCompleted),
+            Some("2026-11-26T22:12:02.000Z")
+        );
+        // DueDate is the local time in the user's zone when only UTC is known.
+        assert_eq!(app.text_of(t::DueDate), Some("2026-12-05T18:00:00.000Z"));
+        let reopened = nag.replace(
+            "STATUS:COMPLETED\r\nCOMPLETED:20261126T221202Z\r\n",
+            "STATUS:NEEDS-ACTION\r\n",
+        );
+        let app = eas_task::to_application_data(
+            &parse_task(&reopened).unwrap(),
+            rules(Version::V14_1),
+            &[],
+            chrono_tz::UTC,
+        );
+        assert_eq!(app.text_of(t::Complete), Some("0"));
+    }
+
+    #[test]
+    fn note_fields_round_trip_through_vnote() {
+        let sent = Element::new(airsync::ApplicationData)
+            .with_text(n::Subject, "Shopping")
+            .with(body("Shopping\nmilk"))
+            .with_text(n::MessageClass, "IPM.StickyNote")
+            .with_text(n::LastModifiedDate, "2026-11-27T01:02:03.000Z")
+            .with(Element::new(n::Categories).with_text(n::Category, "Home"));
+        let model = eas_note::from_application_data(&sent, rules(Version::V14_1)).unwrap();
+        let back = note::parse_vnote(&note::write_vnote(&model)).unwrap();
+        let got = eas_note::to_application_data(&back, rules(Version::V16_1), &[]);
+        assert_contains(&got, &sent);
+    }
+
+    fn arbitrary_element() -> impl Strategy<Value = Element> {
+        let tags = prop::sample::select(
+            horde_activesync::wbxml::codepages::all_tags()
+                .filter(|t| [4u8, 9, 17, 23].contains(&t.page()))
+                .collect::<Vec<_>>(),
+        );
+        let leaf =
+            (tags.clone(), "\\PC{0,24}").prop_map(|(tag, text)| Element::text_element(tag, text));
+        leaf.prop_recursive(3, 24, 6, move |inner| {
+            (tags.clone(), prop::collection::vec(inner, 0..6)).prop_map(|(tag, children)| Element {
+                tag,
+                children: children.into_iter().map(Node::Element).collect(),
+            })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_application_data_never_panics(children in prop::collection::vec(arbitrary_element(), 0..12)) {
+            let app = Element { tag: airsync::ApplicationData, children: children.into_iter().map(Node::Element).collect() };
+            for v in [Version::V2_5, Version::V14_1, Version::V16_1] {
+                if let Ok(e) = eas_calendar::from_application_data(&app, rules(v)) {
+                    let _ = eas_calendar::to_application_data(&e, &opts(v));
+                    let _ = parse_event(&write_event(&e, "p"));
+                }
+                if let Ok(task) = eas_task::from_application_data(&app, rules(v)) {
+                    let _ = parse_task(&write_task(&task, "p"));
+                }
+                let _ = eas_note::from_application_data(&app, rules(v));
+            }
+        }
     }
 }

@@ -410,7 +410,6 @@ fn parse_attendee(line: &ContentLine) -> Attendee {
         name: line.param_value("CN").map(str::to_string),
         attendee_type,
         status,
-        ..Attendee::default()
     }
 }
 
