@@ -473,6 +473,104 @@ fn task_fields_round_trip_and_complete_both_ways() {
     assert_eq!(parse_task(&open).unwrap().complete, Some(false));
 }
 
+/// Kronolith's real export (Horde 5.2 / Kronolith 4.2.29 on Debian 12, via
+/// JSON-RPC `calendar.export`) of the weekly series written by
+/// `write_event` (reminder left out: Kronolith crashes on reminders of
+/// recurring events, see the README).
+const KRONOLITH_SERIES: &str = concat!(
+    "BEGIN:VCALENDAR\r\n",
+    "VERSION:2.0\r\n",
+    "X-WR-CALNAME:Calendar of alice\r\n",
+    "PRODID:-//The Horde Project//Horde iCalendar Library//EN\r\n",
+    "BEGIN:VEVENT\r\n",
+    "DTSTART:20261201T090000Z\r\n",
+    "DTEND:20261201T091500Z\r\n",
+    "DTSTAMP:20261127T005422Z\r\n",
+    "UID:hx-series-11@test\r\n",
+    "CREATED:20261127T005421Z\r\n",
+    "LAST-MODIFIED:20261127T005421Z\r\n",
+    "SUMMARY:Standup\r\n",
+    "ORGANIZER;CN=alice:mailto:alice\r\n",
+    "CATEGORIES:Work,Daily\r\n",
+    "CLASS:PRIVATE\r\n",
+    "STATUS:TENTATIVE\r\n",
+    "TRANSP:OPAQUE\r\n",
+    "ATTENDEE;ROLE=OPT-PARTICIPANT;PARTSTAT=ACCEPTED;CN=Bob:mailto:bob@example.t\r\n",
+    " est\r\n",
+    "RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY=TU,TH;UNTIL=20270330T235959Z\r\n",
+    "EXDATE;TZID=Europe/Berlin:20261203T090000Z\r\n",
+    "END:VEVENT\r\n",
+    "BEGIN:VEVENT\r\n",
+    "DTSTART;TZID=Europe/Berlin:20261208T140000\r\n",
+    "DTEND;TZID=Europe/Berlin:20261208T143000\r\n",
+    "DTSTAMP:20261127T005422Z\r\n",
+    "UID:hx-series-11@test\r\n",
+    "CREATED:20261127T005421Z\r\n",
+    "LAST-MODIFIED:20261127T005421Z\r\n",
+    "SUMMARY:Standup (moved)\r\n",
+    "CATEGORIES:Work,Daily\r\n",
+    "CLASS:PRIVATE\r\n",
+    "STATUS:TENTATIVE\r\n",
+    "TRANSP:OPAQUE\r\n",
+    "RECURRENCE-ID:20261208T090000Z\r\n",
+    "END:VEVENT\r\n",
+    "END:VCALENDAR\r\n",
+);
+
+/// Kronolith's export of an all-day event written by `write_event`.
+const KRONOLITH_ALL_DAY: &str = concat!(
+    "BEGIN:VCALENDAR\r\n",
+    "VERSION:2.0\r\n",
+    "X-WR-CALNAME:Calendar of alice\r\n",
+    "PRODID:-//The Horde Project//Horde iCalendar Library//EN\r\n",
+    "BEGIN:VEVENT\r\n",
+    "DTSTART;VALUE=DATE:20261224\r\n",
+    "DTEND;VALUE=DATE:20261225\r\n",
+    "X-FUNAMBOL-ALLDAY:1\r\n",
+    "DTSTAMP:20261127T005322Z\r\n",
+    "UID:hx-allday-1@test\r\n",
+    "CREATED:20261127T005322Z\r\n",
+    "LAST-MODIFIED:20261127T005322Z\r\n",
+    "SUMMARY:Holiday\r\n",
+    "CLASS:PUBLIC\r\n",
+    "STATUS:CONFIRMED\r\n",
+    "TRANSP:OPAQUE\r\n",
+    "END:VEVENT\r\n",
+    "END:VCALENDAR\r\n",
+);
+
+#[test]
+fn kronolith_export_of_a_series_with_exceptions_reads_back() {
+    let e = parse_event(KRONOLITH_SERIES).unwrap();
+    // Kronolith exports the series in UTC; the EXDATE's TZID keeps the zone.
+    assert_eq!(e.time_zone.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(e.start, Some(When::At(utc(2026, 12, 1, 9, 0))));
+    let r = e.recurrence.as_ref().unwrap();
+    assert_eq!(
+        (r.kind, r.day_of_week),
+        (Some(RecurrenceType::Weekly), Some(4 | 16))
+    );
+    let ex = e.exceptions.as_ref().unwrap();
+    assert_eq!(ex.len(), 2);
+    assert_eq!(
+        (ex[0].original_start, ex[0].deleted),
+        (Some(When::At(utc(2026, 12, 3, 9, 0))), Some(true))
+    );
+    assert_eq!(ex[1].original_start, Some(When::At(utc(2026, 12, 8, 9, 0))));
+    assert_eq!(ex[1].changes.subject.as_deref(), Some("Standup (moved)"));
+    assert_eq!(ex[1].changes.start, Some(When::At(utc(2026, 12, 8, 13, 0))));
+    assert_eq!(ex[1].changes.end, Some(When::At(utc(2026, 12, 8, 13, 30))));
+    assert_eq!(e.busy_status, Some(BusyStatus::Tentative));
+    assert_eq!(e.sensitivity, Some(Sensitivity::Private));
+}
+
+#[test]
+fn kronolith_export_of_an_all_day_event_keeps_the_date() {
+    let e = parse_event(KRONOLITH_ALL_DAY).unwrap();
+    assert_eq!(e.start, Some(When::Day(day(2026, 12, 24))));
+    assert_eq!(e.end, Some(When::Day(day(2026, 12, 25))));
+}
+
 proptest! {
     #[test]
     fn malformed_icalendar_never_panics(text in "(BEGIN:VCALENDAR\r\n)?(BEGIN:VEVENT\r\n)?([A-Z;=:,\\-0-9TZ \r\n]{0,200})(END:VEVENT\r\n)?(END:VCALENDAR\r\n)?") {

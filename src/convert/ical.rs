@@ -501,6 +501,11 @@ pub fn parse_event(text: &str) -> anyhow::Result<Event> {
         .and_then(|p| parse_iana(&p.value))
         .unwrap_or(Tz::UTC);
     let mut event = parse_vevent(master, &zones, floating)?;
+    if event.time_zone.as_deref() == Some("UTC") && master.property("RRULE").is_some() {
+        if let Some(tz) = series_zone_hint(master, &vevents, &zones) {
+            event.time_zone = Some(tz.name().to_string());
+        }
+    }
     let zone = event_zone(&event).unwrap_or(floating);
     if let Some(rrule) = master.property("RRULE") {
         event.recurrence = Some(parse_rrule(&rrule.value, &event, zone)?);
@@ -541,6 +546,22 @@ pub fn parse_event(text: &str) -> anyhow::Result<Event> {
         event.exceptions = Some(exceptions);
     }
     Ok(event)
+}
+
+/// The zone a series written in UTC really lives in, from the TZID of its
+/// EXDATEs or overrides. Kronolith without its tz database exports the
+/// series in UTC but keeps TZID there; without the zone the device would
+/// shift the series by an hour across DST.
+fn series_zone_hint(master: &Component, vevents: &[&Component], zones: &Zones) -> Option<Tz> {
+    let overrides = vevents
+        .iter()
+        .filter(|v| v.property("RECURRENCE-ID").is_some());
+    master
+        .properties_named("EXDATE")
+        .chain(overrides.flat_map(|v| v.properties_named("DTSTART")))
+        .filter_map(|p| p.param_value("TZID"))
+        .find_map(|tzid| zones.resolve(tzid))
+        .filter(|tz| *tz != Tz::UTC)
 }
 
 fn parse_rrule(value: &str, event: &Event, zone: Tz) -> anyhow::Result<Recurrence> {
