@@ -451,11 +451,23 @@ fn task_fields_round_trip_and_complete_both_ways() {
         "{text}"
     );
     assert!(text.contains("PRIORITY:1"));
+    assert!(text.contains("AALARM:20261205T080000Z"), "{text}");
     assert_eq!(parse_task(&text).unwrap(), task);
     // Completed in Horde (Nag's export) reads as complete.
     let nag = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:n1\r\nSUMMARY:Task one (edited)\r\nPRIORITY:5\r\n\
         DUE:20261205T170000Z\r\nSTATUS:COMPLETED\r\nCOMPLETED:20261126T221202Z\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
     let t = parse_task(nag).unwrap();
+    // Nag's own alarm export: minutes before the due date, without RELATED.
+    let nag_alarm = nag
+        .replace("VERSION:2.0\r\n", "VERSION:2.0\r\nPRODID:-//The Horde Project//Nag H5 (4.2.19)//EN\r\n")
+        .replace("END:VTODO", "DTSTART:20261201T090000Z\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER;VALUE=DURATION:-PT60M\r\nEND:VALARM\r\nEND:VTODO");
+    let with_alarm = parse_task(&nag_alarm).unwrap();
+    assert_eq!(
+        with_alarm.reminder_time,
+        Some(utc(2026, 12, 5, 16, 0)),
+        "{nag_alarm}"
+    );
+    assert_eq!(with_alarm.reminder_set, Some(true));
     assert_eq!((t.complete, t.importance), (Some(true), Some(0)));
     assert_eq!(
         t.date_completed,

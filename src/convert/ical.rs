@@ -860,6 +860,10 @@ pub fn write_task(task: &Task, uid: &str) -> String {
     }
     if task.reminder_set == Some(true) {
         if let Some(at) = task.reminder_time {
+            v.push(ContentLine::new(
+                "AALARM",
+                at.format(UTC_FORMAT).to_string(),
+            ));
             let mut alarm = Component::new("VALARM");
             alarm.push(ContentLine::new("ACTION", "DISPLAY"));
             alarm.push(
@@ -936,25 +940,37 @@ pub fn parse_task(text: &str) -> anyhow::Result<Task> {
         uid: text("UID"),
         ..Task::default()
     };
-    let alarm_at = v.components_named("VALARM").find_map(|a| {
-        let trigger = a.property("TRIGGER")?;
-        if trigger
-            .param_value("VALUE")
-            .is_some_and(|x| x.eq_ignore_ascii_case("DATE-TIME"))
-        {
-            return NaiveDateTime::parse_from_str(trigger.value.trim(), UTC_FORMAT)
-                .ok()
-                .map(|t| t.and_utc());
-        }
-        let anchor = if trigger
-            .param_value("RELATED")
-            .is_some_and(|r| r.eq_ignore_ascii_case("END"))
-        {
-            task.utc_due_date
-        } else {
-            task.utc_start_date.or(task.utc_due_date)
-        };
-        Some(anchor? + parse_duration(&trigger.value)?)
+    let from_nag = cal
+        .property("PRODID")
+        .is_some_and(|p| p.value.contains("Nag"));
+    // Nag reads and writes its alarm as minutes before the due date; its
+    // export has no RELATED, its import reads only the vCalendar 1.0 AALARM.
+    let aalarm = v
+        .property("AALARM")
+        .and_then(|p| NaiveDateTime::parse_from_str(p.value.trim(), UTC_FORMAT).ok())
+        .map(|t| t.and_utc());
+    let alarm_at = aalarm.or_else(|| {
+        v.components_named("VALARM").find_map(|a| {
+            let trigger = a.property("TRIGGER")?;
+            if trigger
+                .param_value("VALUE")
+                .is_some_and(|x| x.eq_ignore_ascii_case("DATE-TIME"))
+            {
+                return NaiveDateTime::parse_from_str(trigger.value.trim(), UTC_FORMAT)
+                    .ok()
+                    .map(|t| t.and_utc());
+            }
+            let related_end = match trigger.param_value("RELATED") {
+                Some(r) => r.eq_ignore_ascii_case("END"),
+                None => from_nag,
+            };
+            let anchor = if related_end {
+                task.utc_due_date
+            } else {
+                task.utc_start_date.or(task.utc_due_date)
+            };
+            Some(anchor? + parse_duration(&trigger.value)?)
+        })
     });
     task.reminder_set = Some(alarm_at.is_some());
     task.reminder_time = alarm_at;
