@@ -107,8 +107,18 @@ pub static FIELDS: &[ContactField] = &[
     field!(contacts::YomiFirstName, Text, yomi_first_name),
     field!(contacts::YomiLastName, Text, yomi_last_name),
     field!(contacts2::NickName, Text, nick_name),
-    field!(contacts::Alias, Availability::Since(Version::V14_0), Text, alias),
-    field!(contacts::WeightedRank, Availability::Since(Version::V14_0), Number, weighted_rank),
+    field!(
+        contacts::Alias,
+        Availability::Since(Version::V14_0),
+        Text,
+        alias
+    ),
+    field!(
+        contacts::WeightedRank,
+        Availability::Since(Version::V14_0),
+        Number,
+        weighted_rank
+    ),
     field!(contacts::CompanyName, Text, company_name),
     field!(contacts::YomiCompanyName, Text, yomi_company_name),
     field!(contacts::Department, Text, department),
@@ -139,17 +149,37 @@ pub static FIELDS: &[ContactField] = &[
     field!(contacts::HomeAddressStreet, Text, home_address.street),
     field!(contacts::HomeAddressCity, Text, home_address.city),
     field!(contacts::HomeAddressState, Text, home_address.state),
-    field!(contacts::HomeAddressPostalCode, Text, home_address.postal_code),
+    field!(
+        contacts::HomeAddressPostalCode,
+        Text,
+        home_address.postal_code
+    ),
     field!(contacts::HomeAddressCountry, Text, home_address.country),
-    field!(contacts::BusinessAddressStreet, Text, business_address.street),
+    field!(
+        contacts::BusinessAddressStreet,
+        Text,
+        business_address.street
+    ),
     field!(contacts::BusinessAddressCity, Text, business_address.city),
     field!(contacts::BusinessAddressState, Text, business_address.state),
-    field!(contacts::BusinessAddressPostalCode, Text, business_address.postal_code),
-    field!(contacts::BusinessAddressCountry, Text, business_address.country),
+    field!(
+        contacts::BusinessAddressPostalCode,
+        Text,
+        business_address.postal_code
+    ),
+    field!(
+        contacts::BusinessAddressCountry,
+        Text,
+        business_address.country
+    ),
     field!(contacts::OtherAddressStreet, Text, other_address.street),
     field!(contacts::OtherAddressCity, Text, other_address.city),
     field!(contacts::OtherAddressState, Text, other_address.state),
-    field!(contacts::OtherAddressPostalCode, Text, other_address.postal_code),
+    field!(
+        contacts::OtherAddressPostalCode,
+        Text,
+        other_address.postal_code
+    ),
     field!(contacts::OtherAddressCountry, Text, other_address.country),
     field!(contacts::Birthday, Date, birthday),
     field!(contacts::Anniversary, Date, anniversary),
@@ -283,7 +313,10 @@ fn body_elements(tag: Tag, text: &str, options: &BodyOptions) -> Vec<Element> {
     }
     let mut out = vec![Element::text_element(contacts::Body, data)];
     if truncated {
-        out.push(Element::text_element(contacts::BodySize, text.len().to_string()));
+        out.push(Element::text_element(
+            contacts::BodySize,
+            text.len().to_string(),
+        ));
     }
     out.push(Element::text_element(
         contacts::BodyTruncated,
@@ -321,7 +354,9 @@ pub fn from_eas(app_data: &Element, version: Version) -> Contact {
                 *get_mut(&mut c) = (!items.is_empty()).then_some(items);
             }
             Value::Picture(_, get_mut) => *get_mut(&mut c) = e.text().and_then(decode_base64),
-            Value::Number(_, get_mut) => *get_mut(&mut c) = e.text().and_then(|t| t.trim().parse().ok()),
+            Value::Number(_, get_mut) => {
+                *get_mut(&mut c) = e.text().and_then(|t| t.trim().parse().ok())
+            }
             Value::Body => c.body = read_body(e),
         }
     }

@@ -28,9 +28,15 @@ const TEXT_PROPS: &[(&str, &[&str], TextField)] = &[
     ("X-PHONETIC-FIRST-NAME", &[], |c| &mut c.yomi_first_name),
     ("X-PHONETIC-LAST-NAME", &[], |c| &mut c.yomi_last_name),
     ("X-PHONETIC-ORG", &[], |c| &mut c.yomi_company_name),
-    ("X-SPOUSE", &["X-EVOLUTION-SPOUSE", "X-MS-SPOUSE"], |c| &mut c.spouse),
-    ("X-ASSISTANT", &["X-EVOLUTION-ASSISTANT"], |c| &mut c.assistant_name),
-    ("X-MANAGER", &["X-EVOLUTION-MANAGER"], |c| &mut c.manager_name),
+    ("X-SPOUSE", &["X-EVOLUTION-SPOUSE", "X-MS-SPOUSE"], |c| {
+        &mut c.spouse
+    }),
+    ("X-ASSISTANT", &["X-EVOLUTION-ASSISTANT"], |c| {
+        &mut c.assistant_name
+    }),
+    ("X-MANAGER", &["X-EVOLUTION-MANAGER"], |c| {
+        &mut c.manager_name
+    }),
     ("X-OFFICE-LOCATION", &[], |c| &mut c.office_location),
     ("X-WV-ID", &[], |c| &mut c.im_address),
     ("X-IM-ADDRESS2", &[], |c| &mut c.im_address2),
@@ -79,19 +85,37 @@ enum TelKind {
 /// business) fills them in order; the first is always written (empty when
 /// unset) so that the second keeps its place.
 const TEL_SLOTS: &[(TelKind, &[&str], TextField)] = &[
-    (TelKind::Home, &["HOME", "VOICE"], |c| &mut c.home_phone_number),
-    (TelKind::Home, &["HOME", "VOICE"], |c| &mut c.home2_phone_number),
-    (TelKind::Business, &["WORK", "VOICE"], |c| &mut c.business_phone_number),
-    (TelKind::Business, &["WORK", "VOICE"], |c| &mut c.business2_phone_number),
-    (TelKind::Mobile, &["CELL", "VOICE"], |c| &mut c.mobile_phone_number),
+    (TelKind::Home, &["HOME", "VOICE"], |c| {
+        &mut c.home_phone_number
+    }),
+    (TelKind::Home, &["HOME", "VOICE"], |c| {
+        &mut c.home2_phone_number
+    }),
+    (TelKind::Business, &["WORK", "VOICE"], |c| {
+        &mut c.business_phone_number
+    }),
+    (TelKind::Business, &["WORK", "VOICE"], |c| {
+        &mut c.business2_phone_number
+    }),
+    (TelKind::Mobile, &["CELL", "VOICE"], |c| {
+        &mut c.mobile_phone_number
+    }),
     (TelKind::Car, &["CAR"], |c| &mut c.car_phone_number),
     (TelKind::Radio, &["X-RADIO"], |c| &mut c.radio_phone_number),
     (TelKind::Pager, &["PAGER"], |c| &mut c.pager_number),
-    (TelKind::HomeFax, &["FAX", "HOME"], |c| &mut c.home_fax_number),
+    (TelKind::HomeFax, &["FAX", "HOME"], |c| {
+        &mut c.home_fax_number
+    }),
     // Turba files a FAX without HOME as its (business) `fax` field.
-    (TelKind::BusinessFax, &["FAX"], |c| &mut c.business_fax_number),
-    (TelKind::Assistant, &["X-ASSISTANT"], |c| &mut c.assistant_phone_number),
-    (TelKind::Company, &["X-COMPANY"], |c| &mut c.company_main_phone),
+    (TelKind::BusinessFax, &["FAX"], |c| {
+        &mut c.business_fax_number
+    }),
+    (TelKind::Assistant, &["X-ASSISTANT"], |c| {
+        &mut c.assistant_phone_number
+    }),
+    (TelKind::Company, &["X-COMPANY"], |c| {
+        &mut c.company_main_phone
+    }),
     (TelKind::Mms, &["X-MMS"], |c| &mut c.mms),
 ];
 
@@ -226,8 +250,11 @@ fn apply_line(c: &mut Contact, line: &ContentLine, tel_used: &mut [bool], email_
         "ADR" => apply_adr(c, line),
         "TEL" => {
             let kind = tel_kind(&types(line));
-            let value = non_empty(strip_tel_uri(&text_value(line)));
-            fill_slot(c, tel_used, TEL_SLOTS, |(k, _, _)| *k == kind, |s| s.2, value);
+            let free = (0..TEL_SLOTS.len()).find(|&i| !tel_used[i] && TEL_SLOTS[i].0 == kind);
+            if let Some(i) = free {
+                tel_used[i] = true;
+                *(TEL_SLOTS[i].2)(c) = non_empty(strip_tel_uri(&text_value(line)));
+            }
         }
         "EMAIL" => {
             let t = types(line);
@@ -267,21 +294,6 @@ fn apply_line(c: &mut Contact, line: &ContentLine, tel_used: &mut [bool], email_
         "PHOTO" => c.picture = parse_photo(line),
         "X-WEIGHTED-RANK" => c.weighted_rank = line.value.trim().parse().ok(),
         _ => {}
-    }
-}
-
-/// Put `value` in the first unused slot that `matches`; mark it used.
-fn fill_slot<S>(
-    c: &mut Contact,
-    used: &mut [bool],
-    slots: &[S],
-    matches: impl Fn(&S) -> bool,
-    field: impl Fn(&S) -> TextField,
-    value: Option<String>,
-) {
-    if let Some(i) = (0..slots.len()).find(|&i| !used[i] && matches(&slots[i])) {
-        used[i] = true;
-        *field(&slots[i])(c) = value;
     }
 }
 
@@ -429,7 +441,9 @@ fn parse_photo(line: &ContentLine) -> Option<Vec<u8>> {
         value
     };
     let clean: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
-    let bytes = base64::engine::general_purpose::STANDARD.decode(clean).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(clean)
+        .ok()?;
     (!bytes.is_empty()).then_some(bytes)
 }
 
@@ -477,14 +491,20 @@ pub fn write(c: &Contact, uid: &str) -> String {
     let org = [&c.company_name, &c.department].map(|v| v.clone().unwrap_or_default());
     lines.push(ContentLine::new("ORG", join_escaped(&org, ';')));
     for (types, field) in EMAIL_SLOTS {
-        lines.push(with_types(ContentLine::new("EMAIL", text(field(&mut c))), types));
+        lines.push(with_types(
+            ContentLine::new("EMAIL", text(field(&mut c))),
+            types,
+        ));
     }
     for (i, (kind, types, field)) in TEL_SLOTS.iter().enumerate() {
         let second_of_kind = TEL_SLOTS[..i].iter().any(|(k, _, _)| k == kind);
         if second_of_kind && field(&mut c).is_none() {
             continue;
         }
-        lines.push(with_types(ContentLine::new("TEL", text(field(&mut c))), types));
+        lines.push(with_types(
+            ContentLine::new("TEL", text(field(&mut c))),
+            types,
+        ));
     }
     for (kind, field) in ADDRESSES {
         let a = field(&mut c).clone();
@@ -567,7 +587,10 @@ fn split_structured(value: &str) -> Vec<String> {
             _ => parts.last_mut().expect("never empty").push(c),
         }
     }
-    parts.iter().map(|p| contentline::unescape_text(p)).collect()
+    parts
+        .iter()
+        .map(|p| contentline::unescape_text(p))
+        .collect()
 }
 
 /// Escape each part and join them with `sep`.
@@ -608,9 +631,8 @@ mod tests {
 
     #[test]
     fn quoted_printable_with_latin1_charset() {
-        let l =
-            ContentLine::parse("NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=ISO-8859-1:caf=E9=0Ax")
-                .unwrap();
+        let l = ContentLine::parse("NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=ISO-8859-1:caf=E9=0Ax")
+            .unwrap();
         assert_eq!(text_value(&l), "café\nx");
         let l = ContentLine::parse("NOTE;QUOTED-PRINTABLE;CHARSET=UTF-8:caf=C3=A9=").unwrap();
         assert_eq!(text_value(&l), "café=");

@@ -3,7 +3,7 @@
 //!
 //! Every field is an `Option` (or an `Option<Vec>`): `None` means "not sent /
 //! not known", which the ghosting rules (MS-ASCMD 2.2.3.179 `Supported`) need
-//! to tell apart from a value. Empty strings never appear: converters map an
+//! to tell apart from a value. Empty strings and lists never appear: converters map an
 //! empty element to `None`.
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
