@@ -1095,6 +1095,91 @@ mod eas {
         assert_contains(&got, &sent);
     }
 
+    #[test]
+    fn ghosting_follows_supported() {
+        let existing = full_event();
+        let change = Element::new(airsync::ApplicationData)
+            .with_text(cal::Subject, "Renamed")
+            .with_text(cal::UID, "server-id-7");
+        let sent = eas_calendar::from_application_data(&change, rules(Version::V14_1)).unwrap();
+        // Without Supported nothing is ghosted: omitted properties are cleared.
+        let m = eas_calendar::merge_change(&existing, &sent, None, Version::V14_1);
+        assert_eq!(m.subject.as_deref(), Some("Renamed"));
+        assert_eq!(
+            (m.location.as_ref(), m.body.as_ref(), m.reminder),
+            (None, None, None)
+        );
+        assert_eq!(m.start, None);
+        // The client's UID is kept even when a Change carries the ServerId (TbSync).
+        assert_eq!(m.uid.as_deref(), Some("client-uid-1"));
+        // 16.0-only properties are never touched by a 14.1 client.
+        assert_eq!(m.client_uid, existing.client_uid);
+        assert_eq!(m.location_details, existing.location_details);
+        // With Supported, only the listed properties are cleared when omitted.
+        let supported = [cal::Subject, cal::Location, cal::Reminder];
+        let m = eas_calendar::merge_change(&existing, &sent, Some(&supported), Version::V14_1);
+        assert_eq!((m.location.as_ref(), m.reminder), (None, None));
+        assert_eq!(m.body, existing.body);
+        assert_eq!(m.start, existing.start);
+        assert_eq!(m.attendees, existing.attendees);
+        assert_eq!(m.categories, existing.categories);
+        // 2.5 has calendar:Body, not AirSyncBase:Body.
+        let m = eas_calendar::merge_change(&existing, &sent, Some(&[cal::Body]), Version::V2_5);
+        assert_eq!(m.body, None);
+        assert_eq!(m.response_type, existing.response_type);
+    }
+
+    #[test]
+    fn task_and_note_ghosting_keep_what_is_not_listed() {
+        let existing = parse_task(&write_task(
+            &Task {
+                subject: Some("Old".into()),
+                body: Some("keep me".into()),
+                importance: Some(2),
+                complete: Some(false),
+                ..Task::default()
+            },
+            "t",
+        ))
+        .unwrap();
+        let change = Element::new(airsync::ApplicationData)
+            .with_text(t::Subject, "New")
+            .with_text(t::Complete, "1");
+        let sent = eas_task::from_application_data(&change, rules(Version::V14_1)).unwrap();
+        let m = eas_task::merge_change(
+            &existing,
+            &sent,
+            Some(&[t::Subject, t::Importance]),
+            Version::V14_1,
+        );
+        assert_eq!(
+            (m.subject.as_deref(), m.complete, m.importance),
+            (Some("New"), Some(true), None)
+        );
+        assert_eq!(m.body.as_deref(), Some("keep me"));
+        let m = eas_task::merge_change(&existing, &sent, None, Version::V14_1);
+        assert_eq!(m.body, None);
+        let note = horde_activesync::model::Note {
+            subject: Some("S".into()),
+            body: Some("B".into()),
+            ..Default::default()
+        };
+        let sent = horde_activesync::model::Note {
+            subject: Some("S2".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            eas_note::merge_change(&note, &sent, Some(&[n::Subject]), Version::V16_1)
+                .body
+                .as_deref(),
+            Some("B")
+        );
+        assert_eq!(
+            eas_note::merge_change(&note, &sent, None, Version::V16_1).body,
+            None
+        );
+    }
+
     fn arbitrary_element() -> impl Strategy<Value = Element> {
         let tags = prop::sample::select(
             horde_activesync::wbxml::codepages::all_tags()

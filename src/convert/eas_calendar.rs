@@ -9,9 +9,9 @@
 
 use super::body::{self, BodyPreference};
 use super::eas_fields::{
-    bool_field, code_field, compact, num_field, parse_naive, read_categories, read_fields,
-    text_field, time_field, write_categories, write_fields, Field, Getter, ItemError, ItemRules,
-    Setter,
+    bool_field, code_field, compact, compound, merge_properties, num_field, parse_naive,
+    read_categories, read_fields, text_field, time_field, write_categories, write_fields, Access,
+    Compound, Field, ItemError, ItemRules,
 };
 use super::recurrence;
 use super::timezone::{self, TimeZoneInfo};
@@ -25,7 +25,7 @@ use crate::wbxml::{Element, Tag};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Tz;
 
-fn field(tag: Tag, since: Version, pair: (Getter<Event>, Setter<Event>)) -> Field<Event> {
+fn field(tag: Tag, since: Version, pair: Access<Event>) -> Field<Event> {
     Field::new(tag, since, pair)
 }
 
@@ -87,7 +87,7 @@ fn event_fields() -> Vec<Field<Event>> {
 
 fn attendee_fields() -> Vec<Field<Attendee>> {
     use Version::*;
-    let f = |tag, since, pair: (Getter<Attendee>, Setter<Attendee>)| Field::new(tag, since, pair);
+    let f = |tag, since, pair: Access<Attendee>| Field::new(tag, since, pair);
     vec![
         f(cal::Email, V2_5, text_field!(email)),
         f(cal::Name, V2_5, text_field!(name)),
@@ -106,7 +106,7 @@ fn attendee_fields() -> Vec<Field<Attendee>> {
 
 fn location_fields() -> Vec<Field<Location>> {
     use Version::V16_0;
-    let f = |tag, pair: (Getter<Location>, Setter<Location>)| Field::new(tag, V16_0, pair);
+    let f = |tag, pair: Access<Location>| Field::new(tag, V16_0, pair);
     vec![
         f(asb::DisplayName, text_field!(display_name)),
         f(asb::Annotation, text_field!(annotation)),
@@ -158,11 +158,10 @@ pub(crate) const CALENDAR_RECURRENCE: RecurrenceTags = RecurrenceTags {
 /// The pattern elements shared by both pages; `until` is the page's date form.
 pub(crate) fn recurrence_fields(
     t: &RecurrenceTags,
-    until: (Getter<Recurrence>, Setter<Recurrence>),
+    until: Access<Recurrence>,
 ) -> Vec<Field<Recurrence>> {
     use Version::*;
-    let f =
-        |tag, since, pair: (Getter<Recurrence>, Setter<Recurrence>)| Field::new(tag, since, pair);
+    let f = |tag, since, pair: Access<Recurrence>| Field::new(tag, since, pair);
     vec![
         f(t.kind, V2_5, code_field!(kind, RecurrenceType)),
         f(t.interval, V2_5, num_field!(interval)),
@@ -566,4 +565,41 @@ fn read_exception(
         deleted: deleted.filter(|d| *d),
         changes: Box::new(changes),
     })
+}
+
+fn compound_properties() -> Vec<Compound<Event>> {
+    use Version::*;
+    vec![
+        compound!(cal::Timezone, V2_5, None, time_zone),
+        compound!(cal::StartTime, V2_5, None, start),
+        compound!(cal::EndTime, V2_5, None, end),
+        compound!(cal::Body, V2_5, Some(V12_0), body),
+        compound!(asb::Body, V12_0, None, body),
+        compound!(cal::Location, V2_5, Some(V16_0), location),
+        compound!(asb::Location, V16_0, None, location, location_details),
+        compound!(cal::Categories, V2_5, None, categories),
+        compound!(cal::Attendees, V2_5, None, attendees),
+        compound!(cal::Recurrence, V2_5, None, recurrence),
+        compound!(cal::Exceptions, V2_5, None, exceptions),
+    ]
+}
+
+/// The stored event after a device's Change (MS-ASCMD 2.2.3.179
+/// `Supported`; the rules are in `convert::ghost`). `supported` is the tag
+/// list of the folder's initial Sync, `None` when it had none.
+pub fn merge_change(
+    existing: &Event,
+    sent: &Event,
+    supported: Option<&[Tag]>,
+    version: Version,
+) -> Event {
+    let simple = event_fields();
+    let compound = compound_properties();
+    let mut merged = merge_properties(&simple, &compound, existing, sent, supported, version);
+    // The UID is the client's, fixed at creation (PROTOCOL-NOTES): some
+    // clients (TbSync) send the ServerId as UID on later Changes.
+    if existing.uid.is_some() {
+        merged.uid = existing.uid.clone();
+    }
+    merged
 }

@@ -7,6 +7,7 @@
 //! getter / setter pair working on the wire text, so a field is declared
 //! once and not written out twice.
 
+use super::ghost::{self, GhostField};
 use crate::eas::version::Version;
 use crate::wbxml::{codepages, Element, Tag};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -72,6 +73,10 @@ impl ItemRules {
 
 pub type Getter<T> = fn(&T) -> Option<String>;
 pub type Setter<T> = fn(&mut T, &str) -> Option<()>;
+/// Sets the field to "not set" (for ghosting: a property the client cleared).
+pub type Clearer<T> = fn(&mut T);
+/// What the field macros produce.
+pub type Access<T> = (Getter<T>, Setter<T>, Clearer<T>);
 
 /// One simple element of an item.
 pub struct Field<T> {
@@ -81,16 +86,18 @@ pub struct Field<T> {
     pub in_exception: bool,
     pub get: Getter<T>,
     pub set: Setter<T>,
+    pub clear: Clearer<T>,
 }
 
 impl<T> Field<T> {
-    pub fn new(tag: Tag, since: Version, (get, set): (Getter<T>, Setter<T>)) -> Field<T> {
+    pub fn new(tag: Tag, since: Version, (get, set, clear): Access<T>) -> Field<T> {
         Field {
             tag,
             since,
             in_exception: false,
             get,
             set,
+            clear,
         }
     }
     /// Builder: the field may appear in an Exception too.
@@ -141,6 +148,106 @@ pub fn read_fields<T>(
     Ok(())
 }
 
+/// Ghosting (MS-ASCMD `Supported`) works on the same table.
+impl<T> GhostField<T> for Field<T> {
+    fn tag(&self) -> Tag {
+        self.tag
+    }
+    fn exists_in(&self, version: Version) -> bool {
+        version >= self.since
+    }
+    fn is_set(&self, item: &T) -> bool {
+        (self.get)(item).is_some()
+    }
+    fn copy(&self, from: &T, to: &mut T) {
+        match (self.get)(from) {
+            Some(v) => {
+                // The value came out of a getter, so its setter reads it.
+                let _ = (self.set)(to, &v);
+            }
+            None => (self.clear)(to),
+        }
+    }
+}
+
+/// A property made of more than one model field or of a whole sub-tree
+/// (times, body, location, lists, recurrence), for ghosting.
+pub struct Compound<T> {
+    pub tag: Tag,
+    pub since: Version,
+    /// First version without it (e.g. calendar:Location from 16.0).
+    pub until: Option<Version>,
+    pub is_set: fn(&T) -> bool,
+    pub copy: fn(&T, &mut T),
+}
+
+/// Declares a [`Compound`] over one or more model fields.
+macro_rules! compound {
+    ($tag:expr, $since:expr, $until:expr, $first:ident $(, $f:ident)*) => {
+        $crate::convert::eas_fields::Compound {
+            tag: $tag,
+            since: $since,
+            until: $until,
+            is_set: |e| e.$first.is_some() $(|| e.$f.is_some())*,
+            copy: |from, to| {
+                to.$first = from.$first.clone();
+                $(to.$f = from.$f.clone();)*
+            },
+        }
+    };
+}
+
+/// One ghostable property: a simple field of the table or a compound one.
+enum Property<'a, T> {
+    Simple(&'a Field<T>),
+    Compound(&'a Compound<T>),
+}
+
+impl<T> GhostField<T> for Property<'_, T> {
+    fn tag(&self) -> Tag {
+        match self {
+            Property::Simple(f) => f.tag,
+            Property::Compound(c) => c.tag,
+        }
+    }
+    fn exists_in(&self, version: Version) -> bool {
+        match self {
+            Property::Simple(f) => f.exists_in(version),
+            Property::Compound(c) => version >= c.since && c.until.is_none_or(|u| version < u),
+        }
+    }
+    fn is_set(&self, item: &T) -> bool {
+        match self {
+            Property::Simple(f) => f.is_set(item),
+            Property::Compound(c) => (c.is_set)(item),
+        }
+    }
+    fn copy(&self, from: &T, to: &mut T) {
+        match self {
+            Property::Simple(f) => f.copy(from, to),
+            Property::Compound(c) => (c.copy)(from, to),
+        }
+    }
+}
+
+/// The stored item after a device's Change over simple and compound
+/// properties (rules in `convert::ghost`).
+pub fn merge_properties<T: Clone>(
+    simple: &[Field<T>],
+    compound: &[Compound<T>],
+    existing: &T,
+    sent: &T,
+    supported: Option<&[Tag]>,
+    version: Version,
+) -> T {
+    let properties: Vec<Property<T>> = simple
+        .iter()
+        .map(Property::Simple)
+        .chain(compound.iter().map(Property::Compound))
+        .collect();
+    ghost::merge_change(&properties, existing, sent, supported, version)
+}
+
 /// Getter/setter for an `Option<String>` field.
 macro_rules! text_field {
     ($f:ident) => {
@@ -150,6 +257,7 @@ macro_rules! text_field {
                 i.$f = Some(v.to_string());
                 Some(())
             },
+            |i| i.$f = None,
         )
     };
 }
@@ -162,6 +270,7 @@ macro_rules! bool_field {
                 i.$f = Some($crate::convert::eas_fields::parse_bool(v)?);
                 Some(())
             },
+            |i| i.$f = None,
         )
     };
 }
@@ -174,6 +283,7 @@ macro_rules! num_field {
                 i.$f = Some(v.trim().parse().ok()?);
                 Some(())
             },
+            |i| i.$f = None,
         )
     };
 }
@@ -186,6 +296,7 @@ macro_rules! code_field {
                 i.$f = Some(<$ty>::from_code(v.trim().parse().ok()?)?);
                 Some(())
             },
+            |i| i.$f = None,
         )
     };
 }
@@ -199,10 +310,11 @@ macro_rules! time_field {
                 i.$f = Some($crate::convert::eas_fields::parse_time(v)?);
                 Some(())
             },
+            |i| i.$f = None,
         )
     };
 }
-pub(crate) use {bool_field, code_field, num_field, text_field, time_field};
+pub(crate) use {bool_field, code_field, compound, num_field, text_field, time_field};
 
 /// `1`/`0` (also `true`/`false`, which some clients send).
 pub fn parse_bool(v: &str) -> Option<bool> {

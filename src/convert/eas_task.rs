@@ -7,9 +7,9 @@
 use super::body::{self, BodyPreference};
 use super::eas_calendar::{read_recurrence, recurrence_fields, write_recurrence, RecurrenceTags};
 use super::eas_fields::{
-    bool_field, code_field, long, long_local, num_field, parse_naive, read_categories, read_fields,
-    text_field, time_field, write_categories, write_fields, Field, Getter, ItemError, ItemRules,
-    Setter,
+    bool_field, code_field, compound, long, long_local, merge_properties, num_field, parse_naive,
+    read_categories, read_fields, text_field, time_field, write_categories, write_fields, Access,
+    Compound, Field, ItemError, ItemRules,
 };
 use super::timezone;
 use crate::eas::version::Version;
@@ -43,13 +43,14 @@ macro_rules! local_field {
                 i.$f = Some(parse_naive(v)?);
                 Some(())
             },
+            |i| i.$f = None,
         )
     };
 }
 
 fn task_fields() -> Vec<Field<Task>> {
     use Version::V2_5;
-    let f = |tag: Tag, pair: (Getter<Task>, Setter<Task>)| Field::new(tag, V2_5, pair);
+    let f = |tag: Tag, pair: Access<Task>| Field::new(tag, V2_5, pair);
     vec![
         f(t::Subject, text_field!(subject)),
         f(t::Importance, num_field!(importance)),
@@ -67,9 +68,7 @@ fn task_fields() -> Vec<Field<Task>> {
 
 fn task_recurrence_fields() -> Vec<Field<Recurrence>> {
     let mut fields = recurrence_fields(&TASK_RECURRENCE, time_field!(until, long));
-    let f = |tag: Tag, pair: (Getter<Recurrence>, Setter<Recurrence>)| {
-        Field::new(tag, Version::V2_5, pair)
-    };
+    let f = |tag: Tag, pair: Access<Recurrence>| Field::new(tag, Version::V2_5, pair);
     fields.push(f(t::Start, time_field!(start, long)));
     fields.push(f(t::Regenerate, bool_field!(regenerate)));
     fields.push(f(t::DeadOccur, bool_field!(dead_occur)));
@@ -122,4 +121,33 @@ pub fn from_application_data(app: &Element, rules: ItemRules) -> Result<Task, It
     task.categories = read_categories(app, t::Categories, t::Category);
     task.recurrence = read_recurrence(app, &TASK_RECURRENCE, &task_recurrence_fields(), rules)?;
     Ok(task)
+}
+
+fn compound_properties() -> Vec<Compound<Task>> {
+    use crate::wbxml::codepages::airsyncbase as asb;
+    use Version::*;
+    vec![
+        compound!(t::Body, V2_5, Some(V12_0), body),
+        compound!(asb::Body, V12_0, None, body),
+        compound!(t::Categories, V2_5, None, categories),
+        compound!(t::Recurrence, V2_5, None, recurrence),
+    ]
+}
+
+/// The stored task after a device's Change (MS-ASCMD `Supported` ghosting;
+/// rules in `convert::ghost`).
+pub fn merge_change(
+    existing: &Task,
+    sent: &Task,
+    supported: Option<&[Tag]>,
+    version: Version,
+) -> Task {
+    merge_properties(
+        &task_fields(),
+        &compound_properties(),
+        existing,
+        sent,
+        supported,
+        version,
+    )
 }
