@@ -1180,6 +1180,35 @@ mod eas {
         );
     }
 
+    #[test]
+    fn version_16_changes_and_deletes_single_occurrences_by_instance_id() {
+        let mut series = weekly_series();
+        series.exceptions = None;
+        eas_calendar::delete_occurrence(&mut series, "20261203T090000Z").unwrap();
+        let moved = Element::new(airsync::ApplicationData)
+            .with_text(cal::Subject, "Standup (moved)")
+            .with_text(cal::StartTime, "20261208T130000Z")
+            .with_text(cal::EndTime, "20261208T133000Z");
+        eas_calendar::change_occurrence(
+            &mut series,
+            "20261208T090000Z",
+            &moved,
+            rules(Version::V16_1),
+        )
+        .unwrap();
+        assert_eq!(series.exceptions, weekly_series().exceptions);
+        // Changing it again replaces the exception rather than adding one.
+        eas_calendar::change_occurrence(
+            &mut series,
+            "20261208T090000Z",
+            &moved,
+            rules(Version::V16_1),
+        )
+        .unwrap();
+        assert_eq!(series.exceptions.as_ref().map(Vec::len), Some(2));
+        assert!(eas_calendar::delete_occurrence(&mut series, "next week").is_err());
+    }
+
     fn arbitrary_element() -> impl Strategy<Value = Element> {
         let tags = prop::sample::select(
             horde_activesync::wbxml::codepages::all_tags()

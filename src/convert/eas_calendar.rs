@@ -375,6 +375,16 @@ struct DeviceZone {
 }
 
 impl DeviceZone {
+    /// The rules of the Timezone element an ApplicationData carries, if any.
+    fn of(app: &Element) -> Result<DeviceZone, ItemError> {
+        let blob = app
+            .text_of(cal::Timezone)
+            .filter(|t| !t.trim().is_empty())
+            .map(TimeZoneInfo::from_base64)
+            .transpose()?;
+        Ok(DeviceZone { blob })
+    }
+
     fn offset_minutes(&self, utc: NaiveDateTime) -> i64 {
         self.blob
             .as_ref()
@@ -418,12 +428,7 @@ impl DeviceZone {
 
 /// Read a device's ApplicationData for a calendar item.
 pub fn from_application_data(app: &Element, rules: ItemRules) -> Result<Event, ItemError> {
-    let blob = app
-        .text_of(cal::Timezone)
-        .filter(|t| !t.trim().is_empty())
-        .map(TimeZoneInfo::from_base64)
-        .transpose()?;
-    let zone = DeviceZone { blob };
+    let zone = DeviceZone::of(app)?;
     let mut event = Event::default();
     read_times(app, &mut event, &zone, None)?;
     if let Some(blob) = &zone.blob {
@@ -602,4 +607,59 @@ pub fn merge_change(
         merged.uid = existing.uid.clone();
     }
     merged
+}
+
+/// The occurrence an AirSyncBase:InstanceId names (16.0+ Sync Change or
+/// Delete of one occurrence), as the series stores original starts.
+fn occurrence(series: &Event, instance_id: &str) -> Result<When, ItemError> {
+    let instant = super::eas_fields::parse_time(instance_id)
+        .ok_or_else(|| ItemError::invalid(asb::InstanceId, instance_id))?;
+    Ok(match series.start {
+        Some(When::Day(_)) => {
+            let zone = series
+                .time_zone
+                .as_deref()
+                .and_then(timezone::parse_iana)
+                .unwrap_or(Tz::UTC);
+            When::Day(timezone::to_local(zone, instant).date())
+        }
+        _ => When::At(instant),
+    })
+}
+
+/// A 16.0+ Sync `Delete` with an InstanceId: the occurrence becomes a
+/// deleted exception of its series (an earlier change to it is replaced).
+pub fn delete_occurrence(series: &mut Event, instance_id: &str) -> Result<(), ItemError> {
+    let original = occurrence(series, instance_id)?;
+    let exceptions = series.exceptions.get_or_insert_with(Vec::new);
+    exceptions.retain(|e| e.original_start != Some(original));
+    exceptions.push(Exception {
+        original_start: Some(original),
+        deleted: Some(true),
+        changes: Box::default(),
+    });
+    Ok(())
+}
+
+/// A 16.0+ Sync `Change` with an InstanceId: the ApplicationData holds the
+/// occurrence's own fields, which become (or replace) its exception.
+pub fn change_occurrence(
+    series: &mut Event,
+    instance_id: &str,
+    app: &Element,
+    rules: ItemRules,
+) -> Result<(), ItemError> {
+    let original = occurrence(series, instance_id)?;
+    let zone = DeviceZone::of(app)?;
+    let mut changes = Event::default();
+    read_times(app, &mut changes, &zone, Some(series))?;
+    read_common(app, &mut changes, rules, true)?;
+    let exceptions = series.exceptions.get_or_insert_with(Vec::new);
+    exceptions.retain(|e| e.original_start != Some(original));
+    exceptions.push(Exception {
+        original_start: Some(original),
+        deleted: None,
+        changes: Box::new(changes),
+    });
+    Ok(())
 }
