@@ -229,10 +229,13 @@ pub fn to_application_data(event: &Event, opts: &WriteOptions) -> Element {
         .unwrap_or(opts.default_zone);
     let mut out = Element::new(airsync::ApplicationData);
     let anchor = first_instant(event, zone).unwrap_or_else(Utc::now);
-    out.push_text(
-        cal::Timezone,
-        TimeZoneInfo::for_zone(zone, anchor).to_base64(),
-    );
+    // 16.0+: an all-day event has no Timezone; its dates hold everywhere.
+    if !(event.is_all_day() && rules.floating_all_day()) {
+        out.push_text(
+            cal::Timezone,
+            TimeZoneInfo::for_zone(zone, anchor).to_base64(),
+        );
+    }
     write_times(&mut out, event, zone, rules);
     write_body(&mut out, &event.body, opts);
     write_location(&mut out, event, rules);
@@ -293,7 +296,7 @@ fn write_times(out: &mut Element, event: &Event, zone: Tz, rules: ItemRules) {
 fn format_when(w: When, zone: Tz, rules: ItemRules) -> String {
     match w {
         When::At(t) => compact(t),
-        When::Day(d) if rules.floating_all_day() => d.format("%Y%m%dT000000").to_string(),
+        When::Day(d) if rules.floating_all_day() => d.format("%Y%m%dT000000Z").to_string(),
         When::Day(d) => compact(midnight(d, zone)),
     }
 }
@@ -372,17 +375,22 @@ fn write_exception(ex: &Exception, zone: Tz, opts: &WriteOptions) -> Element {
 /// How a device's times are read: with the rules of the blob it sent.
 struct DeviceZone {
     blob: Option<TimeZoneInfo>,
+    /// 16.0+: all-day dates are the dates written, whatever the zone.
+    dates_as_written: bool,
 }
 
 impl DeviceZone {
     /// The rules of the Timezone element an ApplicationData carries, if any.
-    fn of(app: &Element) -> Result<DeviceZone, ItemError> {
+    fn of(app: &Element, rules: ItemRules) -> Result<DeviceZone, ItemError> {
         let blob = app
             .text_of(cal::Timezone)
             .filter(|t| !t.trim().is_empty())
             .map(TimeZoneInfo::from_base64)
             .transpose()?;
-        Ok(DeviceZone { blob })
+        Ok(DeviceZone {
+            blob,
+            dates_as_written: rules.floating_all_day(),
+        })
     }
 
     fn offset_minutes(&self, utc: NaiveDateTime) -> i64 {
@@ -412,7 +420,7 @@ impl DeviceZone {
     /// the midnight before it, an end forward to the midnight after it
     /// (as Exchange does), so the event still covers what the device sent.
     fn day(&self, text: &str, is_end: bool) -> Option<NaiveDate> {
-        let local = if text.trim().ends_with('Z') {
+        let local = if text.trim().ends_with('Z') && !self.dates_as_written {
             self.local(parse_naive(text)?.and_utc())
         } else {
             parse_naive(text)?
@@ -428,7 +436,7 @@ impl DeviceZone {
 
 /// Read a device's ApplicationData for a calendar item.
 pub fn from_application_data(app: &Element, rules: ItemRules) -> Result<Event, ItemError> {
-    let zone = DeviceZone::of(app)?;
+    let zone = DeviceZone::of(app, rules)?;
     let mut event = Event::default();
     read_times(app, &mut event, &zone, None)?;
     if let Some(blob) = &zone.blob {
@@ -600,6 +608,11 @@ pub fn merge_change(
 ) -> Event {
     let simple = event_fields();
     let compound = compound_properties();
+    let supported = if ItemRules::new(version).omitted_calendar_properties_kept() {
+        Some(&[][..])
+    } else {
+        supported
+    };
     let mut merged = merge_properties(&simple, &compound, existing, sent, supported, version);
     // The UID is the client's, fixed at creation (PROTOCOL-NOTES): some
     // clients (TbSync) send the ServerId as UID on later Changes.
@@ -650,7 +663,7 @@ pub fn change_occurrence(
     rules: ItemRules,
 ) -> Result<(), ItemError> {
     let original = occurrence(series, instance_id)?;
-    let zone = DeviceZone::of(app)?;
+    let zone = DeviceZone::of(app, rules)?;
     let mut changes = Event::default();
     read_times(app, &mut changes, &zone, Some(series))?;
     read_common(app, &mut changes, rules, true)?;

@@ -64,8 +64,15 @@ impl ItemRules {
     pub fn instance_id(self) -> bool {
         self.version >= Version::V16_0
     }
-    /// 16.0+: all-day StartTime/EndTime are local midnights without `Z`;
-    /// before, midnight of the event's zone expressed in UTC.
+    /// 16.0+: a calendar Change leaves out what did not change, so every
+    /// omitted top-level property keeps its value whatever `Supported` said
+    /// (as Horde_ActiveSync does for EAS 16).
+    pub fn omitted_calendar_properties_kept(self) -> bool {
+        self.version >= Version::V16_0
+    }
+    /// 16.0+: an all-day event carries no Timezone and its StartTime/EndTime
+    /// are midnights of the dates themselves (written as UTC); before, they
+    /// are midnight of the event's zone expressed in UTC.
     pub fn floating_all_day(self) -> bool {
         self.version >= Version::V16_0
     }
