@@ -90,6 +90,25 @@ if [ -f "$DNS2" ]; then
           s/\$data = fread(\$fp, filesize(\$this->cache_file));/$data = (filesize($this->cache_file) > 0) ? fread($fp, filesize($this->cache_file)) : "";/' \
     "$DNS2"
 fi
+# (c) The collection-management API (what ActiveSync FolderCreate/Update/Delete
+#     needs) is broken in these Debian versions; each call dies with a PHP fatal
+#     error that Horde answers as an HTTP 200 HTML page. Fix the typos in place:
+#     Turba update/deleteAddressbook build a driver where they need the share;
+#     Kronolith deleteCalendar reads an unset $calendar and updateCalendar passes
+#     the id as the second argument of getCalendar($id) (so it found nothing);
+#     Mnemo addNotepad creates the share object but never stores it.
+#     The backend reports these failures as errors on an unpatched Horde.
+sed -i "/function updateAddressbook/,/->save()/ s/getInstance('Turba_Factory_Driver')->create(\$id)/getInstance('Turba_Shares')->getShare(\$id)/;
+        /function deleteAddressbook/,/removeShare/ { s/->getInstance('Turba_Factory_Driver')/->getInstance('Turba_Shares')/; s/->create(\$id);/->getShare(\$id);/ }" \
+  /usr/share/horde/turba/lib/Api.php
+sed -i '/function deleteCalendar/,/deleteShare/ s/->getShare(\$calendar);/->getShare($id);/;
+        s/\$calendar = \$this->getCalendar(null, \$id);/$calendar = $this->getCalendar($id);/' \
+  /usr/share/horde/kronolith/lib/Api.php
+if ! grep -q "mnemo_shares'\]->addShare(\$notepad)" /usr/share/horde/mnemo/lib/Api.php; then
+  sed -i "/function addNotepad/,/return \$name;/ s/^\(\s*\)\$name = \$notepad->getName();/\1\$GLOBALS['mnemo_shares']->addShare(\$notepad);\n\1\$name = \$notepad->getName();/" \
+    /usr/share/horde/mnemo/lib/Api.php
+fi
+
 # ---------------------------------------------------------------- 3. config
 install -d -o www-data -g www-data -m 0750 "$DATA" "$LOG"
 install -d -m 0755 "$DATA/tools" "$RUN"; install -d -o www-data -g www-data -m 0750 "$DATA/cache"

@@ -2,7 +2,8 @@
 //! (WBXML bytes included), vCard, and both; the Birthday quirks; Turba's
 //! real export; ghosting; malformed vCards.
 
-use horde_activesync::convert::eas_contact::{self, BodyOptions};
+use horde_activesync::convert::body::BodyPreference;
+use horde_activesync::convert::eas_contact;
 use horde_activesync::convert::{ghost, vcard};
 use horde_activesync::eas::version::{Version, ALL};
 use horde_activesync::model::contact::{Address, CalendarDate, Contact};
@@ -111,6 +112,16 @@ fn wire(e: &Element) -> Element {
     wbxml::decode(&wbxml::encode(e), &Default::default()).expect("own encoding decodes")
 }
 
+/// A device's BodyPreference for plain text cut at `size` bytes.
+fn plain_truncated_at(size: u32) -> Vec<BodyPreference> {
+    vec![BodyPreference {
+        body_type: 1,
+        truncation_size: Some(size),
+        all_or_none: false,
+        preview: None,
+    }]
+}
+
 fn sorted(mut v: Vec<Element>) -> Vec<Element> {
     v.sort_by_key(|e| e.tag);
     v
@@ -120,14 +131,7 @@ fn sorted(mut v: Vec<Element>) -> Vec<Element> {
 fn model_eas_model_keeps_every_field_in_every_version() {
     for v in ALL {
         let c = for_version(full_contact(), v);
-        let back = eas_contact::from_eas(
-            &wire(&app_data(eas_contact::to_eas(
-                &c,
-                v,
-                &BodyOptions::default(),
-            ))),
-            v,
-        );
+        let back = eas_contact::from_eas(&wire(&app_data(eas_contact::to_eas(&c, v, &[]))), v);
         assert_eq!(back, c, "version {}", v.as_str());
     }
 }
@@ -195,7 +199,7 @@ fn eas_model_eas_gives_the_same_elements() {
     let c = eas_contact::from_eas(&input, Version::V14_1);
     assert_eq!(c.first_name.as_deref(), Some("Jane"));
     assert_eq!(c.picture.as_deref(), Some(&b"\xFF\xD8\xFF\xE0\x00\x10"[..]));
-    let out = eas_contact::to_eas(&c, Version::V14_1, &BodyOptions::default());
+    let out = eas_contact::to_eas(&c, Version::V14_1, &[]);
     assert_eq!(sorted(out), sorted(input.elements().cloned().collect()));
 }
 
@@ -205,7 +209,7 @@ fn eas_model_vcard_model_eas_gives_the_same_elements() {
     let c = eas_contact::from_eas(&input, Version::V14_1);
     let via_vcard = vcard::parse(&vcard::write(&c, "uid-1")).unwrap();
     assert_eq!(via_vcard, c);
-    let out = eas_contact::to_eas(&via_vcard, Version::V14_1, &BodyOptions::default());
+    let out = eas_contact::to_eas(&via_vcard, Version::V14_1, &[]);
     assert_eq!(sorted(out), sorted(input.elements().cloned().collect()));
 }
 
@@ -222,13 +226,13 @@ fn model_vcard_model_keeps_every_field() {
 /// (Home2 without Home, Email3 without Email1) keep their place.
 #[test]
 fn every_field_alone_round_trips() {
-    let full = eas_contact::to_eas(&full_contact(), Version::V16_1, &BodyOptions::default());
+    let full = eas_contact::to_eas(&full_contact(), Version::V16_1, &[]);
     assert!(full.len() >= 60, "only {} elements", full.len());
     for element in full {
         let c = eas_contact::from_eas(&app_data(vec![element.clone()]), Version::V16_1);
         assert_ne!(c, Contact::default(), "{:?} not read", element.tag);
         assert_eq!(
-            eas_contact::to_eas(&c, Version::V16_1, &BodyOptions::default()),
+            eas_contact::to_eas(&c, Version::V16_1, &[]),
             vec![element.clone()]
         );
         let text = vcard::write(&c, "u");
@@ -247,13 +251,7 @@ fn version_25_uses_class_body_elements() {
         body: s("héllo world"),
         ..Contact::default()
     };
-    let out = eas_contact::to_eas(
-        &c,
-        Version::V2_5,
-        &BodyOptions {
-            truncation_size: Some(5),
-        },
-    );
+    let out = eas_contact::to_eas(&c, Version::V2_5, &plain_truncated_at(5));
     assert_eq!(
         out,
         vec![
@@ -264,7 +262,7 @@ fn version_25_uses_class_body_elements() {
     );
     let back = eas_contact::from_eas(&app_data(out), Version::V2_5);
     assert_eq!(back.body.as_deref(), Some("héll"));
-    let whole = eas_contact::to_eas(&c, Version::V2_5, &BodyOptions::default());
+    let whole = eas_contact::to_eas(&c, Version::V2_5, &[]);
     assert_eq!(
         whole[1],
         Element::text_element(contacts::BodyTruncated, "0")
@@ -277,13 +275,7 @@ fn version_14_truncates_airsyncbase_body() {
         body: s("0123456789"),
         ..Contact::default()
     };
-    let out = eas_contact::to_eas(
-        &c,
-        Version::V14_1,
-        &BodyOptions {
-            truncation_size: Some(4),
-        },
-    );
+    let out = eas_contact::to_eas(&c, Version::V14_1, &plain_truncated_at(4));
     let body = &out[0];
     assert_eq!(body.tag, airsyncbase::Body);
     assert_eq!(body.text_of(airsyncbase::Type), Some("1"));
@@ -315,11 +307,8 @@ fn elements_of_later_versions_are_neither_read_nor_written() {
         alias: s("a"),
         ..Contact::default()
     };
-    assert!(eas_contact::to_eas(&c, Version::V12_1, &BodyOptions::default()).is_empty());
-    assert_eq!(
-        eas_contact::to_eas(&c, Version::V14_0, &BodyOptions::default()).len(),
-        1
-    );
+    assert!(eas_contact::to_eas(&c, Version::V12_1, &[]).is_empty());
+    assert_eq!(eas_contact::to_eas(&c, Version::V14_0, &[]).len(), 1);
 }
 
 #[test]
@@ -364,7 +353,7 @@ fn birthday_quirks_give_the_date_the_user_meant() {
         )]),
         Version::V14_1,
     );
-    let out = eas_contact::to_eas(&c, Version::V14_1, &BodyOptions::default());
+    let out = eas_contact::to_eas(&c, Version::V14_1, &[]);
     assert_eq!(
         out,
         vec![Element::text_element(
@@ -619,7 +608,7 @@ proptest! {
             ..Contact::default()
         };
         prop_assert_eq!(vcard::parse(&vcard::write(&c, "u")).unwrap(), c.clone());
-        let eas = app_data(eas_contact::to_eas(&c, Version::V16_1, &BodyOptions::default()));
+        let eas = app_data(eas_contact::to_eas(&c, Version::V16_1, &[]));
         prop_assert_eq!(eas_contact::from_eas(&wire(&eas), Version::V16_1), c);
     }
 }

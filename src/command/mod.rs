@@ -69,8 +69,18 @@ macro_rules! registry {
 
 // One line per command: `"Name" => module,` (module in src/command/).
 registry! {
+    "FolderCreate" => folder_create,
+    "FolderDelete" => folder_delete,
+    "FolderSync" => folder_sync,
+    "FolderUpdate" => folder_update,
+    "GetItemEstimate" => get_item_estimate,
+    "MoveItems" => move_items,
+    "Ping" => ping,
     "Provision" => provision,
+    "Sync" => sync,
 }
+
+mod folder_edit;
 
 /// Run a command by name; `None` when it is not implemented (HTTP 501).
 pub fn dispatch(

@@ -17,25 +17,13 @@
 //! the form Exchange-compatible servers use and clients read back as that
 //! date.
 
+use super::body::{self, body_type, BodyPreference};
 use super::ghost::{self, GhostField};
 use crate::eas::version::Version;
 use crate::model::contact::{CalendarDate, Contact};
 use crate::wbxml::codepages::{airsyncbase, contacts, contacts2};
 use crate::wbxml::{Element, Tag};
 use base64::Engine as _;
-
-/// How the client wants bodies (from `airsyncbase:BodyPreference`, or the
-/// 2.5 truncation option), reduced to what a plain-text body needs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BodyOptions {
-    /// Largest body to send, in bytes; `None` sends it whole.
-    pub truncation_size: Option<u32>,
-}
-
-/// airsyncbase:Type of a plain-text body (MS-ASAIRS 2.2.2.41.1).
-const BODY_TYPE_PLAIN: &str = "1";
-/// airsyncbase:Type of an HTML body.
-const BODY_TYPE_HTML: &str = "2";
 
 type Get<V> = fn(&Contact) -> &Option<V>;
 type GetMut<V> = fn(&mut Contact) -> &mut Option<V>;
@@ -252,7 +240,9 @@ impl GhostField<Contact> for ContactField {
 }
 
 /// The children of `ApplicationData` for this contact in this version.
-pub fn to_eas(c: &Contact, version: Version, body: &BodyOptions) -> Vec<Element> {
+/// `prefs` are the device's body preferences (for 2.5, the sync engine
+/// passes its truncation as a plain-text preference).
+pub fn to_eas(c: &Contact, version: Version, prefs: &[BodyPreference]) -> Vec<Element> {
     let mut out = Vec::new();
     for f in FIELDS.iter().filter(|f| f.exists_in(version)) {
         match f.value {
@@ -288,7 +278,7 @@ pub fn to_eas(c: &Contact, version: Version, body: &BodyOptions) -> Vec<Element>
             }
             Value::Body => {
                 if let Some(text) = &c.body {
-                    out.extend(body_elements(f.tag, text, body));
+                    out.extend(body_elements(f.tag, text, prefs));
                 }
             }
         }
@@ -296,21 +286,16 @@ pub fn to_eas(c: &Contact, version: Version, body: &BodyOptions) -> Vec<Element>
     out
 }
 
-/// The body in the element form of its version: `airsyncbase:Body` with
-/// Type/EstimatedDataSize/Truncated/Data, or 2.5's `Body`, `BodySize` (the
-/// full size, only when truncated) and `BodyTruncated`.
-fn body_elements(tag: Tag, text: &str, options: &BodyOptions) -> Vec<Element> {
-    let (data, truncated) = truncate(text, options.truncation_size);
+/// The body in the element form of its version: `airsyncbase:Body` (shared
+/// with the other classes), or 2.5's `Body`, `BodySize` (the full size, only
+/// when truncated) and `BodyTruncated`.
+fn body_elements(tag: Tag, text: &str, prefs: &[BodyPreference]) -> Vec<Element> {
     if tag == airsyncbase::Body {
-        let mut b = Element::new(airsyncbase::Body)
-            .with_text(airsyncbase::Type, BODY_TYPE_PLAIN)
-            .with_text(airsyncbase::EstimatedDataSize, text.len().to_string());
-        if truncated {
-            b.push_text(airsyncbase::Truncated, "1");
-        }
-        b.push_text(airsyncbase::Data, data);
-        return vec![b];
+        return vec![body::plain_body(text, prefs)];
     }
+    let limit = body::choose(prefs, &[body_type::PLAIN]).truncation_size;
+    let data = limit.map_or(text, |n| body::truncate(text, n as usize));
+    let truncated = data.len() < text.len();
     let mut out = vec![Element::text_element(contacts::Body, data)];
     if truncated {
         out.push(Element::text_element(
@@ -323,19 +308,6 @@ fn body_elements(tag: Tag, text: &str, options: &BodyOptions) -> Vec<Element> {
         if truncated { "1" } else { "0" },
     ));
     out
-}
-
-/// The longest prefix of at most `limit` bytes that ends on a character
-/// boundary, and whether anything was cut.
-fn truncate(text: &str, limit: Option<u32>) -> (&str, bool) {
-    let Some(limit) = limit.map(|l| l as usize).filter(|&l| l < text.len()) else {
-        return (text, false);
-    };
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (&text[..end], true)
 }
 
 /// Read a contact from `ApplicationData`. Elements that do not exist in
@@ -368,8 +340,8 @@ pub fn from_eas(app_data: &Element, version: Version) -> Contact {
 fn read_body(e: &Element) -> Option<String> {
     if e.tag == airsyncbase::Body {
         let readable = matches!(
-            e.text_of(airsyncbase::Type).map(str::trim),
-            None | Some(BODY_TYPE_PLAIN) | Some(BODY_TYPE_HTML)
+            e.u32_of(airsyncbase::Type),
+            None | Some(body_type::PLAIN) | Some(body_type::HTML)
         );
         return readable
             .then(|| e.child(airsyncbase::Data).and_then(non_empty_text))
@@ -441,13 +413,5 @@ mod tests {
         let before = tags.len();
         tags.dedup();
         assert_eq!(before, tags.len());
-    }
-
-    #[test]
-    fn truncation_respects_char_boundaries() {
-        assert_eq!(truncate("héllo", Some(2)), ("h", true));
-        assert_eq!(truncate("héllo", Some(3)), ("hé", true));
-        assert_eq!(truncate("héllo", Some(99)), ("héllo", false));
-        assert_eq!(truncate("héllo", None), ("héllo", false));
     }
 }

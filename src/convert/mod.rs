@@ -1,6 +1,7 @@
 //! Item conversions: model <-> ActiveSync WBXML, model <-> vCard / iCalendar.
 pub mod body;
 pub mod contentline;
+pub mod eas;
 pub mod eas_calendar;
 pub mod eas_contact;
 pub mod eas_fields;
@@ -12,3 +13,6 @@ pub mod note;
 pub mod recurrence;
 pub mod timezone;
 pub mod vcard;
+
+pub use body::BodyPreference;
+pub use eas::{apply_change, from_app_data, to_app_data, ConvertError};

@@ -115,6 +115,12 @@ impl Version {
     /// From 14.0 request-level failures (bad WBXML, unknown device, server
     /// error) are reported with the common status codes of MS-ASCMD 2.2.2 in
     /// the command's own Status element rather than bare HTTP errors.
+    /// 2.5 names the class of a Sync collection in the response
+    /// (AirSync:Class); later versions leave it out.
+    pub fn sync_response_has_class(self) -> bool {
+        self == Version::V2_5
+    }
+
     pub fn common_status_codes(self) -> bool {
         self >= Version::V14_0
     }

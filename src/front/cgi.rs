@@ -26,6 +26,15 @@ pub fn run(config: Config) -> Result<()> {
     Ok(())
 }
 
+/// True when a web server runs us as CGI: `GATEWAY_INTERFACE` is set and
+/// there are no arguments, or only the words of a query without `=` (a
+/// base64 ActiveSync query), which RFC 3875 4.4 has servers pass as arguments.
+pub fn is_cgi_invocation(args: &[String]) -> bool {
+    std::env::var_os("GATEWAY_INTERFACE").is_some()
+        && (args.is_empty()
+            || std::env::var("QUERY_STRING").is_ok_and(|q| !q.is_empty() && !q.contains('=')))
+}
+
 /// The whole CGI exchange minus the process: oversized bodies are refused
 /// before a byte of them is read.
 fn answer(config: Config, vars: &[(String, String)], stdin: &mut impl Read) -> Response {

@@ -4,7 +4,8 @@
 //! One small-stack thread per connection, like the FastCGI front end.
 
 use super::workers::{accept_loop, Activity, Listener, Stream};
-use crate::config::Config;
+use crate::backend::embedded::users::ensure_demo_user;
+use crate::config::{BackendKind, Config};
 use crate::eas::Server;
 use crate::http::{reason, Request, Response};
 use anyhow::{bail, Context, Result};
@@ -33,6 +34,7 @@ pub fn run(config: Config, args: &[String]) -> Result<()> {
     };
     let listener =
         std::net::TcpListener::bind(&addr).with_context(|| format!("listening on {addr}"))?;
+    announce_demo_user(&config)?;
     let server = Arc::new(Server::new(config)?);
     let local = listener.local_addr()?;
     log::info!("serving http://{local}{EAS_PATH}");
@@ -41,6 +43,21 @@ pub fn run(config: Config, args: &[String]) -> Result<()> {
             log::debug!("HTTP connection ended: {e}");
         }
     })
+}
+
+/// On the first `serve` with an empty embedded store, create user `demo`
+/// with a random password and print it, once, so a newcomer can log in.
+fn announce_demo_user(config: &Config) -> Result<()> {
+    if config.backend.kind != BackendKind::Embedded {
+        return Ok(());
+    }
+    if let Some(password) = ensure_demo_user(&config.backend.embedded_db)? {
+        println!(
+            "Created user \"demo\" with password \"{password}\" (shown only now; \
+             change it with `horde-activesync users passwd demo`)."
+        );
+    }
+    Ok(())
 }
 
 /// What the head of one request says about how to read and answer it.

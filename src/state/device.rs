@@ -250,6 +250,38 @@ impl Device {
         self.remove_folder_states(folder, |_| true)
     }
 
+    /// The newest state stored for `folder`, with its key (Ping and MoveItems
+    /// look at where the device is now).
+    pub fn latest_folder_state(
+        &self,
+        folder: &str,
+    ) -> Result<Option<(SyncKey, Vec<u8>)>, StateError> {
+        for n in self.folder_state_counters(folder)?.into_iter().rev() {
+            let path = self.folder_file(folder, n);
+            let bytes = match fs::read(&path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(StateError::io(format!("reading {}", path.display()), e)),
+            };
+            let Some(newline) = bytes.iter().position(|&b| b == b'\n') else {
+                continue;
+            };
+            let key = std::str::from_utf8(&bytes[..newline])
+                .ok()
+                .and_then(|k| k.parse::<SyncKey>().ok());
+            if let Some(key) = key {
+                return Ok(Some((key, bytes[newline + 1..].to_vec())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The device's own folder (for small per-device files such as the
+    /// latest-request token of held Pings).
+    pub fn dir(&self) -> &Path {
+        &self.paths.dir
+    }
+
     /// Counters of the states stored for `folder`, ascending.
     pub fn folder_state_counters(&self, folder: &str) -> Result<Vec<u32>, StateError> {
         validate(IdKind::Folder, folder)?;

@@ -160,6 +160,9 @@ pub struct DeviceInfo {
     pub hierarchy: Value,
     /// Folders and heartbeat of the last Ping, owned by the Ping command.
     pub ping: Value,
+    /// Options of the last Sync request (for the 12.1+ empty and Partial
+    /// Sync), owned by the Sync command.
+    pub sync_cache: Value,
 }
 
 #[cfg(test)]

@@ -114,8 +114,7 @@ impl RpcClient {
             .all("set-cookie")
             .into_iter()
             .filter_map(|c| c.split(';').next())
-            .filter(|c| c.starts_with("Horde="))
-            .last();
+            .rfind(|c| c.starts_with("Horde="));
         if let (Some(cookie), Ok(mut jar)) = (horde, cookie_jar().lock()) {
             jar.insert(self.jar_key(), cookie.to_string());
         }
