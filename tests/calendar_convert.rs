@@ -1225,6 +1225,42 @@ mod eas {
         assert!(eas_calendar::delete_occurrence(&mut series, "next week").is_err());
     }
 
+    #[test]
+    fn the_class_dispatcher_reaches_calendar_tasks_and_notes() {
+        use horde_activesync::convert::eas as dispatch;
+        use horde_activesync::model::{Class, Item};
+        let sent = weekly_device_series(Version::V14_1);
+        let item = dispatch::from_app_data(Class::Calendar, &sent, Version::V14_1).unwrap();
+        assert!(matches!(&item, Item::Event(e) if e.exceptions.as_ref().map(Vec::len) == Some(2)));
+        assert_contains(&dispatch::to_app_data(&item, Version::V14_1, &[]), &sent);
+        let task =
+            dispatch::from_app_data(Class::Tasks, &device_task(Version::V14_1), Version::V14_1)
+                .unwrap();
+        assert!(matches!(&task, Item::Task(t) if t.complete == Some(true)));
+        let note = Element::new(airsync::ApplicationData).with_text(n::Subject, "N");
+        let note = dispatch::from_app_data(Class::Notes, &note, Version::V14_1).unwrap();
+        assert_eq!(
+            dispatch::to_app_data(&note, Version::V14_1, &[]).text_of(n::Subject),
+            Some("N")
+        );
+        // A refused recurrence is a conversion error, not a stored item.
+        let bad = Element::new(airsync::ApplicationData)
+            .with(Element::new(cal::Recurrence).with_text(cal::Type, "4"));
+        assert!(dispatch::from_app_data(Class::Calendar, &bad, Version::V14_1).is_err());
+        // Ghosting goes through the calendar's own rules.
+        let change = Element::new(airsync::ApplicationData).with_text(cal::Subject, "Only this");
+        let sent = dispatch::from_app_data(Class::Calendar, &change, Version::V14_1).unwrap();
+        let merged = dispatch::apply_change(
+            &item,
+            sent,
+            Some(&["Calendar:Subject".to_string()]),
+            Version::V14_1,
+        );
+        assert!(
+            matches!(&merged, Item::Event(e) if e.subject.as_deref() == Some("Only this") && e.recurrence.is_some())
+        );
+    }
+
     fn arbitrary_element() -> impl Strategy<Value = Element> {
         let tags = prop::sample::select(
             horde_activesync::wbxml::codepages::all_tags()
