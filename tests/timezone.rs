@@ -252,8 +252,10 @@ fn malformed_blobs_are_errors() {
         TimeZoneInfo::from_bytes(&[0; 10]),
         Err(TimeZoneError::Length(10))
     );
-    let mut bad = TimeZoneInfo::default();
-    bad.standard_date = rule(13, 1, 0);
+    let bad = TimeZoneInfo {
+        standard_date: rule(13, 1, 0),
+        ..TimeZoneInfo::default()
+    };
     assert!(matches!(
         TimeZoneInfo::from_bytes(&bad.to_bytes()),
         Err(TimeZoneError::Rule(_))
