@@ -7,6 +7,8 @@ mod support;
 
 use horde_activesync::backend::embedded::users::Users;
 use horde_activesync::config::Config;
+use std::io::Write;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -143,7 +145,13 @@ fn apache_cgi() {
 fn apache_fastcgi() {
     let setup = Setup::new();
     let web = WebServer::start(Variant::ApacheFastcgi, &setup.config());
+    // A connection that began a request and went quiet (as a held Ping
+    // keeps its thread busy) must not hold up anyone else.
+    let mut stalled = TcpStream::connect(web.app_addr.as_deref().unwrap()).unwrap();
+    let begin_request = [1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0];
+    stalled.write_all(&begin_request).unwrap();
     check_front_end(&web.base_url, &|| web.log());
+    drop(stalled);
 }
 
 /// `horde-activesync serve` as a child process; SIGTERM on drop.
@@ -187,7 +195,20 @@ impl Drop for Serve {
 fn standalone_serve_and_sigterm() {
     let setup = Setup::new();
     let mut serve = Serve::start(&setup.config());
+    // Half a request on another connection blocks only its own thread.
+    let addr = serve
+        .base_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut stalled = TcpStream::connect(&addr).unwrap();
+    stalled
+        .write_all(b"POST /Microsoft-Server-ActiveSync HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
     check_front_end(&serve.base_url, &String::new);
+    drop(stalled);
     let other = serve
         .base_url
         .replace("/Microsoft-Server-ActiveSync", "/index.html");
@@ -221,6 +242,9 @@ fn debug_log_of_one_device() {
     debugged.device_id = "DEBUGME".into();
     let r = debugged.post("Provision", Some(&request));
     assert_eq!(r.status, 200, "{r:?}");
+    // A body the decoder refuses is logged too, with the answer it got.
+    let r = debugged.post_raw("Provision", &[], &[0x03, 0x01, 0x6a, 0x00, 0x45]);
+    assert_eq!(r.status, 200, "{r:?}");
     let quiet = client(&serve.base_url, PASSWORD);
     assert_eq!(quiet.post("Provision", Some(&request)).status, 200);
 
@@ -236,6 +260,8 @@ fn debug_log_of_one_device() {
         "{log}"
     );
     assert!(log.contains("--- HTTP 200"), "{log}");
+    assert!(log.contains("5 bytes of undecodable WBXML"), "{log}");
+    assert!(log.contains("<Status>102</Status>"), "{log}");
     let files: Vec<_> = std::fs::read_dir(&debug_dir).unwrap().collect();
     assert_eq!(files.len(), 1, "only the listed device is logged");
 }
