@@ -55,8 +55,11 @@ fn right_password_opens_wrong_password_is_auth_failed() {
     let info = ensure_horde();
     let backend = backend_at(&info.rpc_url);
     let mut session = backend.open("alice", "alicepass").expect("alice logs in");
-    assert_eq!(session.calls(), 1, "open costs one call");
+    assert!(session.calls() <= 1, "open costs at most one call");
     assert!(!session.collections().unwrap().is_empty());
+    // A login accepted a moment ago is trusted without a call...
+    assert_eq!(backend.open("alice", "alicepass").unwrap().calls(), 0);
+    // ...but only with the same password.
     assert!(matches!(
         backend.open("alice", "wrong"),
         Err(BackendError::AuthFailed)
@@ -70,6 +73,7 @@ fn right_password_opens_wrong_password_is_auth_failed() {
         backend.open("alice", "alicepass2"),
         Err(BackendError::AuthFailed)
     ));
+    assert!(backend.open("alice", "alicepass").is_ok());
 }
 
 #[test]
@@ -485,9 +489,8 @@ fn fetching_100_contacts_costs_a_constant_number_of_calls() {
         };
         assert_eq!(c.first_name.as_deref(), Some(format!("P{i}").as_str()));
     }
-    for id in &ids {
-        rpc.delete_contact(&book.id, id);
-    }
+    // Turba, Kronolith and Nag delete a list of uids in one call.
+    rpc.call("contacts.delete", json!([ids, book.id]));
 }
 
 #[test]
@@ -547,12 +550,8 @@ fn a_window_of_events_or_tasks_costs_one_call() {
         session.fetch(collection, &ids[..5]).unwrap();
         assert_eq!(session.calls() - calls, 1);
     }
-    for uid in &events {
-        rpc.call("calendar.delete", json!([uid]));
-    }
-    for uid in &tasks {
-        rpc.call("tasks.delete", json!([uid]));
-    }
+    rpc.call("calendar.delete", json!([events]));
+    rpc.call("tasks.delete", json!([tasks]));
 }
 
 /// The JSON-RPC cost of each session method (asserted) and its time on this
@@ -580,7 +579,8 @@ fn calls_per_session_method() {
     let started = Instant::now();
     let mut session = backend.open(user, password).unwrap();
     eprintln!(
-        "open: 1 call, {:.1} ms",
+        "open: {} call, {:.1} ms",
+        session.calls(),
         started.elapsed().as_secs_f64() * 1000.0
     );
     // One `sources` call per app, plus `getDefaultShare` where there is a choice.
@@ -683,4 +683,54 @@ fn moving_a_task_between_lists_gives_it_a_new_uid() {
         Err(BackendError::Invalid(_))
     ));
     session.delete_collection(&to.id).unwrap();
+}
+
+#[test]
+fn moving_an_event_and_a_note_between_collections() {
+    let info = ensure_horde();
+    let mut session = alice(info);
+    for class in [Class::Calendar, Class::Notes] {
+        let from = default_of(session.as_mut(), class);
+        let to = session
+            .create_collection(class, &unique("Moves"), None)
+            .unwrap();
+        let subject = unique("Moving");
+        let item = match class {
+            Class::Calendar => {
+                let start = Utc.with_ymd_and_hms(2026, 12, 9, 8, 0, 0).unwrap();
+                Item::Event(Event {
+                    subject: Some(subject.clone()),
+                    start: Some(When::At(start)),
+                    end: Some(When::At(start + chrono::Duration::minutes(30))),
+                    ..Event::default()
+                })
+            }
+            _ => Item::Note(Note {
+                subject: Some(subject.clone()),
+                body: Some(format!("{subject}\nbody")),
+                ..Note::default()
+            }),
+        };
+        let id = session.add(&from, &item).unwrap();
+        let new_id = session.move_item(&from, &id, &to).unwrap();
+        assert!(
+            !session
+                .list(&from, Window::default())
+                .unwrap()
+                .contains(&id),
+            "{class:?}"
+        );
+        let moved_subject = match fetch_one(session.as_mut(), &to, &new_id) {
+            Item::Event(e) => e.subject,
+            Item::Note(n) => n.subject,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(
+            moved_subject.as_deref(),
+            Some(subject.as_str()),
+            "{class:?}"
+        );
+        session.delete(&to, &new_id).unwrap();
+        session.delete_collection(&to.id).unwrap();
+    }
 }

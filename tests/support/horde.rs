@@ -1,11 +1,13 @@
 //! A real Horde for the integration tests: `ensure_horde()` runs the
 //! project's `scripts/horde-setup.sh` once per test process (and, through a
 //! file lock, once at a time across test binaries), unless rpc.php already
-//! answers an authenticated call. Plus direct JSON-RPC helpers to make
-//! "a change made in Horde" without going through our backend.
+//! answers an authenticated call for every test user and Horde was set up by
+//! this very version of the script (the script records its SHA-256). Plus
+//! direct JSON-RPC helpers to make "a change made in Horde" without going
+//! through our backend.
 
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -62,7 +64,7 @@ pub fn ensure_horde() -> &'static HordeInfo {
         };
         let lock = std::fs::File::create(SETUP_LOCK).expect("create the Horde setup lock file");
         fs2::FileExt::lock_exclusive(&lock).expect("lock the Horde setup");
-        if !answers(&info) {
+        if !set_up_by_this_script() || !answers(&info) {
             run_setup(&port);
             assert!(
                 answers(&info),
@@ -75,15 +77,40 @@ pub fn ensure_horde() -> &'static HordeInfo {
     })
 }
 
-/// Does rpc.php answer an authenticated call for every test user?
+/// Does rpc.php answer an authenticated call for every test user, with every
+/// app the tests use (Mnemo is the last one the setup adds)?
 fn answers(info: &HordeInfo) -> bool {
-    info.users
-        .iter()
-        .all(|(u, _)| info.rpc(u).try_call("horde.listApps", json!([])).is_ok())
+    info.users.iter().all(|(u, _)| {
+        info.rpc(u)
+            .try_call("notes.getDefaultShare", json!([]))
+            .is_ok()
+    })
+}
+
+fn setup_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/horde-setup.sh")
+}
+
+/// Was Horde set up by the current `scripts/horde-setup.sh`? (It records its
+/// SHA-256 in /var/lib/horde/horde-setup.sha256.)
+fn set_up_by_this_script() -> bool {
+    let recorded = std::fs::read_to_string("/var/lib/horde/horde-setup.sha256").unwrap_or_default();
+    let script = std::fs::File::open(setup_script()).expect("open scripts/horde-setup.sh");
+    let current = Command::new("sha256sum")
+        .stdin(script)
+        .output()
+        .expect("run sha256sum");
+    let current = String::from_utf8_lossy(&current.stdout);
+    let current = current
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    !current.is_empty() && recorded.trim() == current
 }
 
 fn run_setup(port: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/horde-setup.sh");
+    let script = setup_script();
     let out = Command::new("bash")
         .arg(&script)
         .env("HORDE_PORT", port)

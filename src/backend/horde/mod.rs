@@ -9,7 +9,8 @@
 //!
 //! Cost per session method, in JSON-RPC calls (measured on Horde 5.2 / Debian 12,
 //! see tests/horde_backend.rs):
-//! - `open`: 1 (`horde.listApps`: checks the password and which apps exist).
+//! - `open`: 1 (`horde.listApps`: checks the password and which apps exist),
+//!   0 when this process saw the same login succeed within the last minute.
 //! - `collections`: 1 per app (`sources`), 2 for an app where the user has
 //!   several collections (+ `getDefaultShare`).
 //! - `cursor`: 1 (`getHighestModSeq`); `changes`: 1 when nothing changed, else 2.
@@ -52,9 +53,19 @@ impl HordeBackend {
 impl Backend for HordeBackend {
     /// One call, `horde.listApps`: a wrong password comes back as 401 →
     /// `AuthFailed`, and the answer says which data classes this Horde serves.
+    /// A login Horde accepted in the last minute in this process is not
+    /// checked again (no call): Horde checks the password on every call
+    /// anyway, so a changed password still fails the first real call.
     fn open(&self, user: &str, password: &str) -> Result<Box<dyn Session>> {
         let mut rpc = RpcClient::new(&self.url, user, password, self.timeout);
-        let apps = rpc.call("horde.listApps", json!([]))?;
+        let apps = match rpc.recent_login() {
+            Some(apps) => apps,
+            None => {
+                let apps = rpc.call("horde.listApps", json!([]))?;
+                rpc.remember_login(&apps);
+                apps
+            }
+        };
         let installed: Vec<&str> = apps
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
