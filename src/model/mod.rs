@@ -8,6 +8,7 @@
 pub mod contact;
 pub mod event;
 pub mod note;
+pub mod span;
 pub mod task;
 
 pub use contact::Contact;

@@ -132,6 +132,14 @@ pub struct DirectRpc {
 }
 
 impl DirectRpc {
+    pub fn new(url: &str, user: &str, password: &str) -> DirectRpc {
+        DirectRpc {
+            url: url.to_string(),
+            user: user.to_string(),
+            password: password.to_string(),
+        }
+    }
+
     /// Call and return the result, or the error text.
     pub fn try_call(&self, method: &str, params: Value) -> Result<Value, String> {
         let body = json!({"version": "1.1", "method": method, "params": params, "id": 1});

@@ -24,11 +24,11 @@
 //!   number of statements whatever the number of items involved.
 
 use super::login_cache::LoginCache;
-use super::window::{in_window, span_of, Span};
 use super::{db, random};
 use crate::backend::{
     Backend, BackendError, ChangeSet, Collection, Cursor, Result, Session, Window,
 };
+use crate::model::span::{in_window, span_of, Span};
 use crate::model::{Class, Item};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::Path;

@@ -393,9 +393,15 @@ impl Session for HordeSession {
                 ..ChangeSet::default()
             });
         }
+        // Nag and Mnemo take one list id (an array becomes "nag:Array" and
+        // matches nothing); Turba and Kronolith take a list.
+        let lists = match app {
+            App::Tasks | App::Notes => json!(collection.id),
+            App::Contacts | App::Calendar => json!([collection.id]),
+        };
         let v = self.call(
             &app.method("getChangesByModSeq"),
-            json!([since, highest, [collection.id]]),
+            json!([since, highest, lists]),
         )?;
         let (changed, deleted) = reconcile(&v);
         Ok(ChangeSet {
@@ -536,7 +542,16 @@ fn items_from_export(
 /// The item in the app's import format: (content, content type). `uid` is the
 /// existing id on replace; a new item gets a fresh uid where we choose it.
 fn encode(app: App, item: &Item, uid: Option<&str>) -> Result<(Value, &'static str)> {
-    let uid = uid.map(str::to_string).unwrap_or_else(icalendar::new_uid);
+    // A new event keeps the UID its client generated (MS-ASCAL; meeting
+    // invitations match on it); everything else gets a fresh one.
+    let client_uid = match item {
+        Item::Event(e) => e.uid.clone().or_else(|| e.client_uid.clone()),
+        _ => None,
+    };
+    let uid = uid
+        .map(str::to_string)
+        .or(client_uid)
+        .unwrap_or_else(icalendar::new_uid);
     match (app, item) {
         (App::Contacts, Item::Contact(c)) => Ok((contacts::to_turba(c), "array")),
         (App::Calendar, Item::Event(e)) => {

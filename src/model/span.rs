@@ -1,7 +1,7 @@
-//! Which items a calendar or task FilterType window keeps.
-//!
-//! The store saves each item's span in two columns when it is written
-//! (`span_of`) and filters with `in_window` when listing. Spans the store
+//! An item's time span, and whether a FilterType window keeps it. The
+//! embedded store saves each item's span when it is written (`span_of`) and
+//! filters its listings with `in_window`; Sync uses the same rule for items
+//! that changed, so both agree on what belongs on the device. Spans the store
 //! cannot tell are `None` and always kept, and uncertain bounds are widened:
 //! a sync that sends one item too many is harmless, one that hides an item
 //! is not. Items stored before their class had times keep NULL spans until
