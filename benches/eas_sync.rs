@@ -134,20 +134,11 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(5);
     let php_url = seed_horde();
-    let horde = support::horde::ensure_horde();
 
-    let dir = tempfile::tempdir().unwrap();
-    support::web::make_world_readable(dir.path());
+    let dir = support::horde::horde_config(
+        "[log]\nlevel = \"warn\"\ndebug_dir = \"debug\"\ndebug_devices = [\"CALLS1\"]\n",
+    );
     let config = dir.path().join("activesync.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nstate_dir = \"state\"\n[backend]\nkind = \"horde\"\nhorde_rpc_url = \"{}\"\n\
-             [provisioning]\nmode = \"none\"\n[log]\nlevel = \"warn\"\ndebug_dir = \"debug\"\ndebug_devices = [\"CALLS1\"]\n",
-            horde.rpc_url
-        ),
-    )
-    .unwrap();
     let web = WebServer::start(Variant::LighttpdCgi, &config);
     // Warm both up once (PHP opcache, Horde session, page cache).
     round(&web.base_url, "WARMOURS");

@@ -6,19 +6,10 @@ mod support;
 
 use horde_activesync::wbxml::codepages::{airsync as a, contacts as c, folderhierarchy as fh};
 use horde_activesync::wbxml::Element;
-use support::device::{commands, Phone};
+use support::device::{commands, contact_add, Phone};
 use support::serve::Served;
 
 const CONFIG: &str = "[provisioning]\nmode = \"none\"\n";
-
-fn contact_add(client_id: &str, first: &str, email: &str) -> Element {
-    Element::new(a::Add).with_text(a::ClientId, client_id).with(
-        Element::new(a::ApplicationData)
-            .with_text(c::FirstName, first)
-            .with_text(c::LastName, "Tester")
-            .with_text(c::Email1Address, email),
-    )
-}
 
 fn setup(version: &str) -> (Served, Phone, Phone, String) {
     let served = Served::start(CONFIG, &[("alice", "alicepw")]);
@@ -46,8 +37,8 @@ fn two_phones_see_each_others_adds_changes_and_deletes() {
             &book,
             None,
             vec![
-                contact_add("c1", "Ann", "ann@example.test"),
-                contact_add("c2", "Bob", "bob@example.test"),
+                contact_add("c1", "Ann", "Tester", "ann@example.test"),
+                contact_add("c2", "Bob", "Tester", "bob@example.test"),
             ],
         );
         let adds: Vec<&Element> = r
@@ -127,7 +118,7 @@ fn a_resent_sync_key_gets_the_same_answer_and_adds_nothing_twice() {
     one.sync(
         &book,
         None,
-        vec![contact_add("a", "Ann", "ann@example.test")],
+        vec![contact_add("a", "Ann", "Tester", "ann@example.test")],
     );
 
     // Phone two's response gets lost: it sends the same key again.
@@ -145,7 +136,7 @@ fn a_resent_sync_key_gets_the_same_answer_and_adds_nothing_twice() {
         &book,
         &key,
         None,
-        vec![contact_add("b", "Bea", "bea@example.test")],
+        vec![contact_add("b", "Bea", "Tester", "bea@example.test")],
     );
     let r1 = one.post_sync(&body);
     let r2 = one.post_sync(&body);
@@ -186,6 +177,7 @@ fn a_large_address_book_pages_by_window_size_with_estimates() {
             contact_add(
                 &format!("c{n}"),
                 &format!("Person{n:03}"),
+                "Tester",
                 &format!("p{n}@example.test"),
             )
         });
@@ -218,20 +210,7 @@ fn a_large_address_book_pages_by_window_size_with_estimates() {
 #[test]
 fn folder_changes_reach_the_other_phone_and_ids_survive_a_reset() {
     let (_served, mut one, mut two, book) = setup("14.1");
-    let create = Element::new(fh::FolderCreate)
-        .with_text(fh::SyncKey, one.hierarchy_key.clone())
-        .with_text(fh::ParentId, "0")
-        .with_text(fh::DisplayName, "Team")
-        .with_text(fh::Type, "14");
-    let r = one.client.post("FolderCreate", Some(&create)).body.unwrap();
-    assert_eq!(
-        r.text_of(fh::Status),
-        Some("1"),
-        "{}",
-        horde_activesync::wbxml::xml::to_xml(&r)
-    );
-    one.hierarchy_key = r.text_of(fh::SyncKey).unwrap().to_string();
-    let team = r.text_of(fh::ServerId).unwrap().to_string();
+    let team = one.create_folder("Team", 14);
     assert_eq!(
         one.folder_sync()
             .path(&[fh::Changes])

@@ -7,9 +7,9 @@ mod support;
 use horde_activesync::wbxml::codepages::{airsync as a, contacts as c};
 use horde_activesync::wbxml::Element;
 use serde_json::json;
-use support::device::{commands, Phone};
-use support::horde::{ensure_horde, unique, DirectRpc};
-use support::web::{self, Variant, WebServer};
+use support::device::{commands, contact_add, Phone};
+use support::horde::{ensure_horde, horde_config, unique, DirectRpc};
+use support::web::{Variant, WebServer};
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -22,17 +22,7 @@ struct Setup {
 impl Setup {
     fn new() -> Setup {
         let horde = ensure_horde();
-        let dir = tempfile::tempdir().unwrap();
-        web::make_world_readable(dir.path());
-        std::fs::write(
-            dir.path().join("activesync.toml"),
-            format!(
-                "[server]\nstate_dir = \"state\"\n[backend]\nkind = \"horde\"\nhorde_rpc_url = \"{}\"\n\
-                 [provisioning]\nmode = \"none\"\n[log]\nlevel = \"warn\"\n",
-                horde.rpc_url
-            ),
-        )
-        .unwrap();
+        let dir = horde_config("[log]\nlevel = \"warn\"\n");
         let web = WebServer::start(Variant::LighttpdCgi, &dir.path().join("activesync.toml"));
         let rpc = horde.rpc("alice");
         let book_name = unique("Book");
@@ -76,15 +66,6 @@ impl Drop for Setup {
     }
 }
 
-fn contact_add(client_id: &str, first: &str, email: &str) -> Element {
-    Element::new(a::Add).with_text(a::ClientId, client_id).with(
-        Element::new(a::ApplicationData)
-            .with_text(c::FirstName, first)
-            .with_text(c::LastName, "Horde")
-            .with_text(c::Email1Address, email),
-    )
-}
-
 fn first_names(coll: &Element) -> Vec<String> {
     let mut v: Vec<String> = coll
         .child(a::Commands)
@@ -117,8 +98,8 @@ fn two_phones_and_horde_stay_in_sync_through_lighttpd_cgi() {
         &book,
         None,
         vec![
-            contact_add("1", "Ann", "ann@example.test"),
-            contact_add("2", "Bob", "bob@example.test"),
+            contact_add("1", "Ann", "Horde", "ann@example.test"),
+            contact_add("2", "Bob", "Horde", "bob@example.test"),
         ],
     );
     let ids: Vec<String> = r

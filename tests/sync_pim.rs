@@ -12,9 +12,9 @@ use horde_activesync::wbxml::codepages::{
 };
 use horde_activesync::wbxml::Element;
 use support::device::{commands, Phone};
-use support::horde::{ensure_horde, unique};
+use support::horde::{horde_config, unique};
 use support::serve::Served;
-use support::web::{self, Variant, WebServer};
+use support::web::{Variant, WebServer};
 
 /// A running server with a user: the embedded store or Horde.
 enum World {
@@ -31,20 +31,11 @@ impl World {
     }
 
     fn horde() -> World {
-        let horde = ensure_horde();
-        let dir = tempfile::tempdir().unwrap();
-        web::make_world_readable(dir.path());
-        let config = dir.path().join("activesync.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\nstate_dir = \"state\"\n[backend]\nkind = \"horde\"\nhorde_rpc_url = \"{}\"\n\
-                 [provisioning]\nmode = \"none\"\n[log]\nlevel = \"warn\"\n",
-                horde.rpc_url
-            ),
+        let dir = horde_config("[log]\nlevel = \"warn\"\n");
+        World::Horde(
+            WebServer::start(Variant::LighttpdCgi, &dir.path().join("activesync.toml")),
+            dir,
         )
-        .unwrap();
-        World::Horde(WebServer::start(Variant::LighttpdCgi, &config), dir)
     }
 
     fn url(&self) -> &str {
@@ -55,7 +46,11 @@ impl World {
     }
 
     fn phone(&self, id: &str) -> Phone {
-        let mut p = Phone::new(self.url(), "alice", "alicepass", id, "14.1");
+        self.phone_at(id, "14.1")
+    }
+
+    fn phone_at(&self, id: &str, version: &str) -> Phone {
+        let mut p = Phone::new(self.url(), "alice", "alicepass", id, version);
         p.folder_sync();
         p
     }
@@ -64,20 +59,7 @@ impl World {
 /// FolderCreate a folder of `folder_type` on `phone`; both phones start syncing it.
 fn new_folder(one: &mut Phone, two: &mut Phone, folder_type: u32) -> String {
     let name = unique("Test");
-    let req = Element::new(fh::FolderCreate)
-        .with_text(fh::SyncKey, one.hierarchy_key.clone())
-        .with_text(fh::ParentId, "0")
-        .with_text(fh::DisplayName, name.clone())
-        .with_text(fh::Type, folder_type.to_string());
-    let r = one.client.post("FolderCreate", Some(&req)).body.unwrap();
-    assert_eq!(
-        r.text_of(fh::Status),
-        Some("1"),
-        "{}",
-        horde_activesync::wbxml::xml::to_xml(&r)
-    );
-    one.hierarchy_key = r.text_of(fh::SyncKey).unwrap().to_string();
-    let id = r.text_of(fh::ServerId).unwrap().to_string();
+    let id = one.create_folder(&name, folder_type);
     two.folder_sync();
     assert_eq!(
         two.folders.get(&id).map(|f| f.0.as_str()),
@@ -229,6 +211,37 @@ fn calendar_round_trip(world: &World) {
         Some("20261221T090000Z")
     );
     assert_eq!(moved.text_of(cal::StartTime), Some("20261221T130000Z"));
+
+    // A 16.1 phone deletes one occurrence by InstanceId: the series gets a
+    // deleted exception, it is not deleted as a whole.
+    let mut three = world.phone_at("CAL3", "16.1");
+    let (series, _) = single_add(&three.start(&folder, None));
+    let delete = Element::new(a::Delete)
+        .with_text(a::ServerId, series.clone())
+        .with_text(asb::InstanceId, "2026-12-28T09:00:00.000Z");
+    let r = three.sync(&folder, None, vec![delete]);
+    assert!(
+        !r.has(a::Responses),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    let r = two.sync(&folder, None, vec![]);
+    let changed = r
+        .path(&[a::Commands, a::Change])
+        .unwrap_or_else(|| panic!("{}", horde_activesync::wbxml::xml::to_xml(&r)));
+    assert_eq!(changed.text_of(a::ServerId), Some(series.as_str()));
+    let exceptions = changed
+        .path(&[a::ApplicationData, cal::Exceptions])
+        .expect("exceptions");
+    assert!(
+        exceptions
+            .children_with(cal::Exception)
+            .any(|e| e.text_of(cal::Deleted) == Some("1")
+                && e.text_of(cal::ExceptionStartTime) == Some("20261228T090000Z")),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(changed)
+    );
+    assert_eq!(exceptions.children_with(cal::Exception).count(), 3);
 
     // An all-day event (Berlin) stays on its day.
     let all_day = Element::new(a::ApplicationData)
