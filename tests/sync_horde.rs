@@ -200,3 +200,42 @@ fn a_thousand_contacts_page_by_window_size() {
     assert_eq!((total, rounds, names.len()), (1000, 10, 1000));
     assert!(commands(&phone.sync(&book, Some(100), vec![])).is_empty());
 }
+
+#[test]
+fn contacts_with_photos_reach_the_phone() {
+    // Turba cannot JSON-encode a photo; such a window is read as vCards.
+    let s = Setup::new();
+    let mut phone = s.phone("HORDEPHOTO");
+    let book = s.book(&phone);
+    phone.start(&book, None);
+    // JPEG framing (FF D8 ... FF D9) around arbitrary bytes: Turba trims
+    // whitespace and NUL from the ends of what it stores, as PHP's trim does.
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    jpeg.extend((0..=255u8).cycle().take(600));
+    jpeg.extend([0xFF, 0xD9]);
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &jpeg);
+    let card = format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Pic Person\r\nN:Person;Pic;;;\r\nPHOTO;ENCODING=b;TYPE=JPEG:{b64}\r\nEND:VCARD\r\n"
+    );
+    s.rpc
+        .call("contacts.import", json!([card, "text/vcard", s.book_share]));
+    s.rpc.add_contact(&s.book_share, "Plain", "Person");
+    let r = phone.sync(&book, None, vec![]);
+    assert_eq!(
+        commands(&r).len(),
+        2,
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    assert_eq!(first_names(&r), vec!["Pic", "Plain"]);
+    let pic = r
+        .child(a::Commands)
+        .unwrap()
+        .elements()
+        .find_map(|e| e.path(&[a::ApplicationData, c::Picture]))
+        .expect("Picture");
+    let sent = pic.text().unwrap_or_default();
+    let decoded =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, sent.trim()).unwrap();
+    assert_eq!(decoded, jpeg);
+}
