@@ -19,7 +19,8 @@ use support::web::{Variant, WebServer};
 /// A running server with a user: the embedded store or Horde.
 enum World {
     Embedded(Served),
-    Horde(WebServer, tempfile::TempDir),
+    /// The server and its config folder (kept alive with it).
+    Horde(WebServer, #[allow(dead_code)] tempfile::TempDir),
 }
 
 impl World {
