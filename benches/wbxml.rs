@@ -30,12 +30,12 @@ fn sync_response(collection: &str, adds: impl Iterator<Item = Element>) -> Eleme
     )
 }
 
-/// 100 contacts, each with a ~7.5 KB base64 photo.
+/// 100 contacts, each with a ~10 KB base64 photo.
 fn contacts_with_photos() -> Element {
     let photo: String = "iVBORw0KGgoAAAANSUhEUgAAAGAAAABgCAYAAADimHc4AAAgAElEQVR4nO19"
         .chars()
         .cycle()
-        .take(7_600)
+        .take(10_000)
         .collect();
     sync_response(
         "contacts",
