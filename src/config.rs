@@ -336,8 +336,10 @@ impl Config {
         match locate(cli) {
             Some(path) => Config::from_file(&path),
             None => {
-                let mut c = Config::default();
-                c.base_dir = std::env::current_dir()?;
+                let mut c = Config {
+                    base_dir: std::env::current_dir()?,
+                    ..Config::default()
+                };
                 c.resolve_paths();
                 Ok(c)
             }

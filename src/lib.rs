@@ -16,6 +16,7 @@ pub mod command;
 pub mod config;
 pub mod convert;
 pub mod eas;
+pub mod engine;
 pub mod front;
 pub mod http;
 pub mod model;

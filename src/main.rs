@@ -34,7 +34,7 @@ fn run() -> Result<()> {
     let config_path = take_option(&mut args, "--config").map(PathBuf::from);
     let load = || Config::load(config_path.as_deref());
 
-    if std::env::var_os("GATEWAY_INTERFACE").is_some() && args.is_empty() {
+    if front::cgi::is_cgi_invocation(&args) {
         return front::cgi::run(load()?);
     }
     let Some(cmd) = args.first().cloned() else {

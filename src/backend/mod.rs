@@ -3,6 +3,8 @@
 
 pub mod embedded;
 pub mod horde;
+mod select;
+pub use select::from_config;
 
 use crate::model::{Class, Item};
 

@@ -41,6 +41,8 @@ impl Class {
 }
 
 /// One PIM item of any class.
+// Items are moved rarely and one at a time; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Item {
     Contact(Contact),

@@ -1,3 +1,8 @@
 //! Shared helpers of the integration tests: real web servers, a real Horde,
 //! and an ActiveSync client. Each test file uses a part of it.
 #![allow(dead_code)]
+pub mod client;
+pub mod device;
+pub mod horde;
+pub mod serve;
+pub mod web;

@@ -1,0 +1,125 @@
+//! AirSyncBase bodies (MS-ASAIRS 2.2.2.4 Body, 2.2.2.7 BodyPreference), shared
+//! by every class: the device says which body types it wants and how long,
+//! the server answers with one Body element.
+
+use crate::wbxml::codepages::airsyncbase as asb;
+use crate::wbxml::Element;
+use serde::{Deserialize, Serialize};
+
+/// AirSyncBase:Type values.
+pub mod body_type {
+    pub const PLAIN: u32 = 1;
+    pub const HTML: u32 = 2;
+    pub const RTF: u32 = 3;
+    pub const MIME: u32 = 4;
+}
+
+/// One BodyPreference of a Sync/ItemOperations/Search request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyPreference {
+    pub body_type: u32,
+    pub truncation_size: Option<u32>,
+    pub all_or_none: bool,
+    pub preview: Option<u32>,
+}
+
+impl BodyPreference {
+    pub fn parse(e: &Element) -> BodyPreference {
+        BodyPreference {
+            body_type: e.u32_of(asb::Type).unwrap_or(body_type::PLAIN),
+            truncation_size: e.u32_of(asb::TruncationSize),
+            all_or_none: e.bool_of(asb::AllOrNone).unwrap_or(false),
+            preview: e.u32_of(asb::Preview),
+        }
+    }
+}
+
+/// The preference that applies to a body offered as `available` types
+/// (first match in the device's order; plain text when it asked for none).
+pub fn choose(prefs: &[BodyPreference], available: &[u32]) -> BodyPreference {
+    prefs
+        .iter()
+        .find(|p| available.contains(&p.body_type))
+        .cloned()
+        .unwrap_or(BodyPreference {
+            body_type: body_type::PLAIN,
+            truncation_size: None,
+            all_or_none: false,
+            preview: None,
+        })
+}
+
+/// Cut `text` to at most `max` bytes on a character boundary.
+pub fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The AirSyncBase:Body element for a plain-text body (PIM items keep plain
+/// text), honouring TruncationSize, AllOrNone and Preview.
+pub fn plain_body(text: &str, prefs: &[BodyPreference]) -> Element {
+    let pref = choose(prefs, &[body_type::PLAIN]);
+    let limit = pref.truncation_size.map(|n| n as usize);
+    let too_long = limit.is_some_and(|n| text.len() > n);
+    let mut body = Element::new(asb::Body).with_text(asb::Type, body_type::PLAIN.to_string());
+    body.push_text(asb::EstimatedDataSize, text.len().to_string());
+    match (too_long, pref.all_or_none) {
+        (true, true) => body.push_text(asb::Truncated, "1"),
+        (true, false) => {
+            body.push_text(asb::Truncated, "1");
+            body.push_text(asb::Data, truncate(text, limit.unwrap_or(0)));
+        }
+        (false, _) => body.push_text(asb::Data, text),
+    }
+    if let Some(n) = pref.preview.filter(|n| *n > 0) {
+        body.push_text(asb::Preview, truncate(text, n as usize));
+    }
+    body
+}
+
+/// The text of an AirSyncBase:Body sent by the device (`None` without one).
+pub fn read_body(app_data: &Element) -> Option<String> {
+    app_data
+        .child(asb::Body)
+        .map(|b| b.text_of(asb::Data).unwrap_or_default().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pref(size: Option<u32>, all_or_none: bool) -> Vec<BodyPreference> {
+        vec![BodyPreference {
+            body_type: 1,
+            truncation_size: size,
+            all_or_none,
+            preview: None,
+        }]
+    }
+
+    #[test]
+    fn plain_body_truncates_on_char_boundaries() {
+        let b = plain_body("héllo wörld", &pref(Some(2), false));
+        assert_eq!(b.text_of(asb::Data), Some("h"));
+        assert_eq!(b.text_of(asb::Truncated), Some("1"));
+        assert_eq!(b.text_of(asb::EstimatedDataSize), Some("13"));
+        let b = plain_body("hello", &pref(Some(2), true));
+        assert!(b.child(asb::Data).is_none());
+        let b = plain_body("hello", &pref(None, false));
+        assert_eq!(b.text_of(asb::Data), Some("hello"));
+        assert!(b.child(asb::Truncated).is_none());
+    }
+
+    #[test]
+    fn body_round_trips_through_read_body() {
+        let app = Element::new(crate::wbxml::codepages::airsync::ApplicationData)
+            .with(plain_body("x\ny", &[]));
+        assert_eq!(read_body(&app).as_deref(), Some("x\ny"));
+    }
+}

@@ -1,0 +1,200 @@
+//! The process model of the long-running front ends (FastCGI and `serve`):
+//! one thread per connection with a small stack, because a held Ping blocks
+//! its thread for up to an hour and hundreds of devices may hold one; and a
+//! graceful stop on SIGTERM/SIGINT.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Stack of a connection thread. Only touched pages cost memory, so a held
+/// Ping costs a few KiB of resident memory; 256 KiB leaves room for SQLite and
+/// TLS in the backends, which need more than the 128 KiB a bare request would.
+pub const WORKER_STACK: usize = 256 * 1024;
+
+/// How long in-flight requests may run after SIGTERM before the process exits.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How often the non-blocking accept loop looks for new connections and signals.
+const ACCEPT_POLL: Duration = Duration::from_millis(50);
+
+pub enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+pub enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Listener {
+    /// `unix:/path` or a path with `/` is a Unix socket (a stale socket file is
+    /// replaced); anything else is `host:port`.
+    pub fn bind(addr: &str) -> io::Result<Listener> {
+        let unix_path = addr
+            .strip_prefix("unix:")
+            .or(addr.contains('/').then_some(addr));
+        match unix_path {
+            Some(path) => {
+                let _ = std::fs::remove_file(path);
+                UnixListener::bind(path).map(Listener::Unix)
+            }
+            None => TcpListener::bind(addr).map(Listener::Tcp),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Listener::Tcp(l) => l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            Listener::Unix(l) => l
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+                .unwrap_or_else(|| "unix socket".into()),
+        }
+    }
+
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.set_nonblocking(on),
+            Listener::Unix(l) => l.set_nonblocking(on),
+        }
+    }
+
+    fn accept(&self) -> io::Result<Stream> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, _)| Stream::Tcp(s)),
+            Listener::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
+        }
+    }
+}
+
+impl Stream {
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_read_timeout(t),
+            Stream::Unix(s) => s.set_read_timeout(t),
+        }
+    }
+
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_nonblocking(on),
+            Stream::Unix(s) => s.set_nonblocking(on),
+        }
+    }
+
+    pub fn peer(&self) -> Option<String> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().ok().map(|a| a.ip().to_string()),
+            Stream::Unix(_) => None,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
+        }
+    }
+}
+
+/// Shared by the accept loop and the connections: the stop flag and the
+/// number of requests being answered right now.
+#[derive(Clone, Default)]
+pub struct Activity {
+    stopping: Arc<AtomicBool>,
+    busy: Arc<AtomicUsize>,
+}
+
+/// Marks one request as in flight while it lives.
+pub struct Busy(Arc<AtomicUsize>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Activity {
+    /// Call while answering a request; shutdown waits for it.
+    pub fn begin(&self) -> Busy {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        Busy(self.busy.clone())
+    }
+
+    /// True after SIGTERM: finish the current request, take no new one.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+/// Accept connections until SIGTERM/SIGINT, each on its own small-stack
+/// thread running `serve`; then wait up to [`SHUTDOWN_GRACE`] for requests
+/// in flight and return.
+pub fn accept_loop<F>(listener: Listener, serve: F) -> anyhow::Result<()>
+where
+    F: Fn(Stream, &Activity) + Send + Sync + 'static,
+{
+    let activity = Activity::default();
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, activity.stopping.clone())?;
+    }
+    let serve = Arc::new(serve);
+    listener.set_nonblocking(true)?;
+    while !activity.stopping() {
+        match listener.accept() {
+            Ok(stream) => {
+                if let Err(e) = stream.set_nonblocking(false) {
+                    log::warn!("connection setup: {e}");
+                    continue;
+                }
+                let (serve, activity) = (serve.clone(), activity.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("connection".into())
+                    .stack_size(WORKER_STACK)
+                    .spawn(move || serve(stream, &activity));
+                if let Err(e) = spawned {
+                    log::error!("cannot start a connection thread: {e}");
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                // E.g. out of file descriptors: back off instead of spinning.
+                log::error!("accept: {e}");
+                std::thread::sleep(ACCEPT_POLL);
+            }
+        }
+    }
+    let deadline = Instant::now() + SHUTDOWN_GRACE;
+    log::info!(
+        "stopping; {} request(s) in flight",
+        activity.busy.load(Ordering::SeqCst)
+    );
+    while activity.busy.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        std::thread::sleep(ACCEPT_POLL);
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! A real `horde-activesync serve` on a free loopback port with its own
+//! config and state in a temporary folder; killed on drop.
+
+use super::web::{free_port, wait_for_port};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_horde-activesync");
+
+pub struct Served {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub url: String,
+    child: Child,
+}
+
+impl Served {
+    /// Start `serve` with the embedded store, `extra` TOML appended to the
+    /// config, and these users (name, password).
+    pub fn start(extra: &str, users: &[(&str, &str)]) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("activesync.toml");
+        let mut f = std::fs::File::create(&config).unwrap();
+        writeln!(
+            f,
+            "[server]\nstate_dir = \"state\"\n[backend]\nkind = \"embedded\"\n\
+             embedded_db = \"embedded.sqlite\"\n[log]\nlevel = \"warn\"\n{extra}"
+        )
+        .unwrap();
+        for (user, pw) in users {
+            let st = Command::new(BIN)
+                .args([
+                    "--config",
+                    config.to_str().unwrap(),
+                    "users",
+                    "add",
+                    user,
+                    "--password",
+                    pw,
+                ])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(st.success(), "users add {user}");
+        }
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(BIN)
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "serve",
+                "--listen",
+                &addr,
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(&addr);
+        Served {
+            dir,
+            config,
+            url: format!("http://{addr}/Microsoft-Server-ActiveSync"),
+            child,
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
