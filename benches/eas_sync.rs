@@ -82,20 +82,21 @@ fn medians(url: &str, tag: &str, rounds: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Backend calls per request, from the per-device debug log.
+/// Backend calls per request, from the (one) per-device debug log.
 fn calls_per_request(debug_dir: &std::path::Path) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(debug_dir).into_iter().flatten().flatten() {
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        for line in text
-            .lines()
-            .filter_map(|l| l.split("backend calls: ").nth(1))
-        {
-            out.push(line.trim().parse().unwrap_or(0));
-        }
-        break;
-    }
-    out
+    let Some(log) = std::fs::read_dir(debug_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .next()
+    else {
+        return Vec::new();
+    };
+    let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split("backend calls: ").nth(1))
+        .map(|n| n.trim().parse().unwrap_or(0))
+        .collect()
 }
 
 /// Make the bench user with exactly CONTACTS contacts in its default book.
