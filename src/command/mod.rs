@@ -77,10 +77,12 @@ registry! {
     "MoveItems" => move_items,
     "Ping" => ping,
     "Provision" => provision,
+    "Settings" => settings,
     "Sync" => sync,
 }
 
 mod folder_edit;
+mod identity;
 
 /// Run a command by name; `None` when it is not implemented (HTTP 501).
 pub fn dispatch(

@@ -126,7 +126,10 @@ impl Server {
                 describe(ereq)
             );
             if let Some(b) = &body {
-                t.push_str(&format!(">>> request\n{}\n", wbxml::xml::to_xml(b)));
+                t.push_str(&format!(
+                    ">>> request\n{}\n",
+                    wbxml::xml::to_xml(&super::debug_log::redacted(b))
+                ));
             }
             t
         });
