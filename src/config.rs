@@ -38,6 +38,10 @@ pub struct ServerConfig {
     pub listen: String,
     /// Realm in `WWW-Authenticate: Basic realm="..."`.
     pub realm: String,
+    /// The ActiveSync URL devices are told by Autodiscover, e.g.
+    /// `https://mail.example.com/Microsoft-Server-ActiveSync`; unset = HTTPS
+    /// on the Host the device reached.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +55,7 @@ impl Default for ServerConfig {
                 .collect(),
             listen: "127.0.0.1:8080".into(),
             realm: "Horde ActiveSync".into(),
+            public_url: None,
         }
     }
 }

@@ -82,7 +82,7 @@ registry! {
 }
 
 mod folder_edit;
-mod identity;
+pub mod identity;
 
 /// Run a command by name; `None` when it is not implemented (HTTP 501).
 pub fn dispatch(

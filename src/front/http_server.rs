@@ -1,6 +1,7 @@
 //! `horde-activesync serve`: a small HTTP/1.1 server for development, demos
 //! and tests. Keep-alive, `Content-Length` bodies (ActiveSync clients do not
-//! chunk requests), `Expect: 100-continue`, only `/Microsoft-Server-ActiveSync`.
+//! chunk requests), `Expect: 100-continue`, only `/Microsoft-Server-ActiveSync`
+//! and the Autodiscover path.
 //! One small-stack thread per connection, like the FastCGI front end.
 
 use super::workers::{accept_loop, Activity, Listener, Stream};
@@ -89,7 +90,9 @@ fn serve_connection(mut stream: Stream, server: &Server, activity: &Activity) ->
             Some(refuse(411))
         } else if head.content_length > max_body {
             Some(refuse(413))
-        } else if !head.request.path.eq_ignore_ascii_case(EAS_PATH) {
+        } else if !head.request.path.eq_ignore_ascii_case(EAS_PATH)
+            && !crate::eas::autodiscover::is_autodiscover(&head.request)
+        {
             // The body is left unread, so the connection cannot be reused.
             Some((404, head.content_length == 0 && head.keep_alive))
         } else {
