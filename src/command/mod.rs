@@ -77,6 +77,8 @@ registry! {
     "MoveItems" => move_items,
     "Ping" => ping,
     "Provision" => provision,
+    "ResolveRecipients" => resolve_recipients,
+    "Search" => search,
     "Settings" => settings,
     "Sync" => sync,
 }
