@@ -81,6 +81,7 @@ registry! {
     "Search" => search,
     "Settings" => settings,
     "Sync" => sync,
+    "ValidateCert" => validate_cert,
 }
 
 mod folder_edit;
