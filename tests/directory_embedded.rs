@@ -15,7 +15,11 @@ use support::serve::Served;
 
 const CONFIG: &str = "[provisioning]\nmode = \"none\"\n[gal]\nsources = [\"directory/Contacts\"]\n";
 
-/// Add contacts (first, last, address, company) to the user's Contacts.
+/// Ann Berg's photo (any bytes do; base64 on the wire).
+const PHOTO_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB";
+
+/// Add contacts (first, last, address, company) to the user's Contacts;
+/// Ann Berg gets a photo.
 fn add_contacts(served: &Served, user: &str, contacts: &[(&str, &str, &str, &str)]) {
     let mut phone = Phone::new(&served.url, user, "pw", "PHONE", "16.1");
     phone.folder_sync();
@@ -25,16 +29,18 @@ fn add_contacts(served: &Served, user: &str, contacts: &[(&str, &str, &str, &str
         .iter()
         .enumerate()
         .map(|(i, (first, last, email, company))| {
+            let mut data = Element::new(a::ApplicationData)
+                .with_text(c::FirstName, *first)
+                .with_text(c::LastName, *last)
+                .with_text(c::Email1Address, *email)
+                .with_text(c::CompanyName, *company)
+                .with_text(c::BusinessPhoneNumber, "+49 30 555");
+            if (*first, *last) == ("Ann", "Berg") {
+                data.push_text(c::Picture, PHOTO_B64);
+            }
             Element::new(a::Add)
                 .with_text(a::ClientId, format!("c{i}"))
-                .with(
-                    Element::new(a::ApplicationData)
-                        .with_text(c::FirstName, *first)
-                        .with_text(c::LastName, *last)
-                        .with_text(c::Email1Address, *email)
-                        .with_text(c::CompanyName, *company)
-                        .with_text(c::BusinessPhoneNumber, "+49 30 555"),
-                )
+                .with(data)
         })
         .collect();
     let r = phone.sync(&book, None, adds);
@@ -236,4 +242,62 @@ fn resolve_recipients_statuses() {
         Some(&Element::new(r::ResolveRecipients)),
     );
     assert_eq!(reply.body.unwrap().text_of(r::Status), Some("5"));
+}
+
+#[test]
+fn contact_photos_within_the_limits() {
+    let (_served, alice) = setup();
+    let picture = |store: &Element| -> Vec<(String, Option<String>)> {
+        store
+            .children_with(s::Result)
+            .map(|r| {
+                let p = r.path(&[s::Properties, gal::Picture]).unwrap();
+                (
+                    p.text_of(gal::Status).unwrap().to_string(),
+                    p.text_of(gal::Data).map(str::to_string),
+                )
+            })
+            .collect()
+    };
+    let search_with = |max_size: &str, max_pictures: &str| {
+        let options = Element::new(s::Options).with(
+            Element::new(s::Picture)
+                .with_text(s::MaxSize, max_size)
+                .with_text(s::MaxPictures, max_pictures),
+        );
+        let st = Element::new(s::Store)
+            .with_text(s::Name, "GAL")
+            .with_text(s::Query, "ann")
+            .with(options);
+        let reply = alice
+            .client
+            .post("Search", Some(&Element::new(s::Search).with(st)));
+        reply
+            .body
+            .unwrap()
+            .path(&[s::Response, s::Store])
+            .unwrap()
+            .clone()
+    };
+    // Ann Berg has a photo, Anna Smith none (173).
+    assert_eq!(
+        picture(&search_with("10000", "10")),
+        [
+            ("1".into(), Some(PHOTO_B64.to_string())),
+            ("173".into(), None)
+        ]
+    );
+    assert_eq!(picture(&search_with("3", "10"))[0], ("174".into(), None));
+    assert_eq!(picture(&search_with("10000", "0"))[0], ("175".into(), None));
+
+    let req = Element::new(r::ResolveRecipients)
+        .with_text(r::To, "ann@corp.test")
+        .with(
+            Element::new(r::Options).with(Element::new(r::Picture).with_text(r::MaxSize, "10000")),
+        );
+    let reply = alice.client.post("ResolveRecipients", Some(&req));
+    let body = reply.body.unwrap();
+    let p = body.path(&[r::Response, r::Recipient, r::Picture]).unwrap();
+    assert_eq!(p.text_of(r::Status), Some("1"));
+    assert_eq!(p.text_of(r::Data), Some(PHOTO_B64));
 }

@@ -5,10 +5,13 @@
 //! resolved (Status 1); several matches are suggestions (2, or 3 when
 //! `MaxAmbiguousRecipients` cut the list); none is Status 4. Certificates:
 //! no S/MIME certificates are stored, so a request for them gets Status 7
-//! (no valid certificate) with count 0. Availability and Picture are not
-//! answered.
+//! (no valid certificate) with count 0. From 14.1 `Picture` returns the
+//! contacts' photos within `MaxSize`/`MaxPictures` (statuses as in Search).
+//! Availability is not answered.
 
+use super::search::PictureLimits;
 use super::{CommandError, Ctx, Outcome};
+use base64::Engine;
 use crate::backend::directory;
 use crate::model::{Class, Contact};
 use crate::wbxml::codepages::resolverecipients as r;
@@ -54,6 +57,11 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         .and_then(|o| o.u32_of(r::CertificateRetrieval))
         .is_some_and(|c| c != NO_CERTIFICATES);
 
+    let pictures = options
+        .and_then(|o| o.child(r::Picture))
+        .filter(|_| ctx.req.version.has_contact_pictures())
+        .map(|p| PictureLimits::parse(p, r::MaxSize, r::MaxPictures));
+    let mut pictures_sent = 0;
     let own: Vec<_> = ctx
         .session
         .collections()?
@@ -75,13 +83,26 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
             matches.sort_by_cached_key(|(id, c)| (directory::display_name(c).to_lowercase(), id.clone()));
             found.extend(matches.into_iter().map(|(_, c)| (kind, c)));
         }
-        response.push(answer(to, found, max_suggestions, certificates));
+        let wants = Wants {
+            max_suggestions,
+            certificates,
+            pictures,
+        };
+        response.push(answer(to, found, &wants, &mut pictures_sent));
     }
     Ok(Outcome::Wbxml(response))
 }
 
-/// The `Response` for one `To`.
-fn answer(to: &str, mut found: Vec<(u32, Contact)>, max: usize, certificates: bool) -> Element {
+/// What the request's Options ask for.
+struct Wants {
+    max_suggestions: usize,
+    certificates: bool,
+    pictures: Option<PictureLimits>,
+}
+
+/// The `Response` for one `To`; `pictures_sent` counts photos across `To`s.
+fn answer(to: &str, mut found: Vec<(u32, Contact)>, wants: &Wants, pictures_sent: &mut usize) -> Element {
+    let max = wants.max_suggestions;
     // One entry per address: the directory's wins over a private copy.
     let mut seen: Vec<String> = Vec::new();
     found.retain(|(_, c)| match directory::addresses(c).next() {
@@ -116,12 +137,20 @@ fn answer(to: &str, mut found: Vec<(u32, Contact)>, max: usize, certificates: bo
                 directory::addresses(c).next().unwrap_or_default(),
             );
         // Certificates only for a resolved recipient (none for suggestions).
-        if certificates && code == status::SUCCESS {
+        if wants.certificates && code == status::SUCCESS {
             recipient.push(
                 Element::new(r::Certificates)
                     .with_text(r::Status, status::NO_VALID_CERTIFICATE.to_string())
                     .with_text(r::CertificateCount, "0"),
             );
+        }
+        if let Some(limits) = wants.pictures {
+            let (status, photo) = limits.check(c.picture.as_deref(), pictures_sent);
+            let mut picture = Element::new(r::Picture).with_text(r::Status, status.to_string());
+            if let Some(photo) = photo {
+                picture.push_text(r::Data, base64::engine::general_purpose::STANDARD.encode(photo));
+            }
+            recipient.push(picture);
         }
         e.push(recipient);
     }

@@ -2,18 +2,59 @@
 //! with a `Query` matched against the `[gal] sources` address books (see
 //! `backend::directory` for the rule), `Range` and `Total`. Other stores
 //! (Mailbox, DocumentLibrary) are not served here and get Status 2 in their
-//! Store; Picture is not returned (no contact photos in the results).
+//! Store. From 14.1 `Picture` asks for the contacts' photos, limited by
+//! `MaxSize` (bytes) and `MaxPictures`; each result then carries a
+//! `gal:Picture` with its own status.
 
 use super::{CommandError, Ctx, Outcome};
 use crate::backend::directory;
 use crate::model::Contact;
 use crate::wbxml::codepages::{gal, search as s};
 use crate::wbxml::Element;
+use base64::Engine;
 
 /// Search:Status values (MS-ASCMD 2.2.3.177.13).
 pub mod status {
     pub const SUCCESS: u32 = 1;
     pub const INVALID_REQUEST: u32 = 2;
+    /// gal:Picture: the contact has no photo.
+    pub const NO_PICTURE: u32 = 173;
+    /// gal:Picture: the photo is larger than MaxSize.
+    pub const PICTURE_TOO_LARGE: u32 = 174;
+    /// gal:Picture: MaxPictures photos were already returned.
+    pub const TOO_MANY_PICTURES: u32 = 175;
+}
+
+/// What the client asked of contact photos.
+#[derive(Debug, Clone, Copy)]
+pub struct PictureLimits {
+    pub max_size: Option<usize>,
+    pub max_pictures: Option<usize>,
+}
+
+impl PictureLimits {
+    /// The limits of a `Picture` request element (`MaxSize`, `MaxPictures`
+    /// in the given code page's tags).
+    pub fn parse(e: &Element, max_size: crate::wbxml::Tag, max_pictures: crate::wbxml::Tag) -> Self {
+        PictureLimits {
+            max_size: e.u32_of(max_size).map(|n| n as usize),
+            max_pictures: e.u32_of(max_pictures).map(|n| n as usize),
+        }
+    }
+
+    /// The status and, on success, the photo to send; `sent` counts the
+    /// photos already in the response.
+    pub fn check<'a>(&self, photo: Option<&'a [u8]>, sent: &mut usize) -> (u32, Option<&'a [u8]>) {
+        match photo {
+            None => (status::NO_PICTURE, None),
+            Some(p) if self.max_size.is_some_and(|m| p.len() > m) => (status::PICTURE_TOO_LARGE, None),
+            Some(_) if self.max_pictures.is_some_and(|m| *sent >= m) => (status::TOO_MANY_PICTURES, None),
+            Some(p) => {
+                *sent += 1;
+                (status::SUCCESS, Some(p))
+            }
+        }
+    }
 }
 
 /// Most results one Search returns (the spec's GAL limit: Range 0-99).
@@ -42,6 +83,10 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
             Some(Element::new(s::Store).with_text(s::Status, status::INVALID_REQUEST.to_string())),
         ));
     };
+    let pictures = store
+        .path(&[s::Options, s::Picture])
+        .filter(|_| ctx.req.version.has_contact_pictures())
+        .map(|p| PictureLimits::parse(p, s::MaxSize, s::MaxPictures));
     let books = ctx.session.gal_collections(&ctx.config.gal.sources)?;
     let mut found = ctx.session.search_contacts(&books, query, MAX_COUNTED)?;
     // By name, as a directory lists people (and stable across pages).
@@ -51,8 +96,18 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     if shown.is_empty() {
         result.push(Element::new(s::Result));
     } else {
+        let mut sent = 0;
         for (_, contact) in &shown {
-            result.push(Element::new(s::Result).with(properties(contact)));
+            let mut props = properties(contact);
+            if let Some(limits) = pictures {
+                let (code, photo) = limits.check(contact.picture.as_deref(), &mut sent);
+                let mut picture = Element::new(gal::Picture).with_text(gal::Status, code.to_string());
+                if let Some(photo) = photo {
+                    picture.push_text(gal::Data, base64::engine::general_purpose::STANDARD.encode(photo));
+                }
+                props.push(picture);
+            }
+            result.push(Element::new(s::Result).with(props));
         }
         result.push_text(s::Range, format!("{first}-{}", first + shown.len() - 1));
     }

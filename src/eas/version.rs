@@ -132,6 +132,12 @@ impl Version {
         self >= Version::V14_1
     }
 
+    /// Search GAL and ResolveRecipients return contact photos (`Picture`
+    /// with `MaxSize`/`MaxPictures`) from 14.1 (MS-ASCMD 2.2.3.135).
+    pub fn has_contact_pictures(self) -> bool {
+        self >= Version::V14_1
+    }
+
     /// Settings RightsManagementInformation exists from 14.1 (MS-ASCMD 2.2.3.156).
     pub fn has_rights_management(self) -> bool {
         self >= Version::V14_1
