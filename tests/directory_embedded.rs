@@ -230,6 +230,17 @@ fn resolve_recipients_statuses() {
     assert_eq!(answers[3].text_of(r::RecipientCount), Some("0"));
     assert_eq!(status(4), "4", "carol's private book is not the directory");
 
+    // Availability (14.0+): no free/busy source, said per recipient.
+    let window = Element::new(r::Options).with(
+        Element::new(r::Availability)
+            .with_text(r::StartTime, "2026-12-01T08:00:00.000Z")
+            .with_text(r::EndTime, "2026-12-01T18:00:00.000Z"),
+    );
+    let free_busy = resolve(&alice, &["bob@corp.test"], Some(window));
+    let availability = free_busy[0].path(&[r::Recipient, r::Availability]).unwrap();
+    assert_eq!(availability.text_of(r::Status), Some("163"));
+    assert!(!availability.has(r::MergedFreeBusy));
+
     // MaxAmbiguousRecipients cuts the suggestions: Status 3.
     let max = Element::new(r::Options).with_text(r::MaxAmbiguousRecipients, "2");
     let cut = resolve(&alice, &["ann"], Some(max));

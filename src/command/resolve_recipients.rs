@@ -7,7 +7,9 @@
 //! no S/MIME certificates are stored, so a request for them gets Status 7
 //! (no valid certificate) with count 0. From 14.1 `Picture` returns the
 //! contacts' photos within `MaxSize`/`MaxPictures` (statuses as in Search).
-//! Availability is not answered.
+//! `Availability` (14.0+) is answered per resolved recipient with Status
+//! 163, "free/busy data not available": neither backend can read another
+//! person's calendar yet.
 
 use super::search::PictureLimits;
 use super::{CommandError, Ctx, Outcome};
@@ -26,6 +28,8 @@ pub mod status {
     pub const PROTOCOL_ERROR: u32 = 5;
     /// Certificates: the recipient has no valid S/MIME certificate.
     pub const NO_VALID_CERTIFICATE: u32 = 7;
+    /// Availability: no free/busy data for this recipient.
+    pub const FREE_BUSY_UNAVAILABLE: u32 = 163;
 }
 
 /// Recipient:Type values (MS-ASCMD 2.2.3.186.5).
@@ -62,6 +66,8 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         .filter(|_| ctx.req.version.has_contact_pictures())
         .map(|p| PictureLimits::parse(p, r::MaxSize, r::MaxPictures));
     let mut pictures_sent = 0;
+    let availability = options.is_some_and(|o| o.has(r::Availability))
+        && ctx.req.version.has_availability();
     let own: Vec<_> = ctx
         .session
         .collections()?
@@ -87,6 +93,7 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
             max_suggestions,
             certificates,
             pictures,
+            availability,
         };
         response.push(answer(to, found, &wants, &mut pictures_sent));
     }
@@ -98,6 +105,7 @@ struct Wants {
     max_suggestions: usize,
     certificates: bool,
     pictures: Option<PictureLimits>,
+    availability: bool,
 }
 
 /// The `Response` for one `To`; `pictures_sent` counts photos across `To`s.
@@ -136,7 +144,13 @@ fn answer(to: &str, mut found: Vec<(u32, Contact)>, wants: &Wants, pictures_sent
                 r::EmailAddress,
                 directory::addresses(c).next().unwrap_or_default(),
             );
-        // Certificates only for a resolved recipient (none for suggestions).
+        // Availability and certificates only for a resolved recipient.
+        if wants.availability && code == status::SUCCESS {
+            recipient.push(
+                Element::new(r::Availability)
+                    .with_text(r::Status, status::FREE_BUSY_UNAVAILABLE.to_string()),
+            );
+        }
         if wants.certificates && code == status::SUCCESS {
             recipient.push(
                 Element::new(r::Certificates)

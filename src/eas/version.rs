@@ -138,6 +138,12 @@ impl Version {
         self >= Version::V14_1
     }
 
+    /// ResolveRecipients answers `Availability` (free/busy) from 14.0
+    /// (MS-ASCMD 2.2.3.16).
+    pub fn has_availability(self) -> bool {
+        self >= Version::V14_0
+    }
+
     /// Settings RightsManagementInformation exists from 14.1 (MS-ASCMD 2.2.3.156).
     pub fn has_rights_management(self) -> bool {
         self >= Version::V14_1
