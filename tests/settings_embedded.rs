@@ -109,6 +109,16 @@ fn device_information_and_password_land_in_the_info_file_without_the_password() 
         chrono::DateTime::parse_from_rfc3339(set_at).is_ok(),
         "{set_at}"
     );
+    // The administrator sees it with `devices show`.
+    let shown = std::process::Command::new(support::serve::BIN)
+        .args(["--config", served.config.to_str().unwrap()])
+        .args(["devices", "show", "alice", "PHONE1"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    for part in ["Pixel 9", "356938035643809", "Telekom", set_at] {
+        assert!(shown.contains(part), "{part} missing in {shown}");
+    }
     // The password is nowhere under the server's folder (state, debug log).
     let debug = served.dir.path().join("debug/alice-PHONE1.log");
     assert!(std::fs::read_to_string(&debug).unwrap().contains("***"));

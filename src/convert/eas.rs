@@ -3,6 +3,8 @@
 
 use super::body::BodyPreference;
 use super::eas_contact;
+use super::eas_fields::{ItemError, ItemRules};
+use super::{eas_calendar, eas_note, eas_task};
 use crate::backend::BackendError;
 use crate::eas::version::Version;
 use crate::model::{Class, Item};
@@ -22,21 +24,45 @@ pub enum ConvertError {
 
 /// The ApplicationData element of an item for this version and body preferences.
 pub fn to_app_data(item: &Item, version: Version, prefs: &[BodyPreference]) -> Element {
-    let children = match item {
-        Item::Contact(c) => eas_contact::to_eas(c, version, prefs),
-        other => unsupported(other.class()),
-    };
-    let mut e = Element::new(airsync::ApplicationData);
-    for c in children {
-        e.push(c);
+    let rules = ItemRules::new(version);
+    match item {
+        Item::Contact(c) => {
+            let mut e = Element::new(airsync::ApplicationData);
+            for child in eas_contact::to_eas(c, version, prefs) {
+                e.push(child);
+            }
+            e
+        }
+        Item::Event(e) => {
+            // Events without a zone of their own are shown in UTC (the
+            // request carries no user zone).
+            let opts = eas_calendar::WriteOptions {
+                rules,
+                body_preferences: prefs,
+                default_zone: chrono_tz::UTC,
+            };
+            eas_calendar::to_application_data(e, &opts)
+        }
+        Item::Task(t) => eas_task::to_application_data(t, rules, prefs, chrono_tz::UTC),
+        Item::Note(n) => eas_note::to_application_data(n, rules, prefs),
     }
-    e
 }
 
 /// The item a device sent in an Add or Change.
 pub fn from_app_data(class: Class, data: &Element, version: Version) -> Result<Item, ConvertError> {
+    let rules = ItemRules::new(version);
+    let invalid = |e: ItemError| ConvertError::Invalid(e.to_string());
     match class {
         Class::Contacts => Ok(Item::Contact(eas_contact::from_eas(data, version))),
+        Class::Calendar => eas_calendar::from_application_data(data, rules)
+            .map(Item::Event)
+            .map_err(invalid),
+        Class::Tasks => eas_task::from_application_data(data, rules)
+            .map(Item::Task)
+            .map_err(invalid),
+        Class::Notes => eas_note::from_application_data(data, rules)
+            .map(Item::Note)
+            .map_err(invalid),
         other => Err(ConvertError::Invalid(format!(
             "{} items are not supported yet",
             other.as_str()
@@ -68,10 +94,18 @@ pub fn apply_change(
             tags.as_deref(),
             version,
         )),
+        (Item::Event(old), Item::Event(new)) => Item::Event(eas_calendar::merge_change(
+            old,
+            &new,
+            tags.as_deref(),
+            version,
+        )),
+        (Item::Task(old), Item::Task(new)) => {
+            Item::Task(eas_task::merge_change(old, &new, tags.as_deref(), version))
+        }
+        (Item::Note(old), Item::Note(new)) => {
+            Item::Note(eas_note::merge_change(old, &new, tags.as_deref(), version))
+        }
         (_, sent) => sent,
     }
-}
-
-fn unsupported(_class: Class) -> Vec<Element> {
-    Vec::new()
 }

@@ -2,7 +2,11 @@
 pub mod body;
 pub mod contentline;
 pub mod eas;
+pub mod eas_calendar;
 pub mod eas_contact;
+pub mod eas_fields;
+pub mod eas_note;
+pub mod eas_task;
 pub mod ghost;
 pub mod ical;
 pub mod note;

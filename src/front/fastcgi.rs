@@ -360,4 +360,18 @@ mod tests {
         };
         assert!(serve_connection(&mut wire, &server, &Activity::default()).is_err());
     }
+
+    proptest::proptest! {
+        /// A connection sending arbitrary bytes ends, with or without an
+        /// error, never with a panic.
+        #[test]
+        fn arbitrary_connections_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let server = Server::with_backend(Config::default(), Box::new(NoUsers));
+            let mut input = Vec::new();
+            rec::write_record(&mut input, rec::BEGIN_REQUEST, 1, &[0, 1, 1, 0, 0, 0, 0, 0]).unwrap();
+            input.extend_from_slice(&bytes);
+            let mut wire = Wire { input: io::Cursor::new(input), output: Vec::new() };
+            let _ = serve_connection(&mut wire, &server, &Activity::default());
+        }
+    }
 }

@@ -277,12 +277,13 @@ fn read_body(stream: &mut impl Read, buffered: &mut Vec<u8>, len: usize) -> io::
     Ok(body)
 }
 
+/// Write a response; `Connection` says whether the connection stays open
+/// (explicitly also when open, which HTTP/1.0 clients need).
 fn write_response(stream: &mut impl Write, resp: &Response, keep_alive: bool) -> io::Result<()> {
     let mut out = Vec::with_capacity(resp.body.len() + 256);
     write!(out, "HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status))?;
-    if !keep_alive {
-        out.extend_from_slice(b"Connection: close\r\n");
-    }
+    let connection = if keep_alive { "keep-alive" } else { "close" };
+    write!(out, "Connection: {connection}\r\n")?;
     super::write_header_block(resp, &mut out)?;
     out.extend_from_slice(&resp.body);
     stream.write_all(&out)?;
@@ -364,9 +365,22 @@ mod tests {
     fn response_writing() {
         let mut out = Vec::new();
         write_response(&mut out, &Response::new(404), false).unwrap();
+        let mut open = Vec::new();
+        write_response(&mut open, &Response::new(200), true).unwrap();
+        assert!(open.starts_with(b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"));
         assert_eq!(
             out,
             b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
         );
+    }
+
+    proptest::proptest! {
+        /// Any head is parsed or answered with a status, never a panic.
+        #[test]
+        fn arbitrary_heads_never_panic(head in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = parse_head(&head);
+            let mut r = &head[..];
+            let _ = read_head(&mut r, &mut Vec::new());
+        }
     }
 }
