@@ -68,17 +68,14 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     let mut pictures_sent = 0;
     let availability = options.is_some_and(|o| o.has(r::Availability))
         && ctx.req.version.has_availability();
+    // A book named in [gal] sources is the directory even for the user who
+    // owns it; the user's other address books are their own contacts.
+    let directory_books = ctx.session.gal_collections(&ctx.config.gal.sources)?;
     let own: Vec<_> = ctx
         .session
         .collections()?
         .into_iter()
-        .filter(|c| c.class == Class::Contacts)
-        .collect();
-    let directory_books: Vec<_> = ctx
-        .session
-        .gal_collections(&ctx.config.gal.sources)?
-        .into_iter()
-        .filter(|c| !own.iter().any(|o| o.id == c.id))
+        .filter(|c| c.class == Class::Contacts && !directory_books.iter().any(|d| d.id == c.id))
         .collect();
 
     let mut response = Element::new(r::ResolveRecipients).with_text(r::Status, status::SUCCESS.to_string());
