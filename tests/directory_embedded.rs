@@ -241,6 +241,19 @@ fn resolve_recipients_statuses() {
     assert_eq!(availability.text_of(r::Status), Some("163"));
     assert!(!availability.has(r::MergedFreeBusy));
 
+    // A window ending before it starts is a protocol error of the command.
+    let backwards = Element::new(r::ResolveRecipients)
+        .with_text(r::To, "bob@corp.test")
+        .with(
+            Element::new(r::Options).with(
+                Element::new(r::Availability)
+                    .with_text(r::StartTime, "2026-12-01T18:00:00.000Z")
+                    .with_text(r::EndTime, "2026-12-01T08:00:00.000Z"),
+            ),
+        );
+    let reply = alice.client.post("ResolveRecipients", Some(&backwards));
+    assert_eq!(reply.body.unwrap().text_of(r::Status), Some("5"));
+
     // MaxAmbiguousRecipients cuts the suggestions: Status 3.
     let max = Element::new(r::Options).with_text(r::MaxAmbiguousRecipients, "2");
     let cut = resolve(&alice, &["ann"], Some(max));

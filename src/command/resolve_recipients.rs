@@ -66,8 +66,13 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         .filter(|_| ctx.req.version.has_contact_pictures())
         .map(|p| PictureLimits::parse(p, r::MaxSize, r::MaxPictures));
     let mut pictures_sent = 0;
-    let availability = options.is_some_and(|o| o.has(r::Availability))
-        && ctx.req.version.has_availability();
+    let window = options
+        .and_then(|o| o.child(r::Availability))
+        .filter(|_| ctx.req.version.has_availability());
+    if window.is_some_and(|w| !valid_window(w)) {
+        return Ok(status_only(status::PROTOCOL_ERROR));
+    }
+    let availability = window.is_some();
     // A book named in [gal] sources is the directory even for the user who
     // owns it; the user's other address books are their own contacts.
     let directory_books = ctx.session.gal_collections(&ctx.config.gal.sources)?;
@@ -166,6 +171,20 @@ fn answer(to: &str, mut found: Vec<(u32, Contact)>, wants: &Wants, pictures_sent
         e.push(recipient);
     }
     e
+}
+
+/// An Availability request needs a StartTime and, when it has one, an
+/// EndTime at least 30 minutes later (MS-ASCMD 2.2.3.16).
+fn valid_window(w: &Element) -> bool {
+    let time = |tag| {
+        w.text_of(tag)
+            .map(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
+    };
+    match (time(r::StartTime), time(r::EndTime)) {
+        (Some(Some(_)), None) => true,
+        (Some(Some(start)), Some(Some(end))) => end - start >= chrono::Duration::minutes(30),
+        _ => false,
+    }
 }
 
 fn status_only(code: u32) -> Outcome {
