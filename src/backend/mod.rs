@@ -1,12 +1,13 @@
 //! Where PIM data lives: Horde over JSON-RPC or the embedded SQLite store,
 //! behind one trait in the domain's terms. The sync engine only sees this.
 
+pub mod directory;
 pub mod embedded;
 pub mod horde;
 mod select;
 pub use select::from_config;
 
-use crate::model::{Class, Item};
+use crate::model::{Class, Contact, Item};
 
 /// Errors a backend reports; the request layer maps them to statuses.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +100,45 @@ pub trait Session: Send {
     fn delete(&mut self, collection: &Collection, id: &str) -> Result<()>;
     /// Move an item to another collection of the same class; returns its new id.
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String>;
+
+    /// The address books named in `[gal] sources` that this user may read,
+    /// forming the directory (GAL). By default: the user's own contact
+    /// collections with those ids (a Horde address book shared with the user
+    /// is among them).
+    fn gal_collections(&mut self, sources: &[String]) -> Result<Vec<Collection>> {
+        Ok(self
+            .collections()?
+            .into_iter()
+            .filter(|c| c.class == Class::Contacts && sources.contains(&c.id))
+            .collect())
+    }
+
+    /// Contacts of `collections` that match `query` (see
+    /// [`directory::matches`]), at most `limit`, in collection order. By
+    /// default every contact is listed and fetched; backends with an index
+    /// do better.
+    fn search_contacts(
+        &mut self,
+        collections: &[Collection],
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Contact)>> {
+        let mut found = Vec::new();
+        for collection in collections.iter().filter(|c| c.class == Class::Contacts) {
+            let ids = self.list(collection, Window::default())?;
+            for (id, item) in self.fetch(collection, &ids)? {
+                if let Item::Contact(contact) = item {
+                    if directory::matches(&contact, query) {
+                        found.push((id, contact));
+                        if found.len() >= limit {
+                            return Ok(found);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
 
     /// Backend round trips (JSON-RPC calls) made by this session so far, for
     /// the debug log and the benchmarks.

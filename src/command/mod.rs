@@ -77,10 +77,15 @@ registry! {
     "MoveItems" => move_items,
     "Ping" => ping,
     "Provision" => provision,
+    "ResolveRecipients" => resolve_recipients,
+    "Search" => search,
+    "Settings" => settings,
     "Sync" => sync,
+    "ValidateCert" => validate_cert,
 }
 
 mod folder_edit;
+pub mod identity;
 
 /// Run a command by name; `None` when it is not implemented (HTTP 501).
 pub fn dispatch(
