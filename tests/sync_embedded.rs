@@ -254,3 +254,68 @@ fn folder_changes_reach_the_other_phone_and_ids_survive_a_reset() {
         Some("9")
     );
 }
+
+#[test]
+fn move_items_between_address_books() {
+    use horde_activesync::wbxml::codepages::mov as m;
+    let (_served, mut one, mut two, book) = setup("14.1");
+    let team = one.create_folder("Team", 14);
+    two.folder_sync();
+    for phone in [&mut one, &mut two] {
+        phone.start(&book, None);
+        phone.start(&team, None);
+    }
+    let r = one.sync(
+        &book,
+        None,
+        vec![contact_add("m", "Mover", "Tester", "mover@example.test")],
+    );
+    let id = r
+        .path(&[a::Responses, a::Add])
+        .and_then(|e| e.text_of(a::ServerId))
+        .unwrap()
+        .to_string();
+    two.sync(&book, None, vec![]);
+
+    let req = Element::new(m::MoveItems).with(
+        Element::new(m::Move)
+            .with_text(m::SrcMsgId, id.clone())
+            .with_text(m::SrcFldId, book.clone())
+            .with_text(m::DstFldId, team.clone()),
+    );
+    let r = one.client.post("MoveItems", Some(&req)).body.unwrap();
+    let resp = r.child(m::Response).unwrap();
+    assert_eq!(
+        resp.text_of(m::Status),
+        Some("3"),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    let moved = resp.text_of(m::DstMsgId).unwrap().to_string();
+
+    // The moving phone already did it: nothing comes back to it.
+    assert!(commands(&one.sync(&book, None, vec![])).is_empty());
+    assert!(commands(&one.sync(&team, None, vec![])).is_empty());
+    // The other phone sees it leave one book and arrive in the other.
+    assert_eq!(
+        commands(&two.sync(&book, None, vec![])),
+        vec![("Delete".to_string(), id)]
+    );
+    assert_eq!(
+        commands(&two.sync(&team, None, vec![])),
+        vec![("Add".to_string(), moved)]
+    );
+
+    // Same folder, unknown folder.
+    let same = Element::new(m::MoveItems).with(
+        Element::new(m::Move)
+            .with_text(m::SrcMsgId, "x")
+            .with_text(m::SrcFldId, team.clone())
+            .with_text(m::DstFldId, team.clone()),
+    );
+    let r = one.client.post("MoveItems", Some(&same)).body.unwrap();
+    assert_eq!(
+        r.path(&[m::Response]).unwrap().text_of(m::Status),
+        Some("4")
+    );
+}

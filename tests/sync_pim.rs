@@ -356,3 +356,83 @@ fn notes_on_the_embedded_store() {
 fn notes_through_horde() {
     notes_round_trip(&World::horde());
 }
+
+/// An event `days` from now (one hour, UTC), as a phone adds it.
+fn event_in(days: i64, subject: &str) -> Element {
+    let start = chrono::Utc::now() + chrono::Duration::days(days);
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%dT%H0000Z").to_string();
+    Element::new(a::ApplicationData)
+        .with_text(cal::AllDayEvent, "0")
+        .with_text(cal::StartTime, fmt(start))
+        .with_text(cal::EndTime, fmt(start + chrono::Duration::hours(1)))
+        .with_text(cal::Subject, subject)
+        .with_text(cal::UID, unique(subject))
+}
+
+fn subjects(coll: &Element) -> Vec<String> {
+    let mut v: Vec<String> = coll
+        .child(a::Commands)
+        .map(|c| {
+            c.elements()
+                .filter_map(|e| {
+                    e.path(&[a::ApplicationData])
+                        .and_then(|d| d.text_of(cal::Subject))
+                })
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn filter_windows(world: &World) {
+    let (mut one, mut two) = (world.phone("FILTER1"), world.phone("FILTER2"));
+    let folder = new_folder(&mut one, &mut two, 13);
+    one.sync(
+        &folder,
+        None,
+        vec![
+            add("old", event_in(-20, "Old")),
+            add("soon", event_in(1, "Soon")),
+            add("week", event_in(-3, "Recent")),
+        ],
+    );
+    // One week back: only the recent and the coming event.
+    let mut three = world.phone("FILTER3");
+    three.filters.insert(folder.clone(), 3);
+    three.sync(&folder, None, vec![]);
+    let r = three.sync(&folder, None, vec![]);
+    assert_eq!(subjects(&r), vec!["Recent", "Soon"]);
+    // All: the old event is added, nothing twice.
+    three.filters.insert(folder.clone(), 0);
+    let r = three.sync(&folder, None, vec![]);
+    assert_eq!(
+        subjects(&r),
+        vec!["Old"],
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    // Back to one day: what left the window is soft-deleted.
+    three.filters.insert(folder.clone(), 1);
+    let r = three.sync(&folder, None, vec![]);
+    let mut gone: Vec<String> = commands(&r).into_iter().map(|(op, _)| op).collect();
+    gone.sort();
+    assert_eq!(
+        gone,
+        vec!["SoftDelete", "SoftDelete"],
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    delete_folder(&mut one, &folder);
+}
+
+#[test]
+fn calendar_filter_windows_on_the_embedded_store() {
+    filter_windows(&World::embedded());
+}
+
+#[test]
+fn calendar_filter_windows_through_horde() {
+    filter_windows(&World::horde());
+}

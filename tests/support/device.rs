@@ -13,6 +13,8 @@ pub struct Phone {
     /// ServerId -> (DisplayName, Type)
     pub folders: HashMap<String, (String, u32)>,
     pub keys: HashMap<String, String>,
+    /// FilterType sent in each Sync of a folder (none: no Options).
+    pub filters: HashMap<String, u32>,
 }
 
 impl Phone {
@@ -22,6 +24,7 @@ impl Phone {
             hierarchy_key: "0".into(),
             folders: HashMap::new(),
             keys: HashMap::new(),
+            filters: HashMap::new(),
         }
     }
 
@@ -87,6 +90,9 @@ impl Phone {
         }
         if let Some(w) = window {
             coll.push_text(a::WindowSize, w.to_string());
+        }
+        if let Some(f) = self.filters.get(folder) {
+            coll.push(Element::new(a::Options).with_text(a::FilterType, f.to_string()));
         }
         if !commands.is_empty() {
             let mut cmds = Element::new(a::Commands);
