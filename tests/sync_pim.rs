@@ -153,6 +153,7 @@ fn weekly_event(uid: &str) -> Element {
                 .with_text(cal::DayOfWeek, "2")
                 .with_text(cal::Occurrences, "10"),
         )
+        .with_text(cal::Reminder, "15")
         .with_text(cal::Sensitivity, "0")
         .with_text(cal::Subject, "Weekly sync")
         .with_text(cal::StartTime, "20261207T090000Z")
@@ -175,6 +176,7 @@ fn calendar_round_trip(world: &World) {
     assert_eq!(got.text_of(cal::StartTime), Some("20261207T090000Z"));
     assert_eq!(got.text_of(cal::EndTime), Some("20261207T100000Z"));
     assert_eq!(got.text_of(cal::UID), Some(uid.as_str()));
+    assert_eq!(got.text_of(cal::Reminder), Some("15"), "a reminder on a recurring event survives");
     let rec = got.child(cal::Recurrence).expect("recurrence");
     assert_eq!(
         (
