@@ -176,7 +176,11 @@ fn calendar_round_trip(world: &World) {
     assert_eq!(got.text_of(cal::StartTime), Some("20261207T090000Z"));
     assert_eq!(got.text_of(cal::EndTime), Some("20261207T100000Z"));
     assert_eq!(got.text_of(cal::UID), Some(uid.as_str()));
-    assert_eq!(got.text_of(cal::Reminder), Some("15"), "a reminder on a recurring event survives");
+    assert_eq!(
+        got.text_of(cal::Reminder),
+        Some("15"),
+        "a reminder on a recurring event survives"
+    );
     let rec = got.child(cal::Recurrence).expect("recurrence");
     assert_eq!(
         (

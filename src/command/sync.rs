@@ -447,33 +447,13 @@ fn apply_commands(
                         Ok(convert::apply_change(old, sent, supported.as_deref(), version))
                     }),
                 };
-                match result {
-                    Ok(()) => {
-                        record.own_writes.insert(server_id.clone());
-                        st.device_wrote(server_id, false);
-                    }
-                    Err(e) => responses.push(
-                        Element::new(a::Change)
-                            .with_text(a::ServerId, server_id.clone())
-                            .with_text(a::Status, item_status(e)?.to_string()),
-                    ),
-                }
+                settle(result, a::Change, server_id, st, record, responses)?;
             }
             ClientCommand::Delete { server_id, instance_id: Some(instance) } => {
                 let result = rewrite(ctx, collection, &mut existing, server_id, |old| {
                     convert::change_occurrence(old, instance, None, version)
                 });
-                match result {
-                    Ok(()) => {
-                        record.own_writes.insert(server_id.clone());
-                        st.device_wrote(server_id, false);
-                    }
-                    Err(e) => responses.push(
-                        Element::new(a::Delete)
-                            .with_text(a::ServerId, server_id.clone())
-                            .with_text(a::Status, item_status(e)?.to_string()),
-                    ),
-                }
+                settle(result, a::Delete, server_id, st, record, responses)?;
             }
             ClientCommand::Delete { server_id, instance_id: None } => {
                 match ctx.session.delete(collection, server_id) {
@@ -504,6 +484,30 @@ fn apply_commands(
                 responses.push(r);
             }
         }
+    }
+    Ok(())
+}
+
+/// After a rewrite of `server_id`: record it as the device's own write, or
+/// answer the failed `op` (Change or Delete) with its item status.
+fn settle(
+    result: Result<(), convert::ConvertError>,
+    op: crate::wbxml::Tag,
+    server_id: &str,
+    st: &mut CollectionState,
+    record: &mut CollectionState,
+    responses: &mut Element,
+) -> Result<(), CommandError> {
+    match result {
+        Ok(()) => {
+            record.own_writes.insert(server_id.to_string());
+            st.device_wrote(server_id, false);
+        }
+        Err(e) => responses.push(
+            Element::new(op)
+                .with_text(a::ServerId, server_id)
+                .with_text(a::Status, item_status(e)?.to_string()),
+        ),
     }
     Ok(())
 }
