@@ -1,8 +1,10 @@
 //! Where PIM data lives: Horde over JSON-RPC or the embedded SQLite store,
 //! behind one trait in the domain's terms. The sync engine only sees this.
 
+pub mod combined;
 pub mod embedded;
 pub mod horde;
+pub mod mail;
 mod select;
 pub use select::from_config;
 
@@ -41,6 +43,19 @@ pub struct Collection {
     /// The user's default collection of its class (EAS default folder types).
     pub is_default: bool,
     pub parent: Option<String>,
+    /// What a mail folder is for (IMAP SPECIAL-USE, RFC 6154); `None` for
+    /// PIM collections and ordinary mail folders.
+    pub role: Option<Role>,
+}
+
+/// The special mail folders a device shows with their own folder types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Inbox,
+    Drafts,
+    Trash,
+    Sent,
+    Outbox,
 }
 
 /// An opaque change point of one collection (e.g. a Horde modseq or the
@@ -99,6 +114,12 @@ pub trait Session: Send {
     fn delete(&mut self, collection: &Collection, id: &str) -> Result<()>;
     /// Move an item to another collection of the same class; returns its new id.
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String>;
+
+    /// Send a message the device composed (SendMail) byte for byte and keep
+    /// a copy in the Sent folder when asked. Backends without mail refuse.
+    fn send_mail(&mut self, _message: &[u8], _save_in_sent: bool) -> Result<()> {
+        Err(BackendError::Invalid("this server has no mail".into()))
+    }
 
     /// Backend round trips (JSON-RPC calls) made by this session so far, for
     /// the debug log and the benchmarks.

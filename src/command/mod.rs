@@ -18,6 +18,14 @@ pub struct Ctx<'a> {
     pub session: &'a mut dyn Session,
     pub device: &'a mut crate::state::Device,
     pub now: SystemTime,
+    /// The request body as sent, for commands whose body is not WBXML
+    /// (SendMail before 14.0 carries the RFC 822 message itself).
+    pub raw_body: &'a [u8],
+}
+
+/// Commands whose body is a MIME message, not WBXML, in this version.
+pub fn takes_mime_body(cmd: &str, version: crate::eas::version::Version) -> bool {
+    matches!(cmd, "SendMail" | "SmartReply" | "SmartForward") && !version.compose_mail_wbxml()
 }
 
 /// What a command answers.
@@ -77,6 +85,7 @@ registry! {
     "MoveItems" => move_items,
     "Ping" => ping,
     "Provision" => provision,
+    "SendMail" => send_mail,
     "Sync" => sync,
 }
 

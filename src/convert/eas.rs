@@ -3,6 +3,7 @@
 
 use super::body::BodyPreference;
 use super::eas_contact;
+use super::eas_email;
 use crate::backend::BackendError;
 use crate::eas::version::Version;
 use crate::model::{Class, Item};
@@ -24,6 +25,7 @@ pub enum ConvertError {
 pub fn to_app_data(item: &Item, version: Version, prefs: &[BodyPreference]) -> Element {
     let children = match item {
         Item::Contact(c) => eas_contact::to_eas(c, version, prefs),
+        Item::Email(e) => eas_email::to_eas(e, version, prefs),
         other => unsupported(other.class()),
     };
     let mut e = Element::new(airsync::ApplicationData);
@@ -37,6 +39,7 @@ pub fn to_app_data(item: &Item, version: Version, prefs: &[BodyPreference]) -> E
 pub fn from_app_data(class: Class, data: &Element, version: Version) -> Result<Item, ConvertError> {
     match class {
         Class::Contacts => Ok(Item::Contact(eas_contact::from_eas(data, version))),
+        Class::Email => Ok(Item::Email(eas_email::from_eas(data))),
         other => Err(ConvertError::Invalid(format!(
             "{} items are not supported yet",
             other.as_str()
@@ -68,6 +71,11 @@ pub fn apply_change(
             tags.as_deref(),
             version,
         )),
+        // Read, Flag or Categories left out of a Change stay (MS-ASEMAIL 3.1.5.3).
+        (Item::Email(old), Item::Email(new)) => {
+            let sent_categories = !new.categories.is_empty();
+            Item::Email(eas_email::merge_change(old, &new, sent_categories))
+        }
         (_, sent) => sent,
     }
 }

@@ -111,9 +111,13 @@ impl Server {
         let Some(run) = command::lookup(&ereq.cmd) else {
             return Response::new(501);
         };
-        let body = match self.decode_body(ereq, &req.body) {
-            Ok(b) => b,
-            Err(response) => return response,
+        let body = if command::takes_mime_body(&ereq.cmd, ereq.version) {
+            None
+        } else {
+            match self.decode_body(ereq, &req.body) {
+                Ok(b) => b,
+                Err(response) => return response,
+            }
         };
         let mut device = match self.open_device(ereq) {
             Ok(d) => d,
@@ -137,6 +141,7 @@ impl Server {
                 session: &mut *session,
                 device: &mut device,
                 now: SystemTime::now(),
+                raw_body: &req.body,
             };
             run(&mut ctx, body.as_ref())
         }));

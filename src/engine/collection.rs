@@ -349,6 +349,7 @@ mod tests {
             name: "Book".into(),
             is_default: true,
             parent: None,
+            role: None,
         }
     }
 

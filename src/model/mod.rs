@@ -6,11 +6,13 @@
 //! sync engine needs for ghosted properties (MS-ASCMD 2.2.3.179 `Supported`).
 
 pub mod contact;
+pub mod email;
 pub mod event;
 pub mod note;
 pub mod task;
 
 pub use contact::Contact;
+pub use email::Email;
 pub use event::Event;
 pub use note::Note;
 pub use task::Task;
@@ -49,6 +51,7 @@ pub enum Item {
     Event(Event),
     Task(Task),
     Note(Note),
+    Email(Email),
 }
 
 impl Item {
@@ -58,6 +61,7 @@ impl Item {
             Item::Event(_) => Class::Calendar,
             Item::Task(_) => Class::Tasks,
             Item::Note(_) => Class::Notes,
+            Item::Email(_) => Class::Email,
         }
     }
 }

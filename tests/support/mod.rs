@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 pub mod client;
 pub mod device;
+pub mod mail;
 pub mod serve;
 pub mod web;

@@ -276,6 +276,7 @@ impl Session for EmbeddedSession {
                     name: r.get(2)?,
                     is_default: r.get(3)?,
                     parent: r.get::<_, Option<i64>>(4)?.map(|p| p.to_string()),
+                    role: None,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -311,6 +312,7 @@ impl Session for EmbeddedSession {
                 name: name.to_string(),
                 is_default: false,
                 parent: parent.map(str::to_string),
+                role: None,
             })
         })
     }
