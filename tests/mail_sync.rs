@@ -1,0 +1,435 @@
+//! Email end to end: a real `serve` (embedded PIM store + `[mail]`) against
+//! real Dovecot and Postfix from scripts/mail-setup.sh, with alice's INBOX
+//! holding the 12 seed messages (plain, iOS, HTML, UTF-8, Latin-1,
+//! attachments, S/MIME, a 60 KB one, ...).
+
+mod support;
+
+use horde_activesync::backend::mail::imap::{fetch_items, Connection, Value};
+use horde_activesync::wbxml::codepages::{
+    airsync as a, airsyncbase as asb, composemail as cm, email as em, ping as p,
+};
+use horde_activesync::wbxml::Element;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use support::device::{commands, Phone};
+use support::mail::{self, fresh_mailboxes, imap};
+use support::serve::Served;
+
+const PLAIN_LIMIT: usize = 200;
+
+fn config() -> String {
+    format!(
+        "[provisioning]\nmode = \"none\"\n[ping]\nheartbeat_min = 1\nheartbeat_max = 30\npoll_interval = 1\n{}",
+        mail::config()
+    )
+}
+
+fn start(version: &str, device: &str) -> (Served, Phone) {
+    let served = Served::start(&config(), &[("alice", "alicepass")]);
+    let mut phone = Phone::new(&served.url, "alice", "alicepass", device, version);
+    phone.folder_sync();
+    (served, phone)
+}
+
+/// One Sync round of a mail folder with plain-text bodies cut at PLAIN_LIMIT.
+fn sync(phone: &mut Phone, folder: &str, cmds: Vec<Element>) -> Element {
+    let key = phone
+        .keys
+        .get(folder)
+        .cloned()
+        .unwrap_or_else(|| "0".into());
+    let mut coll = Element::new(a::Collection)
+        .with_text(a::SyncKey, key.clone())
+        .with_text(a::CollectionId, folder);
+    if key != "0" {
+        coll.push(Element::new(a::GetChanges));
+    }
+    coll.push_text(a::WindowSize, "100");
+    coll.push(
+        Element::new(a::Options).with_text(a::FilterType, "0").with(
+            Element::new(asb::BodyPreference)
+                .with_text(asb::Type, "1")
+                .with_text(asb::TruncationSize, PLAIN_LIMIT.to_string()),
+        ),
+    );
+    if !cmds.is_empty() {
+        let mut c = Element::new(a::Commands);
+        for x in cmds {
+            c.push(x);
+        }
+        coll.push(c);
+    }
+    let body = Element::new(a::Sync).with(Element::new(a::Collections).with(coll));
+    let r = phone.post_sync(&body);
+    assert_eq!(
+        r.text_of(a::Status),
+        Some("1"),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    phone.keys.insert(
+        folder.to_string(),
+        r.text_of(a::SyncKey).unwrap().to_string(),
+    );
+    r
+}
+
+/// Key 0, then the first GetChanges: ServerId -> ApplicationData of every Add.
+fn initial(phone: &mut Phone, folder: &str) -> HashMap<String, Element> {
+    sync(phone, folder, vec![]);
+    let r = sync(phone, folder, vec![]);
+    r.child(a::Commands)
+        .map(|c| {
+            c.children_with(a::Add)
+                .map(|e| {
+                    (
+                        e.text_of(a::ServerId).unwrap().to_string(),
+                        e.child(a::ApplicationData).unwrap().clone(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn flags(conn: &mut Connection, mailbox: &str, uid: &str) -> Vec<String> {
+    conn.run(&format!("SELECT \"{mailbox}\"")).unwrap();
+    let r = conn.run(&format!("UID FETCH {uid} (FLAGS)")).unwrap();
+    r.data("FETCH")
+        .iter()
+        .flat_map(|v| fetch_items(v[0].as_list()))
+        .filter(|(k, _)| k == "FLAGS")
+        .flat_map(|(_, v)| {
+            v.as_list()
+                .iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn search(conn: &mut Connection, mailbox: &str, criteria: &str) -> Vec<u64> {
+    conn.run(&format!("SELECT \"{mailbox}\"")).unwrap();
+    let r = conn.run(&format!("UID SEARCH {criteria}")).unwrap();
+    r.data("SEARCH")
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_number())
+        .collect()
+}
+
+/// Wait (at most 10 s) until a message with this Message-ID is in the mailbox.
+fn wait_for(user: &str, mailbox: &str, message_id: &str) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut conn = imap(user);
+    loop {
+        let found = search(
+            &mut conn,
+            mailbox,
+            &format!("HEADER Message-ID \"{message_id}\""),
+        );
+        if let Some(uid) = found.first() {
+            let r = conn.run(&format!("UID FETCH {uid} (BODY.PEEK[])")).unwrap();
+            let items = fetch_items(r.data("FETCH")[0][0].as_list());
+            if let Some((_, Value::Str(b))) = items.into_iter().find(|(k, _)| k == "BODY[]") {
+                return b;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{message_id} never reached {user}'s {mailbox}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn folder_sync_and_initial_sync_of_the_seeded_inbox() {
+    let _mail = fresh_mailboxes();
+    let (_served, mut phone) = start("14.1", "MAIL1");
+    for (t, name) in [(2, "Inbox"), (3, "Drafts"), (4, "Trash"), (5, "Sent")] {
+        let id = phone.folder(t);
+        assert_eq!(phone.folders[&id].0, name, "folder type {t}");
+    }
+    phone.folder(9); // the embedded contacts are still there
+    let inbox = phone.folder(2);
+    let items = initial(&mut phone, &inbox);
+    assert_eq!(items.len(), 12);
+    let subjects: Vec<&str> = items
+        .values()
+        .filter_map(|e| e.text_of(em::Subject))
+        .collect();
+    assert!(
+        subjects.contains(&"Grüße aus München – 会議の議事録 ✅"),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.contains(&"Réunion du comité à Genève - ordre du jour"),
+        "{subjects:?}"
+    );
+    let unread = items
+        .values()
+        .filter(|e| e.text_of(em::Read) == Some("0"))
+        .count();
+    assert_eq!(unread, 4);
+    let flagged = items
+        .values()
+        .filter(|e| e.path(&[em::Flag, em::Status]).and_then(Element::text) == Some("2"))
+        .count();
+    assert_eq!(flagged, 3);
+    // Bodies are plain text cut at the device's TruncationSize.
+    let size = |e: &Element| {
+        e.path(&[asb::Body, asb::EstimatedDataSize])
+            .and_then(Element::text)
+            .and_then(|t| t.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let long = items.values().max_by_key(|e| size(e)).unwrap();
+    let body = long.child(asb::Body).unwrap();
+    assert_eq!(body.text_of(asb::Truncated), Some("1"));
+    assert!(body.text_of(asb::Data).unwrap().len() <= PLAIN_LIMIT);
+    assert!(body.u32_of(asb::EstimatedDataSize).unwrap() > 60_000);
+    assert!(items
+        .values()
+        .all(|e| e.path(&[asb::Body, asb::Type]).and_then(Element::text) == Some("1")));
+    let names: Vec<&str> = items
+        .values()
+        .filter_map(|e| e.child(asb::Attachments))
+        .flat_map(|x| x.children_with(asb::Attachment))
+        .filter_map(|x| x.text_of(asb::DisplayName))
+        .collect();
+    assert!(names.contains(&"Résumé übersicht.txt"), "{names:?}");
+    let classes: Vec<&str> = items
+        .values()
+        .filter_map(|e| e.text_of(em::MessageClass))
+        .collect();
+    assert!(
+        classes.contains(&"IPM.Note.SMIME.MultipartSigned") && classes.contains(&"IPM.Note.SMIME")
+    );
+
+    // 2.5 gets the same messages with email:Body.
+    let mut old = Phone::new(
+        &phone.client.base_url.clone(),
+        "alice",
+        "alicepass",
+        "MAIL25",
+        "2.5",
+    );
+    old.folder_sync();
+    let items = initial(&mut old, &inbox);
+    assert_eq!(items.len(), 12);
+    assert!(items
+        .values()
+        .all(|e| e.child(em::Body).is_some() && e.child(asb::Body).is_none()));
+}
+
+#[test]
+fn read_flag_and_delete_reach_imap_and_other_clients_flags_reach_the_device() {
+    let _mail = fresh_mailboxes();
+    let (_served, mut phone) = start("16.1", "MAIL2");
+    let inbox = phone.folder(2);
+    let items = initial(&mut phone, &inbox);
+    let unread = items
+        .iter()
+        .find(|(_, e)| e.text_of(em::Read) == Some("0"))
+        .unwrap()
+        .0
+        .clone();
+    let plain = items
+        .iter()
+        .find(|(id, e)| **id != unread && e.path(&[em::Flag, em::Status]).is_none())
+        .unwrap()
+        .0
+        .clone();
+
+    let change = Element::new(a::Change)
+        .with_text(a::ServerId, unread.clone())
+        .with(
+            Element::new(a::ApplicationData)
+                .with_text(em::Read, "1")
+                .with(
+                    Element::new(em::Flag)
+                        .with_text(em::Status, "2")
+                        .with_text(em::FlagType, "for Follow Up"),
+                ),
+        );
+    let r = sync(&mut phone, &inbox, vec![change]);
+    assert!(
+        r.child(a::Responses).is_none(),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    let mut other = imap("alice");
+    let f = flags(&mut other, "INBOX", &unread);
+    assert!(
+        f.iter().any(|x| x == "\\Seen") && f.iter().any(|x| x == "\\Flagged"),
+        "{f:?}"
+    );
+
+    other
+        .run(&format!("UID STORE {plain} +FLAGS (\\Flagged)"))
+        .unwrap();
+    let r = sync(&mut phone, &inbox, vec![]);
+    let got = commands(&r);
+    assert_eq!(
+        got,
+        vec![("Change".to_string(), plain.clone())],
+        "own change not echoed"
+    );
+    let changed = r
+        .path(&[a::Commands, a::Change, a::ApplicationData])
+        .unwrap();
+    assert_eq!(
+        changed
+            .path(&[em::Flag, em::Status])
+            .and_then(Element::text),
+        Some("2")
+    );
+
+    let r = sync(
+        &mut phone,
+        &inbox,
+        vec![Element::new(a::Delete).with_text(a::ServerId, unread.clone())],
+    );
+    assert!(r.child(a::Responses).is_none());
+    assert!(search(&mut other, "INBOX", &format!("UID {unread}")).is_empty());
+    assert_eq!(
+        search(&mut other, "Trash", "ALL").len(),
+        1,
+        "deleted = moved to Trash"
+    );
+    assert!(commands(&sync(&mut phone, &inbox, vec![])).is_empty());
+
+    // Trash shows it; deleting there removes it for good.
+    let trash = phone.folder(4);
+    let in_trash = initial(&mut phone, &trash);
+    assert_eq!(in_trash.len(), 1);
+    let id = in_trash.keys().next().unwrap().clone();
+    sync(
+        &mut phone,
+        &trash,
+        vec![Element::new(a::Delete).with_text(a::ServerId, id)],
+    );
+    assert!(search(&mut other, "Trash", "ALL").is_empty());
+}
+
+fn message(id: &str, subject: &str) -> Vec<u8> {
+    format!(
+        "From: Alice <alice@example.test>\r\nTo: Bob <bob@example.test>\r\nBcc: sink@example.test\r\n\
+         Subject: {subject}\r\nMessage-ID: <{id}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         Gr"
+    )
+    .into_bytes()
+    .into_iter()
+    .chain(*b"\xfc\xdfe from the phone\r\n.leading dot\r\n")
+    .collect()
+}
+
+#[test]
+fn send_mail_reaches_bob_byte_for_byte_and_a_copy_lands_in_sent() {
+    let _mail = fresh_mailboxes();
+    let (_served, phone) = start("14.1", "MAIL3");
+    let id = format!("send-{}@phone.example.test", std::process::id());
+    let raw = message(&id, "Sent from EAS 14.1");
+    let req = Element::new(cm::SendMail)
+        .with_text(cm::ClientId, "c1")
+        .with(Element::new(cm::SaveInSentItems))
+        .with(Element::opaque_element(cm::Mime, raw.clone()));
+    let reply = phone.client.post("SendMail", Some(&req));
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.body.is_none(),
+        "success is an empty body: {}",
+        reply.xml()
+    );
+    let got = wait_for("bob", "INBOX", &format!("<{id}>"));
+    let body_start = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    assert!(got.ends_with(&raw[body_start..]), "body byte for byte");
+    assert!(
+        !String::from_utf8_lossy(&got).contains("Bcc:"),
+        "Bcc header removed"
+    );
+    wait_for("sink", "INBOX", &format!("<{id}>")); // the Bcc recipient got it
+    let sent = wait_for("alice", "Sent", &format!("<{id}>"));
+    assert!(sent.ends_with(&raw[body_start..]));
+
+    // 12.1: the body is the message itself, SaveInSent a query parameter.
+    let mut old = Phone::new(
+        &phone.client.base_url.clone(),
+        "alice",
+        "alicepass",
+        "MAIL3OLD",
+        "12.1",
+    );
+    old.folder_sync();
+    let id = format!("legacy-{}@phone.example.test", std::process::id());
+    let reply = old.client.post_raw(
+        "SendMail",
+        &[("SaveInSent", "T")],
+        &message(&id, "Sent from EAS 12.1"),
+    );
+    assert_eq!(reply.status, 200);
+    wait_for("bob", "INBOX", &format!("<{id}>"));
+    wait_for("alice", "Sent", &format!("<{id}>"));
+
+    // No recipient: status 119, nothing sent.
+    let req = Element::new(cm::SendMail)
+        .with_text(cm::ClientId, "c2")
+        .with(Element::opaque_element(
+            cm::Mime,
+            b"Subject: nobody\r\n\r\nhi\r\n".to_vec(),
+        ));
+    let r = phone.client.post("SendMail", Some(&req)).body.unwrap();
+    assert_eq!(r.text_of(cm::Status), Some("119"));
+}
+
+#[test]
+fn a_new_message_wakes_a_held_ping() {
+    let _mail = fresh_mailboxes();
+    let (_served, mut phone) = start("14.1", "MAIL4");
+    let inbox = phone.folder(2);
+    initial(&mut phone, &inbox);
+    let body = Element::new(p::Ping)
+        .with_text(p::HeartbeatInterval, "20")
+        .with(
+            Element::new(p::Folders).with(
+                Element::new(p::Folder)
+                    .with_text(p::Id, inbox.clone())
+                    .with_text(p::Class, "Email"),
+            ),
+        );
+    let waiter = {
+        let client = phone.client.clone();
+        std::thread::spawn(move || client.post("Ping", Some(&body)).body.unwrap())
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let mut other = imap("alice");
+    other
+        .run_with_literal(
+            "APPEND INBOX",
+            Some(b"Subject: push\r\nMessage-ID: <push@x>\r\n\r\nnew\r\n"),
+        )
+        .unwrap();
+    let r = waiter.join().unwrap();
+    assert_eq!(
+        r.text_of(p::Status),
+        Some("2"),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    assert_eq!(
+        r.path(&[p::Folders]).unwrap().text_of(p::Folder),
+        Some(inbox.as_str())
+    );
+    let r = sync(&mut phone, &inbox, vec![]);
+    let adds = commands(&r);
+    assert_eq!(adds.len(), 1);
+    assert_eq!(
+        r.path(&[a::Commands, a::Add, a::ApplicationData])
+            .unwrap()
+            .text_of(em::Subject),
+        Some("push")
+    );
+}
