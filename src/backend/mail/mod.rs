@@ -609,7 +609,7 @@ mod tests {
             internal_date("24-Nov-2026 10:00:00 +0100"),
             Some(1_795_510_800)
         );
-        assert_eq!(internal_date(" 4-Nov-2026 10:00:00 +0000").is_some(), true);
+        assert!(internal_date(" 4-Nov-2026 10:00:00 +0000").is_some());
         assert_eq!(search_date(1_795_510_800), "24-Nov-2026");
         assert_eq!(uid_set(&["3".into(), "x".into(), "5".into()]), "3,5");
     }
