@@ -7,7 +7,8 @@ mod support;
 
 use horde_activesync::backend::mail::imap::{fetch_items, Connection, Value};
 use horde_activesync::wbxml::codepages::{
-    airsync as a, airsyncbase as asb, composemail as cm, email as em, ping as p,
+    airsync as a, airsyncbase as asb, composemail as cm, email as em, folderhierarchy as fh,
+    mov as mv, ping as p,
 };
 use horde_activesync::wbxml::Element;
 use std::collections::HashMap;
@@ -432,4 +433,66 @@ fn a_new_message_wakes_a_held_ping() {
             .text_of(em::Subject),
         Some("push")
     );
+}
+
+#[test]
+fn move_items_between_mail_folders_and_a_new_uidvalidity() {
+    let _mail = fresh_mailboxes();
+    let (_served, mut phone) = start("14.1", "MAIL5");
+    let inbox = phone.folder(2);
+    let items = initial(&mut phone, &inbox);
+
+    let create = Element::new(fh::FolderCreate)
+        .with_text(fh::SyncKey, phone.hierarchy_key.clone())
+        .with_text(fh::ParentId, "0")
+        .with_text(fh::DisplayName, "Projekte 2026")
+        .with_text(fh::Type, "12");
+    let r = phone
+        .client
+        .post("FolderCreate", Some(&create))
+        .body
+        .unwrap();
+    assert_eq!(
+        r.text_of(fh::Status),
+        Some("1"),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    let projects = r.text_of(fh::ServerId).unwrap().to_string();
+    phone.folder_sync();
+    assert_eq!(phone.folders[&projects], ("Projekte 2026".to_string(), 12));
+
+    let src = items.keys().next().unwrap().clone();
+    let req = Element::new(mv::MoveItems).with(
+        Element::new(mv::Move)
+            .with_text(mv::SrcMsgId, src.clone())
+            .with_text(mv::SrcFldId, inbox.clone())
+            .with_text(mv::DstFldId, projects.clone()),
+    );
+    let r = phone.client.post("MoveItems", Some(&req)).body.unwrap();
+    let resp = r.child(mv::Response).unwrap();
+    assert_eq!(
+        resp.text_of(mv::Status),
+        Some("3"),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    let dst = resp.text_of(mv::DstMsgId).unwrap().to_string();
+    let mut other = imap("alice");
+    assert_eq!(
+        search(&mut other, "Projekte 2026", "ALL"),
+        vec![dst.parse::<u64>().unwrap()]
+    );
+    assert!(search(&mut other, "INBOX", &format!("UID {src}")).is_empty());
+    let moved = initial(&mut phone, &projects);
+    assert_eq!(moved.keys().collect::<Vec<_>>(), vec![&dst]);
+
+    // All mail deleted and re-seeded: a new UIDVALIDITY, the same UIDs again.
+    mail::reseed();
+    let gone = commands(&sync(&mut phone, &inbox, vec![]));
+    assert_eq!(gone.len(), 11, "every old message deleted: {gone:?}");
+    assert!(gone.iter().all(|(op, _)| op == "Delete"));
+    let back = commands(&sync(&mut phone, &inbox, vec![]));
+    assert_eq!(back.len(), 12, "then listed again: {back:?}");
+    assert!(back.iter().all(|(op, _)| op == "Add"));
 }

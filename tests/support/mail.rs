@@ -78,6 +78,12 @@ pub fn fresh_mailboxes() -> MutexGuard<'static, ()> {
     guard
 }
 
+/// Delete all mail again and re-seed, under the guard of `fresh_mailboxes`:
+/// the INBOX gets a new UIDVALIDITY and its UIDs are reused.
+pub fn reseed() {
+    run_setup(&["--reset", "--seed", "12"]);
+}
+
 /// An IMAP login of `user` (password `<user>pass`), as another mail client.
 pub fn imap(user: &str) -> Connection {
     Connection::login("127.0.0.1", IMAP_PORT, user, &format!("{user}pass")).unwrap()

@@ -377,6 +377,14 @@ impl Session for MailSession {
                 cursor: format!("{}:0:1", now.uidvalidity),
             });
         }
+        if modseq == 0 {
+            // The second step after a UIDVALIDITY change: everything is new.
+            return Ok(ChangeSet {
+                changed: self.uid_search("ALL")?,
+                deleted: Vec::new(),
+                cursor: cursor_now,
+            });
+        }
         if modseq == now.highest_modseq {
             return Ok(ChangeSet {
                 cursor: cursor_now,
