@@ -130,11 +130,23 @@ install -d -m 0700 -o postfix -g postfix "$ROOT/postfix-data"
 install -d -m 0750 "$TLS"
 install -d -m 0750 -o "$MAILUSER" -g "$MAILUSER" "$VMAIL"
 
-if [ ! -s "$TLS/key.pem" ] || [ ! -s "$TLS/cert.pem" ]; then
-  say "generating self-signed TLS certificate for $HOSTNAME_FQDN"
+# A test CA (ca.pem, for clients to trust) and a server certificate it signed:
+# strict verifiers (rustls/webpki) refuse a self-signed CA:TRUE certificate
+# as the server's own ("CaUsedAsEndEntity").
+CERT_NEW=0
+if [ ! -s "$TLS/ca.pem" ] || [ ! -s "$TLS/key.pem" ] || [ ! -s "$TLS/cert.pem" ]; then
+  say "generating a test CA and the TLS certificate for $HOSTNAME_FQDN"
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
-    -keyout "$TLS/key.pem" -out "$TLS/cert.pem" -subj "/CN=$HOSTNAME_FQDN" \
-    -addext "subjectAltName=DNS:$HOSTNAME_FQDN,DNS:localhost,IP:127.0.0.1" 2>/dev/null
+    -keyout "$TLS/ca.key" -out "$TLS/ca.pem" -subj "/CN=eas-mail test CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -sha256 -keyout "$TLS/key.pem" -out "$TLS/cert.csr" \
+    -subj "/CN=$HOSTNAME_FQDN" 2>/dev/null
+  printf 'basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' \
+    "$HOSTNAME_FQDN" > "$TLS/cert.ext"
+  openssl x509 -req -in "$TLS/cert.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial \
+    -days 3650 -sha256 -extfile "$TLS/cert.ext" -out "$TLS/cert.pem" 2>/dev/null
+  rm -f "$TLS/cert.csr" "$TLS/cert.ext"
+  chmod 0600 "$TLS/ca.key"; chmod 0644 "$TLS/ca.pem"
+  CERT_NEW=1
 fi
 chmod 0600 "$TLS/key.pem"; chmod 0644 "$TLS/cert.pem"
 
@@ -292,6 +304,7 @@ service auth {
 }
 EOF
 DC_CONF_CHANGED=$CHANGED
+[ "$CERT_NEW" = 1 ] && DC_CONF_CHANGED=1   # Dovecot reads the certificate at start
 
 # ---------------------------------------------------------------- 4. Postfix config
 CHANGED=0
@@ -409,6 +422,7 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 PF_CHANGED=$CHANGED
+[ "$CERT_NEW" = 1 ] && PF_CHANGED=1
 
 # ---------------------------------------------------------------- 5. (re)start
 # is_running PIDFILE COMM -> 0 if the pid in PIDFILE is alive and is COMM
@@ -519,6 +533,6 @@ eas-mail ready ($(elapsed) s). All on 127.0.0.1:
   SMTP (MX)    $SMTP_PORT   no AUTH, only recipients @$DOMAIN
   users:$(for i in "${!UNAMES[@]}"; do printf ' %s/%s' "${UNAMES[$i]}" "${UPASS[$i]}"; done)   (address <user>@$DOMAIN; login "user" or "user@$DOMAIN")
   mail to other domains: $EXTERNAL$([ "$EXTERNAL" = sink ] && echo " (lands in sink's INBOX)")
-  TLS cert (self-signed): $TLS/cert.pem     logs: $LOG/{dovecot,postfix}.log
+  TLS cert: $TLS/cert.pem (test CA: $TLS/ca.pem)     logs: $LOG/{dovecot,postfix}.log
   pids: dovecot $(cat "$DOVECOT_PID")  postfix $(tr -dc '0-9' < "$POSTFIX_PID")     stop: bash $HERE/mail-stop.sh
 EOF

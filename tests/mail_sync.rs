@@ -496,3 +496,33 @@ fn move_items_between_mail_folders_and_a_new_uidvalidity() {
     assert_eq!(back.len(), 12, "then listed again: {back:?}");
     assert!(back.iter().all(|(op, _)| op == "Add"));
 }
+
+#[test]
+fn starttls_imap_and_implicit_tls_smtp_check_the_certificate() {
+    let _mail = fresh_mailboxes();
+    let config = format!(
+        "[provisioning]\nmode = \"none\"\n{}",
+        mail::tls_config(true)
+    );
+    let served = Served::start(&config, &[("alice", "alicepass")]);
+    let mut phone = Phone::new(&served.url, "alice", "alicepass", "MAILTLS", "14.1");
+    phone.folder_sync();
+    let inbox = phone.folder(2);
+    assert_eq!(initial(&mut phone, &inbox).len(), 12);
+    let id = format!("tls-{}@phone.example.test", std::process::id());
+    let req = Element::new(cm::SendMail)
+        .with_text(cm::ClientId, "t1")
+        .with(Element::opaque_element(cm::Mime, message(&id, "over TLS")));
+    assert_eq!(phone.client.post("SendMail", Some(&req)).status, 200);
+    wait_for("bob", "INBOX", &format!("<{id}>"));
+
+    // Without the CA the self-signed certificate is refused: no mail, 503.
+    let config = format!(
+        "[provisioning]\nmode = \"none\"\n{}",
+        mail::tls_config(false)
+    );
+    let served = Served::start(&config, &[("alice", "alicepass")]);
+    let phone = Phone::new(&served.url, "alice", "alicepass", "MAILTLS2", "14.1");
+    let req = Element::new(fh::FolderSync).with_text(fh::SyncKey, "0");
+    assert_eq!(phone.client.post("FolderSync", Some(&req)).status, 503);
+}

@@ -20,7 +20,8 @@ pub fn from_config(config: &Config) -> Result<Box<dyn Backend>> {
         }
         BackendKind::Horde => Box::new(HordeBackend::new(config)),
     };
-    Ok(match MailBackend::from_config(&config.mail) {
+    let mail = MailBackend::from_config(&config.mail).context("[mail] TLS configuration")?;
+    Ok(match mail {
         Some(mail) => Box::new(CombinedBackend::new(pim, mail)),
         None => pim,
     })

@@ -22,6 +22,21 @@ pub fn config() -> String {
     )
 }
 
+/// The `[mail]` section with STARTTLS for IMAP and implicit TLS for SMTP
+/// (port 10465); `ca`: trust the test CA of mail-setup.sh.
+pub fn tls_config(ca: bool) -> String {
+    let ca = if ca {
+        "tls_ca_file = \"/var/lib/eas-mail/tls/ca.pem\"\n"
+    } else {
+        ""
+    };
+    format!(
+        "[mail]\nimap_host = \"127.0.0.1\"\nimap_port = {IMAP_PORT}\nimap_tls = \"starttls\"\n\
+         smtp_host = \"127.0.0.1\"\nsmtp_port = 10465\nsmtp_tls = \"implicit\"\n\
+         domain = \"example.test\"\n{ca}"
+    )
+}
+
 fn script(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("scripts")

@@ -5,9 +5,8 @@
 //! Responses are read whole (literals included) and parsed into [`Value`]s
 //! by a tokenizer that is tested on its own below.
 
+use super::tls::{Endpoint, Stream, Tls};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
 
 /// Why an IMAP exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -187,8 +186,7 @@ pub fn expand_set(set: &str) -> Vec<u32> {
 
 /// A logged-in connection.
 pub struct Connection {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    stream: BufReader<Stream>,
     next_tag: u32,
     /// Round trips so far (for the debug log).
     pub commands: u32,
@@ -201,20 +199,41 @@ pub struct Reply {
 }
 
 impl Connection {
-    /// Connect, read the greeting and log in.
+    /// Plain-text login (tests and tools on loopback).
     pub fn login(host: &str, port: u16, user: &str, password: &str) -> Result<Connection> {
-        let stream = TcpStream::connect((host, port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-        stream.set_write_timeout(Some(Duration::from_secs(60)))?;
+        let endpoint = Endpoint {
+            host: host.to_string(),
+            port,
+            tls: Tls::None,
+            config: None,
+        };
+        Connection::open(&endpoint, user, password)
+    }
+
+    /// Connect (TLS as configured, STARTTLS before anything else is sent),
+    /// read the greeting and log in.
+    pub fn open(endpoint: &Endpoint, user: &str, password: &str) -> Result<Connection> {
         let mut c = Connection {
-            reader: BufReader::new(stream.try_clone()?),
-            writer: stream,
+            stream: BufReader::new(endpoint.connect()?),
             next_tag: 1,
             commands: 0,
         };
         let greeting = c.read_response()?;
         if !greeting.starts_with(b"* OK") && !greeting.starts_with(b"* PREAUTH") {
             return Err(ImapError::Protocol("no greeting".into()));
+        }
+        if endpoint.tls == Tls::Starttls {
+            c.run("STARTTLS")?;
+            let Connection {
+                stream,
+                next_tag,
+                commands,
+            } = c;
+            c = Connection {
+                stream: BufReader::new(endpoint.secure(stream.into_inner())?),
+                next_tag,
+                commands,
+            };
         }
         match c.run(&format!("LOGIN {} {}", quote(user), quote(password))) {
             Ok(_) => Ok(c),
@@ -228,7 +247,7 @@ impl Connection {
         let mut buf = Vec::new();
         loop {
             let start = buf.len();
-            if self.reader.read_until(b'\n', &mut buf)? == 0 {
+            if self.stream.read_until(b'\n', &mut buf)? == 0 {
                 return Err(ImapError::Protocol("connection closed".into()));
             }
             let line = &buf[start..];
@@ -240,7 +259,7 @@ impl Connection {
                 Some(n) => {
                     let at = buf.len();
                     buf.resize(at + n, 0);
-                    self.reader.read_exact(&mut buf[at..])?;
+                    self.stream.read_exact(&mut buf[at..])?;
                 }
                 None => return Ok(buf),
             }
@@ -259,19 +278,23 @@ impl Connection {
         self.next_tag += 1;
         self.commands += 1;
         match literal {
-            None => write!(self.writer, "{tag} {command}\r\n")?,
+            None => write!(self.stream.get_mut(), "{tag} {command}\r\n")?,
             Some(bytes) => {
-                write!(self.writer, "{tag} {command} {{{}}}\r\n", bytes.len())?;
-                self.writer.flush()?;
+                write!(
+                    self.stream.get_mut(),
+                    "{tag} {command} {{{}}}\r\n",
+                    bytes.len()
+                )?;
+                self.stream.get_mut().flush()?;
                 let cont = self.read_response()?;
                 if !cont.starts_with(b"+") {
                     return Err(self.failure(command, &cont));
                 }
-                self.writer.write_all(bytes)?;
-                self.writer.write_all(b"\r\n")?;
+                self.stream.get_mut().write_all(bytes)?;
+                self.stream.get_mut().write_all(b"\r\n")?;
             }
         }
-        self.writer.flush()?;
+        self.stream.get_mut().flush()?;
         let mut untagged = Vec::new();
         loop {
             let resp = self.read_response()?;

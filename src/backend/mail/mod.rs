@@ -9,9 +9,11 @@
 
 pub mod imap;
 pub mod smtp;
+pub mod tls;
 pub mod utf7;
 
 use self::imap::{fetch_items, quote, Connection, ImapError, Value};
+use self::tls::{Endpoint, Tls};
 use super::{BackendError, ChangeSet, Collection, Cursor, Result, Role, Session, Window};
 use crate::config::MailConfig;
 use crate::convert::mime;
@@ -19,37 +21,49 @@ use crate::model::email::Flag;
 use crate::model::{Class, Item};
 
 /// Where the user's mail lives.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MailBackend {
-    imap_host: String,
-    imap_port: u16,
-    smtp_host: Option<String>,
-    smtp_port: u16,
+    imap: Endpoint,
+    smtp: Option<Endpoint>,
     smtp_auth: bool,
     domain: Option<String>,
 }
 
 impl MailBackend {
     /// `None` when `[mail] imap_host` is not set: then there is no mail.
-    pub fn from_config(c: &MailConfig) -> Option<MailBackend> {
-        Some(MailBackend {
-            imap_host: c.imap_host.clone()?,
-            imap_port: c.imap_port,
-            smtp_host: c.smtp_host.clone(),
-            smtp_port: c.smtp_port,
+    /// Fails when the TLS configuration (CA file) cannot be read.
+    pub fn from_config(c: &MailConfig) -> std::io::Result<Option<MailBackend>> {
+        let Some(imap_host) = c.imap_host.clone() else {
+            return Ok(None);
+        };
+        let config = if c.imap_tls != Tls::None || c.smtp_tls != Tls::None {
+            Some(tls::client_config(c.tls_ca_file.as_deref())?)
+        } else {
+            None
+        };
+        let endpoint = |host: String, port, tls| Endpoint {
+            host,
+            port,
+            tls,
+            config: config.clone(),
+        };
+        Ok(Some(MailBackend {
+            imap: endpoint(imap_host, c.imap_port, c.imap_tls),
+            smtp: c
+                .smtp_host
+                .clone()
+                .map(|h| endpoint(h, c.smtp_port, c.smtp_tls)),
             smtp_auth: c.smtp_auth,
             domain: c.domain.clone(),
-        })
+        }))
     }
 
     /// Log in to IMAP as the device user.
     pub fn open(&self, user: &str, password: &str) -> Result<MailSession> {
-        let mut conn = Connection::login(&self.imap_host, self.imap_port, user, password).map_err(
-            |e| match e {
-                ImapError::LoginFailed => BackendError::AuthFailed,
-                other => BackendError::Unavailable(other.to_string()),
-            },
-        )?;
+        let mut conn = Connection::open(&self.imap, user, password).map_err(|e| match e {
+            ImapError::LoginFailed => BackendError::AuthFailed,
+            other => BackendError::Unavailable(other.to_string()),
+        })?;
         // VANISHED in UID FETCH (QRESYNC) reports expunges without a full listing.
         conn.run("ENABLE QRESYNC").map_err(imap_error)?;
         Ok(MailSession {
@@ -553,9 +567,9 @@ impl Session for MailSession {
 
     /// Submit over SMTP as the user (Bcc header removed), then APPEND to Sent.
     fn send_mail(&mut self, message: &[u8], save_in_sent: bool) -> Result<()> {
-        let host = self
+        let endpoint = self
             .backend
-            .smtp_host
+            .smtp
             .clone()
             .ok_or_else(|| BackendError::Invalid("no [mail] smtp_host configured".into()))?;
         let recipients = mime::recipients(message);
@@ -565,8 +579,7 @@ impl Session for MailSession {
         let from = mime::sender(message).unwrap_or_else(|| self.default_from());
         let outgoing = mime::without_bcc(message);
         let submission = smtp::Submission {
-            host: &host,
-            port: self.backend.smtp_port,
+            endpoint: &endpoint,
             login: self
                 .backend
                 .smtp_auth

@@ -2,11 +2,10 @@
 //! device's MIME goes out byte for byte (only dot-stuffed, RFC 5321 4.5.2),
 //! never re-encoded.
 
+use super::tls::{Endpoint, Stream, Tls};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpError {
@@ -28,8 +27,7 @@ pub struct Envelope<'a> {
 }
 
 pub struct Submission<'a> {
-    pub host: &'a str,
-    pub port: u16,
+    pub endpoint: &'a Endpoint,
     /// `None`: no AUTH.
     pub login: Option<(&'a str, &'a str)>,
 }
@@ -37,31 +35,28 @@ pub struct Submission<'a> {
 impl Submission<'_> {
     /// Deliver `message` to the envelope recipients.
     pub fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SmtpError> {
-        let stream = TcpStream::connect((self.host, self.port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-        let mut reader = BufReader::new(stream.try_clone()?);
-        let mut w = stream;
-        expect(&mut reader, "greeting", 220)?;
-        command(&mut w, &mut reader, "EHLO horde-activesync", 250)?;
+        let mut c = BufReader::new(self.endpoint.connect()?);
+        expect(&mut c, "greeting", 220)?;
+        command(&mut c, "EHLO horde-activesync", 250)?;
+        if self.endpoint.tls == Tls::Starttls {
+            command(&mut c, "STARTTLS", 220)?;
+            c = BufReader::new(self.endpoint.secure(c.into_inner())?);
+            command(&mut c, "EHLO horde-activesync", 250)?;
+        }
         if let Some((user, password)) = self.login {
             let token = STANDARD.encode(format!("\0{user}\0{password}"));
-            command(&mut w, &mut reader, &format!("AUTH PLAIN {token}"), 235)
+            command(&mut c, &format!("AUTH PLAIN {token}"), 235)
                 .map_err(|e| hide_token(e, "AUTH PLAIN"))?;
         }
-        command(
-            &mut w,
-            &mut reader,
-            &format!("MAIL FROM:<{}>", envelope.from),
-            250,
-        )?;
+        command(&mut c, &format!("MAIL FROM:<{}>", envelope.from), 250)?;
         for rcpt in envelope.to {
-            command(&mut w, &mut reader, &format!("RCPT TO:<{rcpt}>"), 250)?;
+            command(&mut c, &format!("RCPT TO:<{rcpt}>"), 250)?;
         }
-        command(&mut w, &mut reader, "DATA", 354)?;
-        w.write_all(&dot_stuff(message))?;
-        w.flush()?;
-        expect(&mut reader, "end of DATA", 250)?;
-        let _ = command(&mut w, &mut reader, "QUIT", 221);
+        command(&mut c, "DATA", 354)?;
+        c.get_mut().write_all(&dot_stuff(message))?;
+        c.get_mut().flush()?;
+        expect(&mut c, "end of DATA", 250)?;
+        let _ = command(&mut c, "QUIT", 221);
         Ok(())
     }
 }
@@ -77,20 +72,16 @@ fn hide_token(e: SmtpError, step: &str) -> SmtpError {
     }
 }
 
-fn command(
-    w: &mut TcpStream,
-    r: &mut BufReader<TcpStream>,
-    line: &str,
-    want: u16,
-) -> Result<(), SmtpError> {
+fn command(c: &mut BufReader<Stream>, line: &str, want: u16) -> Result<(), SmtpError> {
+    let w = c.get_mut();
     w.write_all(line.as_bytes())?;
     w.write_all(b"\r\n")?;
     w.flush()?;
-    expect(r, line, want)
+    expect(c, line, want)
 }
 
 /// Read a (multi-line) reply and check its code.
-fn expect(r: &mut BufReader<TcpStream>, step: &str, want: u16) -> Result<(), SmtpError> {
+fn expect(r: &mut BufReader<Stream>, step: &str, want: u16) -> Result<(), SmtpError> {
     let mut text = String::new();
     loop {
         let mut line = String::new();
