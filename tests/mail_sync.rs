@@ -526,3 +526,111 @@ fn starttls_imap_and_implicit_tls_smtp_check_the_certificate() {
     let req = Element::new(fh::FolderSync).with_text(fh::SyncKey, "0");
     assert_eq!(phone.client.post("FolderSync", Some(&req)).status, 503);
 }
+
+#[test]
+fn item_operations_fetches_a_1_mib_attachment_and_a_whole_body() {
+    use horde_activesync::wbxml::codepages::itemoperations as io;
+    let _mail = fresh_mailboxes();
+    let (_served, mut phone) = start("14.1", "MAIL6");
+    let inbox = phone.folder(2);
+    let items = initial(&mut phone, &inbox);
+    let (_, with_file) = items
+        .iter()
+        .find(|(_, e)| {
+            e.text_of(em::Subject).is_some()
+                && e.child(asb::Attachments).is_some()
+                && e.path(&[asb::Body, asb::Data])
+                    .and_then(Element::text)
+                    .is_some_and(|t| t.contains("SHA-256: "))
+        })
+        .expect("the 1 MiB attachment message");
+    let preview = with_file
+        .path(&[asb::Body, asb::Data])
+        .and_then(Element::text)
+        .unwrap();
+    let sha = preview.split("SHA-256: ").nth(1).unwrap()[..64].to_string();
+    let reference = with_file
+        .path(&[asb::Attachments, asb::Attachment, asb::FileReference])
+        .and_then(Element::text)
+        .unwrap()
+        .to_string();
+    let req = Element::new(io::ItemOperations).with(
+        Element::new(io::Fetch)
+            .with_text(io::Store, "Mailbox")
+            .with_text(asb::FileReference, reference.clone()),
+    );
+    let r = phone
+        .client
+        .post("ItemOperations", Some(&req))
+        .body
+        .unwrap();
+    let fetch = r.path(&[io::Response, io::Fetch]).unwrap();
+    assert_eq!(fetch.text_of(io::Status), Some("1"));
+    let data = fetch
+        .path(&[io::Properties, io::Data])
+        .and_then(Element::text)
+        .unwrap();
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap();
+    assert_eq!(bytes.len(), 1 << 20);
+    let file = std::env::temp_dir().join(format!("eas-att-{}", std::process::id()));
+    std::fs::write(&file, &bytes).unwrap();
+    let out = std::process::Command::new("sha256sum")
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout)[..64], sha);
+
+    // The whole plain body of the 60 KB message that Sync truncated.
+    let (long_id, _) = items
+        .iter()
+        .find(|(_, e)| {
+            e.path(&[asb::Body, asb::Truncated]).is_some()
+                && e.path(&[asb::Body, asb::EstimatedDataSize])
+                    .and_then(Element::text)
+                    .is_some_and(|n| n.len() >= 5)
+        })
+        .unwrap();
+    let req = Element::new(io::ItemOperations).with(
+        Element::new(io::Fetch)
+            .with_text(io::Store, "Mailbox")
+            .with_text(a::CollectionId, inbox.clone())
+            .with_text(a::ServerId, long_id.clone())
+            .with(
+                Element::new(io::Options)
+                    .with(Element::new(asb::BodyPreference).with_text(asb::Type, "1")),
+            ),
+    );
+    let r = phone
+        .client
+        .post("ItemOperations", Some(&req))
+        .body
+        .unwrap();
+    let fetch = r.path(&[io::Response, io::Fetch]).unwrap();
+    assert_eq!(fetch.text_of(io::Status), Some("1"));
+    let body = fetch.path(&[io::Properties, asb::Body]).unwrap();
+    assert!(body.child(asb::Truncated).is_none());
+    assert!(body.text_of(asb::Data).unwrap().len() > 60_000);
+
+    // A reference to nothing: status 6, not an error of the whole request.
+    let bad = reference.replace("@INBOX", "@Trash");
+    let req = Element::new(io::ItemOperations).with(
+        Element::new(io::Fetch)
+            .with_text(io::Store, "Mailbox")
+            .with_text(asb::FileReference, bad),
+    );
+    let r = phone
+        .client
+        .post("ItemOperations", Some(&req))
+        .body
+        .unwrap();
+    assert_eq!(
+        r.path(&[io::Response, io::Fetch])
+            .unwrap()
+            .text_of(io::Status),
+        Some("6")
+    );
+}

@@ -115,6 +115,9 @@ impl Session for CombinedSession {
     fn send_mail(&mut self, message: &[u8], save_in_sent: bool) -> Result<()> {
         self.mail()?.send_mail(message, save_in_sent)
     }
+    fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
+        self.mail()?.fetch_attachment(file_reference)
+    }
     fn calls(&self) -> u32 {
         self.pim.calls() + self.mail.as_ref().map_or(0, |m| m.calls())
     }

@@ -121,6 +121,12 @@ pub trait Session: Send {
         Err(BackendError::Invalid("this server has no mail".into()))
     }
 
+    /// An attachment by the FileReference the backend gave it: content type
+    /// and bytes (ItemOperations Fetch).
+    fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
+        Err(BackendError::NotFound(file_reference.to_string()))
+    }
+
     /// Backend round trips (JSON-RPC calls) made by this session so far, for
     /// the debug log and the benchmarks.
     fn calls(&self) -> u32 {

@@ -82,6 +82,7 @@ registry! {
     "FolderSync" => folder_sync,
     "FolderUpdate" => folder_update,
     "GetItemEstimate" => get_item_estimate,
+    "ItemOperations" => item_operations,
     "MoveItems" => move_items,
     "Ping" => ping,
     "Provision" => provision,

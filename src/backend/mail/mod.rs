@@ -259,6 +259,27 @@ impl MailSession {
             .collect())
     }
 
+    /// The raw message (BODY.PEEK[], so it stays unread).
+    fn fetch_raw(&mut self, mailbox: &str, uid: &str) -> Result<Option<Vec<u8>>> {
+        self.select(mailbox)?;
+        let reply = self
+            .conn
+            .run(&format!(
+                "UID FETCH {} (BODY.PEEK[])",
+                uid_set(&[uid.to_string()])
+            ))
+            .map_err(imap_error)?;
+        Ok(reply.data("FETCH").into_iter().find_map(|v| {
+            fetch_items(v.first()?.as_list())
+                .into_iter()
+                .find(|(k, _)| k == "BODY[]")
+                .and_then(|(_, v)| match v {
+                    Value::Str(b) => Some(b),
+                    _ => None,
+                })
+        }))
+    }
+
     /// APPEND a message (flags like `(\Seen)`) to a mailbox.
     fn append(&mut self, mailbox: &str, flags: &str, message: &[u8]) -> Result<()> {
         self.conn
@@ -605,6 +626,23 @@ impl Session for MailSession {
             }
         }
         Ok(())
+    }
+
+    /// FileReference `<uid>:<n>@<mailbox>` (see `fetch`): attachment n of the message.
+    fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
+        let bad = || BackendError::Invalid(format!("bad attachment reference {file_reference}"));
+        let (part, mailbox) = file_reference.split_once('@').ok_or_else(bad)?;
+        let (uid, n) = part.split_once(':').ok_or_else(bad)?;
+        let n: usize = n.parse().map_err(|_| bad())?;
+        if uid.parse::<u32>().is_err() {
+            return Err(bad());
+        }
+        let raw = self
+            .fetch_raw(mailbox, uid)?
+            .ok_or_else(|| BackendError::NotFound(file_reference.to_string()))?;
+        let (_, content_type, bytes) = mime::attachment(&raw, n)
+            .ok_or_else(|| BackendError::NotFound(file_reference.to_string()))?;
+        Ok((content_type, bytes))
     }
 
     fn calls(&self) -> u32 {
