@@ -634,3 +634,87 @@ fn item_operations_fetches_a_1_mib_attachment_and_a_whole_body() {
         Some("6")
     );
 }
+
+#[test]
+fn smart_forward_and_smart_reply_attach_the_original_and_mark_it() {
+    let _mail = fresh_mailboxes();
+    let (_served, mut phone) = start("14.1", "MAIL7");
+    let inbox = phone.folder(2);
+    let items = initial(&mut phone, &inbox);
+    let mut ids: Vec<&String> = items.keys().collect();
+    ids.sort();
+    let (fwd, re) = (ids[0].clone(), ids[1].clone());
+
+    let id = format!("fwd-{}@phone.example.test", std::process::id());
+    let req = Element::new(cm::SmartForward)
+        .with_text(cm::ClientId, "f1")
+        .with(
+            Element::new(cm::Source)
+                .with_text(cm::FolderId, inbox.clone())
+                .with_text(cm::ItemId, fwd.clone()),
+        )
+        .with(Element::opaque_element(cm::Mime, message(&id, "Fwd: seed")));
+    let reply = phone.client.post("SmartForward", Some(&req));
+    assert_eq!(reply.status, 200, "{}", reply.xml());
+    let got = wait_for("bob", "INBOX", &format!("<{id}>"));
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.contains("Content-Type: message/rfc822"), "{text}");
+    assert!(text.contains("X-EAS-Seed: "), "the original is inside");
+    let mut other = imap("alice");
+    assert!(flags(&mut other, "INBOX", &fwd)
+        .iter()
+        .any(|f| f == "$Forwarded"));
+
+    // 12.1: query parameters, and ReplaceMime does not exist: the original is attached.
+    let mut old = Phone::new(
+        &phone.client.base_url.clone(),
+        "alice",
+        "alicepass",
+        "MAIL7OLD",
+        "12.1",
+    );
+    old.folder_sync();
+    let id = format!("re-{}@phone.example.test", std::process::id());
+    let reply = old.client.post_raw(
+        "SmartReply",
+        &[("ItemId", re.as_str()), ("CollectionId", inbox.as_str())],
+        &message(&id, "Re: seed"),
+    );
+    assert_eq!(reply.status, 200);
+    let got = wait_for("bob", "INBOX", &format!("<{id}>"));
+    assert!(String::from_utf8_lossy(&got).contains("X-EAS-Seed: "));
+    assert!(flags(&mut other, "INBOX", &re)
+        .iter()
+        .any(|f| f == "\\Answered"));
+
+    // ReplaceMime: the device's message goes out as it is.
+    let id = format!("replace-{}@phone.example.test", std::process::id());
+    let raw = message(&id, "Re: replaced");
+    let req = Element::new(cm::SmartReply)
+        .with_text(cm::ClientId, "r2")
+        .with(
+            Element::new(cm::Source)
+                .with_text(cm::FolderId, inbox.clone())
+                .with_text(cm::ItemId, re.clone()),
+        )
+        .with(Element::new(cm::ReplaceMime))
+        .with(Element::opaque_element(cm::Mime, raw.clone()));
+    assert_eq!(phone.client.post("SmartReply", Some(&req)).status, 200);
+    let got = wait_for("bob", "INBOX", &format!("<{id}>"));
+    assert!(!String::from_utf8_lossy(&got).contains("X-EAS-Seed: "));
+
+    // An unknown original: status 150, nothing sent.
+    let req = Element::new(cm::SmartReply)
+        .with_text(cm::ClientId, "r3")
+        .with(
+            Element::new(cm::Source)
+                .with_text(cm::FolderId, inbox.clone())
+                .with_text(cm::ItemId, "999999"),
+        )
+        .with(Element::opaque_element(
+            cm::Mime,
+            message("never@x", "Re: none"),
+        ));
+    let r = phone.client.post("SmartReply", Some(&req)).body.unwrap();
+    assert_eq!(r.text_of(cm::Status), Some("150"));
+}

@@ -115,6 +115,17 @@ impl Session for CombinedSession {
     fn send_mail(&mut self, message: &[u8], save_in_sent: bool) -> Result<()> {
         self.mail()?.send_mail(message, save_in_sent)
     }
+    fn send_with_original(
+        &mut self,
+        message: &[u8],
+        original: (&Collection, &str),
+        forward: bool,
+        replace_mime: bool,
+        save_in_sent: bool,
+    ) -> Result<()> {
+        self.mail()?
+            .send_with_original(message, original, forward, replace_mime, save_in_sent)
+    }
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         self.mail()?.fetch_attachment(file_reference)
     }

@@ -121,6 +121,21 @@ pub trait Session: Send {
         Err(BackendError::Invalid("this server has no mail".into()))
     }
 
+    /// SmartReply/SmartForward: send `message` with the original item `id`
+    /// of `collection` attached (unless `replace_mime`: the device included
+    /// it already) and mark the original answered or forwarded.
+    fn send_with_original(
+        &mut self,
+        message: &[u8],
+        original: (&Collection, &str),
+        forward: bool,
+        replace_mime: bool,
+        save_in_sent: bool,
+    ) -> Result<()> {
+        let _ = (message, original, forward, replace_mime, save_in_sent);
+        Err(BackendError::Invalid("this server has no mail".into()))
+    }
+
     /// An attachment by the FileReference the backend gave it: content type
     /// and bytes (ItemOperations Fetch).
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {

@@ -87,6 +87,8 @@ registry! {
     "Ping" => ping,
     "Provision" => provision,
     "SendMail" => send_mail,
+    "SmartForward" => smart_forward,
+    "SmartReply" => smart_reply,
     "Sync" => sync,
 }
 

@@ -197,6 +197,77 @@ pub fn without_bcc(raw: &[u8]) -> Vec<u8> {
     out
 }
 
+/// SmartForward/SmartReply without ReplaceMime: the device's message with
+/// the original attached as `message/rfc822`. The device's top-level headers
+/// stay on top; its own content (headers Content-* and body) becomes the
+/// first part byte for byte, so nothing the device wrote is re-encoded.
+pub fn with_original(message: &[u8], original: &[u8]) -> Vec<u8> {
+    let (head, body) = split_header(message);
+    let mut top = Vec::new();
+    let mut content = Vec::new();
+    let mut into_content = false;
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        let folded = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if !folded {
+            let lower = line.to_ascii_lowercase();
+            into_content = lower.starts_with(b"content-") || lower.starts_with(b"mime-version:");
+            if lower.starts_with(b"mime-version:") {
+                continue;
+            }
+        }
+        if into_content {
+            content.extend_from_slice(line);
+        } else {
+            top.extend_from_slice(line);
+        }
+    }
+    if content.is_empty() {
+        content.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii\r\n");
+    }
+    let mut boundary = String::from("=_eas-original");
+    let mut n = 0u32;
+    while contains(message, boundary.as_bytes()) || contains(original, boundary.as_bytes()) {
+        n += 1;
+        boundary = format!("=_eas-original-{n}");
+    }
+    let mut out = top;
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    out.extend_from_slice(
+        format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n").as_bytes(),
+    );
+    out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+    out.extend_from_slice(&content);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
+    out.extend_from_slice(b"Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n");
+    out.extend_from_slice(original);
+    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Header block (with its last line break) and body of a message.
+fn split_header(raw: &[u8]) -> (&[u8], &[u8]) {
+    let crlf = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| (p + 2, p + 4));
+    let lf = raw
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|p| (p + 1, p + 2));
+    match (crlf, lf) {
+        (Some(c), Some(l)) if l.0 < c.0 => (&raw[..l.0], &raw[l.1..]),
+        (Some(c), _) => (&raw[..c.0], &raw[c.1..]),
+        (None, Some(l)) => (&raw[..l.0], &raw[l.1..]),
+        (None, None) => (raw, b""),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +345,23 @@ Content-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n--XX--\r\n";
             without_bcc(raw),
             b"From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nCc: \"E\" <e@example.test>\r\nSubject: x\r\n\r\nBcc: body stays\r\n".to_vec()
         );
+    }
+
+    #[test]
+    fn the_original_is_attached_and_the_device_part_kept_byte_for_byte() {
+        let reply = b"From: a@example.test\r\nTo: b@example.test\r\nSubject: Re: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain;\r\n charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe\r\n";
+        let original = b"Subject: x\r\nMessage-ID: <o@x>\r\n\r\nfirst\r\n";
+        let out = with_original(reply, original);
+        assert!(contains(&out, b"Content-Type: text/plain;\r\n charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe\r\n"));
+        let msg = MessageParser::default().parse(&out).unwrap();
+        assert_eq!(msg.subject(), Some("Re: x"));
+        assert_eq!(
+            msg.body_text(0).as_deref().map(str::trim_end),
+            Some("Grüße")
+        );
+        let inner = msg.attachment(0).unwrap().message().unwrap();
+        assert_eq!(inner.message_id(), Some("o@x"));
+        assert_eq!(recipients(&out), vec!["b@example.test"]);
     }
 
     #[test]

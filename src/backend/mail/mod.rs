@@ -628,6 +628,34 @@ impl Session for MailSession {
         Ok(())
     }
 
+    fn send_with_original(
+        &mut self,
+        message: &[u8],
+        (collection, id): (&Collection, &str),
+        forward: bool,
+        replace_mime: bool,
+        save_in_sent: bool,
+    ) -> Result<()> {
+        let original = self
+            .fetch_raw(&collection.id, id)?
+            .ok_or_else(|| BackendError::NotFound(format!("message {id} in {}", collection.id)))?;
+        let outgoing = if replace_mime {
+            message.to_vec()
+        } else {
+            mime::with_original(message, &original)
+        };
+        self.send_mail(&outgoing, save_in_sent)?;
+        let flag = if forward { "$Forwarded" } else { "\\Answered" };
+        self.select(&collection.id)?;
+        self.conn
+            .run(&format!(
+                "UID STORE {} +FLAGS.SILENT ({flag})",
+                uid_set(&[id.to_string()])
+            ))
+            .map_err(imap_error)?;
+        Ok(())
+    }
+
     /// FileReference `<uid>:<n>@<mailbox>` (see `fetch`): attachment n of the message.
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         let bad = || BackendError::Invalid(format!("bad attachment reference {file_reference}"));
