@@ -35,6 +35,10 @@ fn start(version: &str, device: &str) -> (Served, Phone) {
 
 /// One Sync round of a mail folder with plain-text bodies cut at PLAIN_LIMIT.
 fn sync(phone: &mut Phone, folder: &str, cmds: Vec<Element>) -> Element {
+    sync_filtered(phone, folder, "0", cmds)
+}
+
+fn sync_filtered(phone: &mut Phone, folder: &str, filter: &str, cmds: Vec<Element>) -> Element {
     let key = phone
         .keys
         .get(folder)
@@ -48,7 +52,7 @@ fn sync(phone: &mut Phone, folder: &str, cmds: Vec<Element>) -> Element {
     }
     coll.push_text(a::WindowSize, "100");
     coll.push(
-        Element::new(a::Options).with_text(a::FilterType, "0").with(
+        Element::new(a::Options).with_text(a::FilterType, filter).with(
             Element::new(asb::BodyPreference)
                 .with_text(asb::Type, "1")
                 .with_text(asb::TruncationSize, PLAIN_LIMIT.to_string()),
@@ -717,4 +721,15 @@ fn smart_forward_and_smart_reply_attach_the_original_and_mark_it() {
         ));
     let r = phone.client.post("SmartReply", Some(&req)).body.unwrap();
     assert_eq!(r.text_of(cm::Status), Some("150"));
+}
+
+#[test]
+fn filter_type_one_day_lists_only_the_last_24_hours() {
+    let _mail = fresh_mailboxes();
+    let (_served, mut phone) = start("14.1", "MAIL8");
+    let inbox = phone.folder(2);
+    sync_filtered(&mut phone, &inbox, "1", vec![]);
+    let r = sync_filtered(&mut phone, &inbox, "1", vec![]);
+    // Seed message k is 1.5^(k-1) hours old: k = 1..8 (up to 17 h) are in, 9 (25.6 h) is not.
+    assert_eq!(commands(&r).len(), 8);
 }

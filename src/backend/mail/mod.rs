@@ -386,11 +386,19 @@ impl Session for MailSession {
 
     fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>> {
         self.select(&collection.id)?;
-        let criteria = match window.start {
-            Some(t) => format!("SINCE {}", search_date(t)),
-            None => "ALL".into(),
+        let Some(start) = window.start else {
+            return self.uid_search("ALL");
         };
-        self.uid_search(&criteria)
+        // YOUNGER (RFC 5032 WITHIN) is exact to the second; SINCE only
+        // knows days, so it is the fallback for servers without WITHIN.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        match self.uid_search(&format!("YOUNGER {}", (now - start).max(1))) {
+            Ok(ids) => Ok(ids),
+            Err(BackendError::Unavailable(e)) => Err(BackendError::Unavailable(e)),
+            Err(_) => self.uid_search(&format!("SINCE {}", search_date(start))),
+        }
     }
 
     /// Flag changes and new messages from CHANGEDSINCE, expunges from
