@@ -52,11 +52,13 @@ fn sync_filtered(phone: &mut Phone, folder: &str, filter: &str, cmds: Vec<Elemen
     }
     coll.push_text(a::WindowSize, "100");
     coll.push(
-        Element::new(a::Options).with_text(a::FilterType, filter).with(
-            Element::new(asb::BodyPreference)
-                .with_text(asb::Type, "1")
-                .with_text(asb::TruncationSize, PLAIN_LIMIT.to_string()),
-        ),
+        Element::new(a::Options)
+            .with_text(a::FilterType, filter)
+            .with(
+                Element::new(asb::BodyPreference)
+                    .with_text(asb::Type, "1")
+                    .with_text(asb::TruncationSize, PLAIN_LIMIT.to_string()),
+            ),
     );
     if !cmds.is_empty() {
         let mut c = Element::new(a::Commands);
@@ -305,6 +307,33 @@ fn read_flag_and_delete_reach_imap_and_other_clients_flags_reach_the_device() {
         "deleted = moved to Trash"
     );
     assert!(commands(&sync(&mut phone, &inbox, vec![])).is_empty());
+
+    // DeletesAsMoves=0: gone for good, Trash unchanged.
+    let victim = items
+        .keys()
+        .find(|id| **id != unread && **id != plain)
+        .unwrap()
+        .clone();
+    let key = phone.keys[&inbox].clone();
+    let body = Element::new(a::Sync).with(
+        Element::new(a::Collections).with(
+            Element::new(a::Collection)
+                .with_text(a::SyncKey, key)
+                .with_text(a::CollectionId, inbox.clone())
+                .with_text(a::DeletesAsMoves, "0")
+                .with(
+                    Element::new(a::Commands)
+                        .with(Element::new(a::Delete).with_text(a::ServerId, victim.clone())),
+                ),
+        ),
+    );
+    let r = phone.post_sync(&body);
+    assert_eq!(r.text_of(a::Status), Some("1"));
+    phone
+        .keys
+        .insert(inbox.clone(), r.text_of(a::SyncKey).unwrap().to_string());
+    assert!(search(&mut other, "INBOX", &format!("UID {victim}")).is_empty());
+    assert_eq!(search(&mut other, "Trash", "ALL").len(), 1);
 
     // Trash shows it; deleting there removes it for good.
     let trash = phone.folder(4);

@@ -109,6 +109,9 @@ impl Session for CombinedSession {
     fn delete(&mut self, c: &Collection, id: &str) -> Result<()> {
         self.for_class(c.class)?.delete(c, id)
     }
+    fn delete_permanently(&mut self, c: &Collection, id: &str) -> Result<()> {
+        self.for_class(c.class)?.delete_permanently(c, id)
+    }
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String> {
         self.for_class(from.class)?.move_item(from, id, to)
     }

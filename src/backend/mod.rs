@@ -112,6 +112,11 @@ pub trait Session: Send {
     /// Replace an item with this full object.
     fn replace(&mut self, collection: &Collection, id: &str, item: &Item) -> Result<()>;
     fn delete(&mut self, collection: &Collection, id: &str) -> Result<()>;
+    /// Delete without keeping a copy (Sync DeletesAsMoves=0). Only mail
+    /// keeps deleted items (in Trash); elsewhere this is `delete`.
+    fn delete_permanently(&mut self, collection: &Collection, id: &str) -> Result<()> {
+        self.delete(collection, id)
+    }
     /// Move an item to another collection of the same class; returns its new id.
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String>;
 

@@ -563,18 +563,24 @@ impl Session for MailSession {
                 };
                 self.move_item(collection, id, &to).map(|_| ())
             }
-            None => {
-                self.select(&collection.id)?;
-                let uid = uid_set(&[id.to_string()]);
-                self.conn
-                    .run(&format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"))
-                    .map_err(imap_error)?;
-                self.conn
-                    .run(&format!("UID EXPUNGE {uid}"))
-                    .map_err(imap_error)?;
-                Ok(())
-            }
+            None => self.delete_permanently(collection, id),
         }
+    }
+
+    /// \Deleted + UID EXPUNGE of just this message (UIDPLUS).
+    fn delete_permanently(&mut self, collection: &Collection, id: &str) -> Result<()> {
+        self.select(&collection.id)?;
+        let uid = uid_set(&[id.to_string()]);
+        if uid.is_empty() {
+            return Err(BackendError::NotFound(id.to_string()));
+        }
+        self.conn
+            .run(&format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"))
+            .map_err(imap_error)?;
+        self.conn
+            .run(&format!("UID EXPUNGE {uid}"))
+            .map_err(imap_error)?;
+        Ok(())
     }
 
     /// UID MOVE; the new UID comes from COPYUID (UIDPLUS).
