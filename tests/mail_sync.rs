@@ -7,8 +7,8 @@ mod support;
 
 use horde_activesync::backend::mail::imap::{fetch_items, Connection, Value};
 use horde_activesync::wbxml::codepages::{
-    airsync as a, airsyncbase as asb, composemail as cm, email as em, folderhierarchy as fh,
-    mov as mv, ping as p,
+    airsync as a, airsyncbase as asb, composemail as cm, email as em, email2,
+    folderhierarchy as fh, mov as mv, ping as p,
 };
 use horde_activesync::wbxml::Element;
 use std::collections::HashMap;
@@ -214,6 +214,17 @@ fn folder_sync_and_initial_sync_of_the_seeded_inbox() {
     assert!(
         classes.contains(&"IPM.Note.SMIME.MultipartSigned") && classes.contains(&"IPM.Note.SMIME")
     );
+
+    // Email2:ConversationId for every message; the seeded reply shares its root's.
+    let mut conversations: HashMap<Vec<u8>, usize> = HashMap::new();
+    for e in items.values() {
+        let id = e
+            .child(email2::ConversationId)
+            .and_then(Element::bytes)
+            .expect("ConversationId");
+        *conversations.entry(id.to_vec()).or_default() += 1;
+    }
+    assert!(conversations.values().any(|n| *n >= 2), "{conversations:?}");
 
     // 2.5 gets the same messages with email:Body.
     let mut old = Phone::new(

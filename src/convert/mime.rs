@@ -29,6 +29,7 @@ pub fn parse(raw: &[u8], reference_prefix: &str) -> Option<Email> {
         internet_cpid: Some(65001),
         content_class: Some("urn:content-classes:message".into()),
         attachments: attachments(&msg, reference_prefix),
+        conversation_id: conversation_id(&msg),
         body: EmailBody {
             plain: msg.body_text(0).map(|t| t.into_owned()),
             html: html_body(&msg),
@@ -36,6 +37,26 @@ pub fn parse(raw: &[u8], reference_prefix: &str) -> Option<Email> {
         },
         ..Email::default()
     })
+}
+
+/// Email2:ConversationId (16 bytes): a hash of the thread's first
+/// Message-ID (the first of References, else In-Reply-To, else the message's
+/// own), so a reply lands in the conversation of the message it answers.
+fn conversation_id(msg: &Message) -> Option<Vec<u8>> {
+    use blake2::digest::{Update, VariableOutput};
+    let first = |v: &HeaderValue| match v {
+        HeaderValue::Text(t) => Some(t.to_string()),
+        HeaderValue::TextList(l) => l.first().map(|t| t.to_string()),
+        _ => None,
+    };
+    let root = first(msg.references())
+        .or_else(|| first(msg.in_reply_to()))
+        .or_else(|| msg.message_id().map(str::to_string))?;
+    let mut hasher = blake2::Blake2bVar::new(16).ok()?;
+    hasher.update(root.as_bytes());
+    let mut out = vec![0; 16];
+    hasher.finalize_variable(&mut out).ok()?;
+    Some(out)
 }
 
 /// `"Name" <a@b>, c@d`: names quoted so a comma inside one stays inside.
@@ -362,6 +383,24 @@ Content-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n--XX--\r\n";
         let inner = msg.attachment(0).unwrap().message().unwrap();
         assert_eq!(inner.message_id(), Some("o@x"));
         assert_eq!(recipients(&out), vec!["b@example.test"]);
+    }
+
+    #[test]
+    fn a_reply_joins_the_conversation_of_its_root() {
+        let root = parse(b"Message-ID: <root@x>\r\nSubject: a\r\n\r\nhi\r\n", "").unwrap();
+        let reply = parse(
+            b"Message-ID: <r2@x>\r\nIn-Reply-To: <r1@x>\r\nReferences: <root@x> <r1@x>\r\nSubject: Re: a\r\n\r\nyo\r\n",
+            "",
+        )
+        .unwrap();
+        let other = parse(b"Message-ID: <other@x>\r\n\r\n.\r\n", "").unwrap();
+        assert_eq!(root.conversation_id.as_ref().map(Vec::len), Some(16));
+        assert_eq!(root.conversation_id, reply.conversation_id);
+        assert_ne!(root.conversation_id, other.conversation_id);
+        assert_eq!(
+            parse(b"Subject: none\r\n\r\n", "").unwrap().conversation_id,
+            None
+        );
     }
 
     #[test]
