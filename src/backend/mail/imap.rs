@@ -150,11 +150,28 @@ pub fn parse_values(input: &[u8]) -> Result<Vec<Value>> {
     Ok(stack.pop().unwrap_or_default())
 }
 
-/// An IMAP string argument: quoted, or a literal when it holds CR, LF or 8-bit bytes.
+/// Whether a string can be sent as an IMAP quoted string.
+fn quotable(s: &str) -> bool {
+    !s.bytes().any(|b| b == b'\r' || b == b'\n' || b >= 0x80)
+}
+
+/// LOGIN with quoted strings; credentials that cannot be quoted (UTF-8
+/// passwords) go as AUTHENTICATE PLAIN with an initial response (RFC 4959).
+fn login_command(user: &str, password: &str) -> String {
+    use base64::Engine;
+    if quotable(user) && quotable(password) {
+        format!("LOGIN {} {}", quote(user), quote(password))
+    } else {
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        format!("AUTHENTICATE PLAIN {token}")
+    }
+}
+
+/// An IMAP quoted string; one that cannot be quoted (CR, LF, 8-bit) becomes
+/// the empty string, which no mailbox is called, so the command fails cleanly.
 pub fn quote(s: &str) -> String {
-    if s.bytes().any(|b| b == b'\r' || b == b'\n' || b >= 0x80) {
-        // Never sent: mailbox names are modified UTF-7 (7-bit) and passwords
-        // with line breaks cannot be typed; refuse rather than corrupt.
+    if !quotable(s) {
         return "\"\"".into();
     }
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
@@ -235,7 +252,7 @@ impl Connection {
                 commands,
             };
         }
-        match c.run(&format!("LOGIN {} {}", quote(user), quote(password))) {
+        match c.run(&login_command(user, password)) {
             Ok(_) => Ok(c),
             Err(ImapError::No { .. }) => Err(ImapError::LoginFailed),
             Err(e) => Err(e),
@@ -410,5 +427,11 @@ mod tests {
         assert_eq!(expand_set("3:5,9"), vec![3, 4, 5, 9]);
         assert_eq!(expand_set("7:6"), vec![6, 7]);
         assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(quote("a\r\nb"), "\"\"");
+        assert_eq!(login_command("alice", "pw\""), "LOGIN \"alice\" \"pw\\\"\"");
+        assert_eq!(
+            login_command("alice", "pässword"),
+            "AUTHENTICATE PLAIN AGFsaWNlAHDDpHNzd29yZA=="
+        );
     }
 }
