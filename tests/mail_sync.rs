@@ -39,6 +39,17 @@ fn sync(phone: &mut Phone, folder: &str, cmds: Vec<Element>) -> Element {
 }
 
 fn sync_filtered(phone: &mut Phone, folder: &str, filter: &str, cmds: Vec<Element>) -> Element {
+    sync_with(phone, folder, filter, ("1", Some(PLAIN_LIMIT)), cmds)
+}
+
+/// One Sync round with this FilterType and BodyPreference (type, truncation).
+fn sync_with(
+    phone: &mut Phone,
+    folder: &str,
+    filter: &str,
+    (body_type, truncation): (&str, Option<usize>),
+    cmds: Vec<Element>,
+) -> Element {
     let key = phone
         .keys
         .get(folder)
@@ -51,14 +62,14 @@ fn sync_filtered(phone: &mut Phone, folder: &str, filter: &str, cmds: Vec<Elemen
         coll.push(Element::new(a::GetChanges));
     }
     coll.push_text(a::WindowSize, "100");
+    let mut pref = Element::new(asb::BodyPreference).with_text(asb::Type, body_type);
+    if let Some(n) = truncation {
+        pref.push_text(asb::TruncationSize, n.to_string());
+    }
     coll.push(
         Element::new(a::Options)
             .with_text(a::FilterType, filter)
-            .with(
-                Element::new(asb::BodyPreference)
-                    .with_text(asb::Type, "1")
-                    .with_text(asb::TruncationSize, PLAIN_LIMIT.to_string()),
-            ),
+            .with(pref),
     );
     if !cmds.is_empty() {
         let mut c = Element::new(a::Commands);
@@ -772,4 +783,45 @@ fn filter_type_one_day_lists_only_the_last_24_hours() {
     let r = sync_filtered(&mut phone, &inbox, "1", vec![]);
     // Seed message k is 1.5^(k-1) hours old: k = 1..8 (up to 17 h) are in, 9 (25.6 h) is not.
     assert_eq!(commands(&r).len(), 8);
+}
+
+#[test]
+fn mime_bodies_reach_the_device_byte_for_byte() {
+    let _mail = fresh_mailboxes();
+    let (_served, mut phone) = start("16.1", "MAIL9");
+    let inbox = phone.folder(2);
+    sync_with(&mut phone, &inbox, "0", ("4", None), vec![]);
+    let r = sync_with(&mut phone, &inbox, "0", ("4", None), vec![]);
+    let adds: Vec<&Element> = r
+        .child(a::Commands)
+        .unwrap()
+        .children_with(a::Add)
+        .collect();
+    assert_eq!(adds.len(), 12);
+    let mut other = imap("alice");
+    other.run("SELECT INBOX").unwrap();
+    for add in adds {
+        let uid = add.text_of(a::ServerId).unwrap();
+        let body = add.path(&[a::ApplicationData, asb::Body]).unwrap();
+        assert_eq!(body.text_of(asb::Type), Some("4"));
+        let data = body.child(asb::Data).unwrap();
+        let sent = data
+            .bytes()
+            .map(<[u8]>::to_vec)
+            .or_else(|| data.text().map(|t| t.as_bytes().to_vec()))
+            .unwrap();
+        let r = other
+            .run(&format!("UID FETCH {uid} (BODY.PEEK[])"))
+            .unwrap();
+        let items = fetch_items(r.data("FETCH")[0][0].as_list());
+        let Some((_, Value::Str(raw))) = items.into_iter().find(|(k, _)| k == "BODY[]") else {
+            panic!("no BODY[] for {uid}")
+        };
+        assert!(
+            sent == raw,
+            "message {uid} differs ({} vs {} bytes)",
+            sent.len(),
+            raw.len()
+        );
+    }
 }
