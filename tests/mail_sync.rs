@@ -670,6 +670,36 @@ fn item_operations_fetches_a_1_mib_attachment_and_a_whole_body() {
     assert!(body.child(asb::Truncated).is_none());
     assert!(body.text_of(asb::Data).unwrap().len() > 60_000);
 
+    // 12.1 devices use GetAttachment with the same reference: the raw bytes.
+    let old = Phone::new(
+        &phone.client.base_url.clone(),
+        "alice",
+        "alicepass",
+        "MAIL6OLD",
+        "12.1",
+    );
+    let reply = old.client.post_with(
+        "GetAttachment",
+        &[("AttachmentName", reference.as_str())],
+        None,
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("Content-Type"),
+        Some("application/octet-stream")
+    );
+    assert!(
+        reply.raw == bytes,
+        "GetAttachment bytes = ItemOperations bytes"
+    );
+    let missing = reference.replace("@INBOX", "@Trash");
+    let reply = old.client.post_with(
+        "GetAttachment",
+        &[("AttachmentName", missing.as_str())],
+        None,
+    );
+    assert_eq!(reply.status, 500);
+
     // A reference to nothing: status 6, not an error of the whole request.
     let bad = reference.replace("@INBOX", "@Trash");
     let req = Element::new(io::ItemOperations).with(

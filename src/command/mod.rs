@@ -81,6 +81,7 @@ registry! {
     "FolderDelete" => folder_delete,
     "FolderSync" => folder_sync,
     "FolderUpdate" => folder_update,
+    "GetAttachment" => get_attachment,
     "GetItemEstimate" => get_item_estimate,
     "ItemOperations" => item_operations,
     "MoveItems" => move_items,
