@@ -855,3 +855,71 @@ fn mime_bodies_reach_the_device_byte_for_byte() {
         );
     }
 }
+
+#[test]
+fn search_the_mailbox_by_free_text_with_range_and_total() {
+    use horde_activesync::wbxml::codepages::search as s;
+    let _mail = fresh_mailboxes();
+    let (_served, mut phone) = start("14.1", "MAIL10");
+    let inbox = phone.folder(2);
+    initial(&mut phone, &inbox);
+    let query = |text: &str, range: &str| {
+        Element::new(s::Search).with(
+            Element::new(s::Store)
+                .with_text(s::Name, "Mailbox")
+                .with(
+                    Element::new(s::Query).with(
+                        Element::new(s::And)
+                            .with_text(a::Class, "Email")
+                            .with_text(a::CollectionId, inbox.clone())
+                            .with_text(s::FreeText, text),
+                    ),
+                )
+                .with(Element::new(s::Options).with_text(s::Range, range)),
+        )
+    };
+    // Found in a Latin-1, RFC 2047 Q-encoded subject.
+    let r = phone
+        .client
+        .post("Search", Some(&query("Genève", "0-9")))
+        .body
+        .unwrap();
+    assert_eq!(r.text_of(s::Status), Some("1"));
+    let st = r.path(&[s::Response, s::Store]).unwrap();
+    assert_eq!(
+        st.text_of(s::Status),
+        Some("1"),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    assert_eq!(st.text_of(s::Total), Some("1"));
+    let hit = st.child(s::Result).unwrap();
+    assert!(hit
+        .text_of(s::LongId)
+        .unwrap()
+        .starts_with(&format!("{inbox}:")));
+    assert_eq!(
+        hit.path(&[s::Properties, em::Subject])
+            .and_then(Element::text),
+        Some("Réunion du comité à Genève - ordre du jour")
+    );
+    // A word in many messages: Range cuts, Total counts all.
+    let r = phone
+        .client
+        .post("Search", Some(&query("lorem", "0-1")))
+        .body
+        .unwrap();
+    let st = r.path(&[s::Response, s::Store]).unwrap();
+    let total: usize = st.text_of(s::Total).unwrap().parse().unwrap();
+    assert!(total > 2, "{total}");
+    assert_eq!(st.children_with(s::Result).count(), 2);
+    assert_eq!(st.text_of(s::Range), Some("0-1"));
+    // Nothing found: an empty Result and Total 0.
+    let r = phone
+        .client
+        .post("Search", Some(&query("zzqxj-nowhere", "0-9")))
+        .body
+        .unwrap();
+    let st = r.path(&[s::Response, s::Store]).unwrap();
+    assert_eq!(st.text_of(s::Total), Some("0"));
+}

@@ -129,6 +129,9 @@ impl Session for CombinedSession {
         self.mail()?
             .send_with_original(message, original, forward, replace_mime, save_in_sent)
     }
+    fn search(&mut self, c: &Collection, text: &str, window: Window) -> Result<Vec<String>> {
+        self.for_class(c.class)?.search(c, text, window)
+    }
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         self.mail()?.fetch_attachment(file_reference)
     }

@@ -141,6 +141,21 @@ pub trait Session: Send {
         Err(BackendError::Invalid("this server has no mail".into()))
     }
 
+    /// Ids of the items of a mail folder that contain `text` (all when
+    /// empty), received inside `window` (Search, Store=Mailbox).
+    fn search(
+        &mut self,
+        collection: &Collection,
+        text: &str,
+        window: Window,
+    ) -> Result<Vec<String>> {
+        let _ = (text, window);
+        Err(BackendError::Invalid(format!(
+            "{} cannot be searched",
+            collection.name
+        )))
+    }
+
     /// An attachment by the FileReference the backend gave it: content type
     /// and bytes (ItemOperations Fetch).
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {

@@ -87,6 +87,7 @@ registry! {
     "MoveItems" => move_items,
     "Ping" => ping,
     "Provision" => provision,
+    "Search" => search,
     "SendMail" => send_mail,
     "SmartForward" => smart_forward,
     "SmartReply" => smart_reply,

@@ -202,7 +202,9 @@ pub fn format_date(t: i64) -> String {
         .to_string()
 }
 
-fn parse_date(s: &str) -> Option<i64> {
+/// An EAS date (`2026-11-24T09:00:00.000Z`, also without fraction or in
+/// the basic form) -> unix seconds.
+pub fn parse_date(s: &str) -> Option<i64> {
     let s = s.trim().trim_end_matches('Z');
     ["%Y-%m-%dT%H:%M:%S%.f", "%Y%m%dT%H%M%S"]
         .iter()

@@ -670,6 +670,37 @@ impl Session for MailSession {
         Ok(())
     }
 
+    /// UID SEARCH CHARSET UTF-8 [SINCE] [BEFORE] TEXT <literal>: the server
+    /// decodes headers and bodies in their charsets.
+    fn search(
+        &mut self,
+        collection: &Collection,
+        text: &str,
+        window: Window,
+    ) -> Result<Vec<String>> {
+        self.select(&collection.id)?;
+        let mut criteria = String::from("UID SEARCH CHARSET UTF-8");
+        if let Some(t) = window.start {
+            criteria.push_str(&format!(" SINCE {}", search_date(t)));
+        }
+        if let Some(t) = window.end {
+            criteria.push_str(&format!(" BEFORE {}", search_date(t)));
+        }
+        let reply = if text.is_empty() {
+            self.conn.run(&format!("{criteria} ALL"))
+        } else {
+            self.conn
+                .run_with_literal(&format!("{criteria} TEXT"), Some(text.as_bytes()))
+        }
+        .map_err(imap_error)?;
+        Ok(reply
+            .data("SEARCH")
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_number().map(|n| n.to_string()))
+            .collect())
+    }
+
     /// FileReference `<uid>:<n>@<mailbox>` (see `fetch`): attachment n of the message.
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         let bad = || BackendError::Invalid(format!("bad attachment reference {file_reference}"));
