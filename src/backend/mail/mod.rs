@@ -126,6 +126,16 @@ fn uid_set(ids: &[String]) -> String {
         .join(",")
 }
 
+/// The UIDs of a `* SEARCH` answer.
+fn searched_uids(reply: &imap::Reply) -> Vec<String> {
+    reply
+        .data("SEARCH")
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_number().map(|n| n.to_string()))
+        .collect()
+}
+
 /// IMAP INTERNALDATE (`24-Nov-2026 10:00:00 +0100`) -> unix seconds.
 fn internal_date(s: &str) -> Option<i64> {
     chrono::DateTime::parse_from_str(s.trim(), "%d-%b-%Y %H:%M:%S %z")
@@ -251,12 +261,7 @@ impl MailSession {
             .conn
             .run(&format!("UID SEARCH {criteria}"))
             .map_err(imap_error)?;
-        Ok(reply
-            .data("SEARCH")
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_number().map(|n| n.to_string()))
-            .collect())
+        Ok(searched_uids(&reply))
     }
 
     /// The raw message (BODY.PEEK[], so it stays unread).
@@ -693,12 +698,7 @@ impl Session for MailSession {
                 .run_with_literal(&format!("{criteria} TEXT"), Some(text.as_bytes()))
         }
         .map_err(imap_error)?;
-        Ok(reply
-            .data("SEARCH")
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_number().map(|n| n.to_string()))
-            .collect())
+        Ok(searched_uids(&reply))
     }
 
     /// FileReference `<uid>:<n>@<mailbox>` (see `fetch`): attachment n of the message.
