@@ -99,6 +99,11 @@ pub fn reseed() {
     run_setup(&["--reset", "--seed", "12"]);
 }
 
+/// Add seed messages up to `n` in alice's INBOX (under `fresh_mailboxes`).
+pub fn seed(n: usize) {
+    run_setup(&["--seed", &n.to_string()]);
+}
+
 /// An IMAP login of `user` (password `<user>pass`), as another mail client.
 pub fn imap(user: &str) -> Connection {
     Connection::login("127.0.0.1", IMAP_PORT, user, &format!("{user}pass")).unwrap()
