@@ -64,7 +64,7 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
             }
         }
     }
-    hits.sort_by(|x, y| y.1.cmp(&x.1));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.1));
     let total = hits.len();
     let mut out = store(status::SUCCESS);
     let page: Vec<&(&Folder, u64)> = hits.iter().skip(from).take(to.saturating_sub(from) + 1).collect();
