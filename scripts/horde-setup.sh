@@ -14,11 +14,22 @@
 #   HORDE_USERS="alice:alicepass bob:bobpass"   users created/updated (user:password)
 #   HORDE_RESET=1           wipe DB, logs and generated config first (fresh install)
 #   HORDE_AS_LOG=1          Horde ActiveSync WBXML log in /var/log/horde/activesync.log (0 = off)
+#   HORDE_MAIL=1            opt-in: install IMP (php-horde-imp), point it at an IMAP server and
+#                           SMTP submission, turn on ActiveSync email sync (emailsync). Default 0:
+#                           emailsync stays off and an installed IMP is switched off in the registry.
+#     HORDE_IMAP_HOST=127.0.0.1 HORDE_IMAP_PORT=10143   IMAP, plain (no TLS), Horde credentials
+#     HORDE_SMTP_HOST=127.0.0.1 HORDE_SMTP_PORT=10587   SMTP submission, plain, AUTH with Horde credentials
+#     HORDE_MAIL_DOMAIN=example.test                    maildomain (user@domain identities)
+#   (a Dovecot + Postfix test setup on loopback serving these defaults is assumed.)
 set -euo pipefail
 
 PORT="${HORDE_PORT:-18080}"
 USERS="${HORDE_USERS:-alice:alicepass bob:bobpass}"
 AS_LOG="${HORDE_AS_LOG:-1}"
+MAIL="${HORDE_MAIL:-0}"
+IMAP_HOST="${HORDE_IMAP_HOST:-127.0.0.1}"; IMAP_PORT="${HORDE_IMAP_PORT:-10143}"
+SMTP_HOST="${HORDE_SMTP_HOST:-127.0.0.1}"; SMTP_PORT="${HORDE_SMTP_PORT:-10587}"
+MAIL_DOMAIN="${HORDE_MAIL_DOMAIN:-example.test}"
 DATA=/var/lib/horde                 # sqlite DB + tools + apache runtime
 RUN="$DATA/apache"                  # httpd.conf, httpd.pid, error.log, access.log
 LOG=/var/log/horde
@@ -48,13 +59,14 @@ if [ "${HORDE_RESET:-0}" = 1 ]; then
     RUNNING=0
   fi
   rm -rf "$DATA" "$LOG"
-  for a in horde $APPS; do rm -f "/etc/horde/$a/conf.php" "/etc/horde/$a/conf.bak.php"; done
-  rm -f /etc/horde/turba/backends.local.php
+  for a in horde imp $APPS; do rm -f "/etc/horde/$a/conf.php" "/etc/horde/$a/conf.bak.php"; done
+  rm -f /etc/horde/turba/backends.local.php /etc/horde/imp/backends.local.php /etc/horde/imp/prefs.local.php
 fi
 
 # ---------------------------------------------------------------- 1. packages
 PKGS=(php-horde-groupware php-horde-mnemo php-horde-activesync php-horde-db php-sqlite3 php-cli
       apache2 libapache2-mod-php curl jq libwbxml2-utils)
+[ "$MAIL" = 1 ] && PKGS+=(php-horde-imp)   # IMP pulls php-net-dns2 (patched below)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -90,6 +102,25 @@ if [ -f "$DNS2" ]; then
           s/\$data = fread(\$fp, filesize(\$this->cache_file));/$data = (filesize($this->cache_file) > 0) ? fread($fp, filesize($this->cache_file)) : "";/' \
     "$DNS2"
 fi
+# (c) The collection-management API (what ActiveSync FolderCreate/Update/Delete
+#     needs) is broken in these Debian versions; each call dies with a PHP fatal
+#     error that Horde answers as an HTTP 200 HTML page. Fix the typos in place:
+#     Turba update/deleteAddressbook build a driver where they need the share;
+#     Kronolith deleteCalendar reads an unset $calendar and updateCalendar passes
+#     the id as the second argument of getCalendar($id) (so it found nothing);
+#     Mnemo addNotepad creates the share object but never stores it.
+#     The backend reports these failures as errors on an unpatched Horde.
+sed -i "/function updateAddressbook/,/->save()/ s/getInstance('Turba_Factory_Driver')->create(\$id)/getInstance('Turba_Shares')->getShare(\$id)/;
+        /function deleteAddressbook/,/removeShare/ { s/->getInstance('Turba_Factory_Driver')/->getInstance('Turba_Shares')/; s/->create(\$id);/->getShare(\$id);/ }" \
+  /usr/share/horde/turba/lib/Api.php
+sed -i '/function deleteCalendar/,/deleteShare/ s/->getShare(\$calendar);/->getShare($id);/;
+        s/\$calendar = \$this->getCalendar(null, \$id);/$calendar = $this->getCalendar($id);/' \
+  /usr/share/horde/kronolith/lib/Api.php
+if ! grep -q "mnemo_shares'\]->addShare(\$notepad)" /usr/share/horde/mnemo/lib/Api.php; then
+  sed -i "/function addNotepad/,/return \$name;/ s/^\(\s*\)\$name = \$notepad->getName();/\1\$GLOBALS['mnemo_shares']->addShare(\$notepad);\n\1\$name = \$notepad->getName();/" \
+    /usr/share/horde/mnemo/lib/Api.php
+fi
+
 # ---------------------------------------------------------------- 3. config
 install -d -o www-data -g www-data -m 0750 "$DATA" "$LOG"
 install -d -m 0755 "$DATA/tools" "$RUN"; install -d -o www-data -g www-data -m 0750 "$DATA/cache"
@@ -144,6 +175,14 @@ gen() { # gen APP key=value ...  (atomic replace of /etc/horde/APP/conf.php)
   grep -q 'CONFIG END' "$out.new" || { echo "config generation failed for $app" >&2; exit 1; }
   chmod 0644 "$out.new"; mv "$out.new" "$out"
 }
+# HORDE_MAIL=1: ActiveSync email through IMP, and Horde's mailer (used by EAS
+# SendMail/SmartReply/SmartForward) = SMTP submission with the user's own
+# Horde credentials (username_auth/password_auth), no TLS (secure=none).
+mail_conf=(activesync__emailsync=false)
+[ "$MAIL" = 1 ] && mail_conf=(activesync__emailsync=on
+  mailer__type=smtp "mailer__params__host=$SMTP_HOST" "mailer__params__port=$SMTP_PORT"
+  mailer__params__secure=none mailer__params__localhost=127.0.0.1
+  mailer__params__auth=true mailer__params__username_auth=on mailer__params__password_auth=on)
 as_log=(activesync__logging__type=false)
 [ "$AS_LOG" = 1 ] && as_log=(activesync__logging__type=onefile "activesync__logging__path=$LOG/activesync.log")
 say "generating /etc/horde/*/conf.php"
@@ -154,28 +193,92 @@ gen horde \
   auth__driver=sql auth__admins=admin auth__checkip=false auth__checkbrowser=false \
   log__enabled=true log__type=file "log__name=$LOG/horde.log" log__priority=WARNING log__ident=HORDE \
   cache__driver=File "cache__params__dir=$DATA/cache" \
-  activesync__enabled=true activesync__version=14.1 activesync__emailsync=false \
-  activesync__auth__type=basic "${as_log[@]}"
-for a in $APPS; do gen "$a"; done
+  activesync__enabled=true activesync__version=14.1 \
+  activesync__auth__type=basic "${as_log[@]}" "${mail_conf[@]}"
+for a in $APPS; do
+  if [ "$a" = turba ] && [ "$MAIL" = 1 ]; then gen turba gal__addressbook=gal; else gen "$a"; fi
+done
 
 # Turba: Debian ships the 'localsql' source with use_shares=false (one flat book per
 # user). Turn shares on so address books behave like calendars/task lists (per-user
 # share ids, default book auto-created, addAddressbook works); drop the IMP-only
 # 'favourites' source.
-cat > /etc/horde/turba/backends.local.php <<'PHPEOF'
+cat > /etc/horde/turba/backends.local.php <<'EOF'
 <?php
 $cfgSources['localsql']['use_shares'] = true;
 $cfgSources['localsql']['title'] = 'Address Books';
 $cfgSources['favourites']['disabled'] = true;
-PHPEOF
+EOF
+if [ "$MAIL" = 1 ]; then
+  # HORDE_MAIL=1: a company directory for EAS GAL searches (Search Store=GAL,
+  # ResolveRecipients): Turba source 'gal' = a flat SQL address book in its own
+  # table turba_gal (same columns as turba_objects) with no __owner field, so every
+  # user sees the same entries (a Turba SQL source with __owner only shows the
+  # caller's own rows). Filled with one entry per Horde user (user@HORDE_MAIL_DOMAIN)
+  # further down. Turba conf gal.addressbook=gal.
+  cat >> /etc/horde/turba/backends.local.php <<'EOF'
+// HORDE_MAIL=1: company directory used as the ActiveSync GAL.
+$cfgSources['gal'] = $cfgSources['localsql'];
+$cfgSources['gal']['title'] = 'Directory';
+$cfgSources['gal']['use_shares'] = false;
+$cfgSources['gal']['params']['table'] = 'turba_gal';
+unset($cfgSources['gal']['map']['__owner']);
+EOF
+fi
 chmod 0644 /etc/horde/turba/backends.local.php
 
-# An IMP (webmail) left installed by another setup is switched off, so the registry
-# has no 'mail' API and Horde's ActiveSync serves PIM data only.
+# IMP (webmail; Horde's 'mail' API that ActiveSync email uses). Only with HORDE_MAIL=1.
+# Otherwise an IMP left installed by an earlier HORDE_MAIL=1 run is set inactive,
+# so the registry has no 'mail' API and the server behaves as without IMP.
 IMP_OFF=/etc/horde/horde/registry.d/zz-setup-imp-off.php
-if [ -d /usr/share/horde/imp ]; then
-  printf '<?php\n// Generated by horde-setup.sh: IMP (the mail API) is off.\n$this->applications['"'"'imp'"'"']['"'"'status'"'"'] = '"'"'inactive'"'"';\n' > "$IMP_OFF"
-  chmod 0644 "$IMP_OFF"
+if [ "$MAIL" = 1 ]; then
+  rm -f "$IMP_OFF"
+  gen imp
+  # Debian's backends.php entry 'imap' (localhost:143, STARTTLS) -> our server.
+  # hordeauth=true: log in to IMAP with the Horde user name and password (same
+  # users/passwords as Dovecot's). secure=false: plain IMAP, no STARTTLS.
+  cat > /etc/horde/imp/backends.local.php <<EOF
+<?php
+// Generated by horde-setup.sh (HORDE_MAIL=1).
+\$servers['imap'] = array_merge(\$servers['imap'], array(
+    'disabled' => false,
+    'name' => 'Test IMAP ($IMAP_HOST:$IMAP_PORT)',
+    'hostspec' => '$IMAP_HOST',
+    'port' => $IMAP_PORT,
+    'protocol' => 'imap',
+    'secure' => false,
+    'hordeauth' => true,
+    'maildomain' => '$MAIL_DOMAIN',
+    'smtp' => array(
+        'host' => '$SMTP_HOST',
+        'port' => $SMTP_PORT,
+        'secure' => 'none',
+        'auth' => true,
+    ),
+    'cache' => false,
+));
+EOF
+  # Debian's IMP default use_trash=0 (a delete only sets \Deleted) means EAS has no
+  # Deleted Items folder: Trash is reported as type 12. Turn the Trash folder on
+  # (type 4). spam_folder is left alone: IMP relabels its spam mailbox "Spam", which
+  # would hide the server's real folder name Junk.
+  cat > /etc/horde/imp/prefs.local.php <<'EOF'
+<?php
+// Generated by horde-setup.sh (HORDE_MAIL=1). Defaults only; a user's saved prefs win.
+$_prefs['use_trash']['value'] = 1;
+$_prefs['trash_folder']['value'] = 'Trash';
+EOF
+  chmod 0644 /etc/horde/imp/backends.local.php /etc/horde/imp/prefs.local.php
+else
+  rm -f /etc/horde/imp/backends.local.php /etc/horde/imp/prefs.local.php
+  if [ -d /usr/share/horde/imp ]; then
+    cat > "$IMP_OFF" <<'EOF'
+<?php
+// Generated by horde-setup.sh: HORDE_MAIL is not 1, so IMP (the 'mail' API) is off.
+$this->applications['imp']['status'] = 'inactive';
+EOF
+    chmod 0644 "$IMP_OFF"
+  fi
 fi
 touch /etc/horde/horde/registry.d   # drop cached registry
 
@@ -187,10 +290,12 @@ quiet_php /usr/bin/horde-db-migrate >> "$DATA/migrate.log" 2>&1
 if grep -q SQLSTATE "$DATA/migrate.log"; then
   quiet_php /usr/bin/horde-db-migrate >> "$DATA/migrate.log" 2>&1   # second pass
 fi
-# horde-db-migrate exits 0 even when an app fails: a final pass must be clean.
+# A final pass must be clean.
 if quiet_php /usr/bin/horde-db-migrate 2>&1 | tee -a "$DATA/migrate.log" | grep -q SQLSTATE; then
   echo "DB migration failed, see $DATA/migrate.log" >&2; exit 1
 fi
+[ "$MAIL" = 1 ] && php -r '$d = new PDO("sqlite:" . $argv[1]);
+  $d->exec("CREATE TABLE IF NOT EXISTS turba_gal AS SELECT * FROM turba_objects WHERE 0");' "$DB"
 chown -R www-data:www-data "$DATA"/horde.sqlite* 2>/dev/null || true
 
 pairs=()
@@ -278,4 +383,23 @@ for up in $USERS; do
       --data "{\"version\":\"1.1\",\"method\":\"$m\",\"params\":[],\"id\":0}" "http://127.0.0.1:$PORT/rpc.php"
   done
 done
-say "Horde is up: http://127.0.0.1:$PORT/rpc.php (JSON-RPC), http://127.0.0.1:$PORT/Microsoft-Server-ActiveSync (EAS); users: $USERS; pid $(cat "$RUN/httpd.pid")"
+if [ "$MAIL" = 1 ]; then
+  # GAL entries: one per user, added once (matched by e-mail address).
+  for up in $USERS; do
+    u=${up%%:*}; addr="$u@$MAIL_DOMAIN"
+    have=$(curl -s -u "${first_user%%:*}:${first_user#*:}" -H 'Content-Type: application/json' \
+      --data "{\"version\":\"1.1\",\"method\":\"contacts.search\",\"params\":[\"$addr\",{\"sources\":[\"gal\"],\"fields\":{\"gal\":[\"email\"]},\"forceSource\":true}],\"id\":0}" \
+      "http://127.0.0.1:$PORT/rpc.php" | jq -r '[.result[]?[]?] | length' 2>/dev/null || echo 0)
+    if [ "${have:-0}" = 0 ]; then
+      first="$(tr '[:lower:]' '[:upper:]' <<< "${u:0:1}")${u:1}"
+      curl -s -o /dev/null -u "${first_user%%:*}:${first_user#*:}" -H 'Content-Type: application/json' \
+        --data "{\"version\":\"1.1\",\"method\":\"contacts.import\",\"params\":[{\"firstname\":\"$first\",\"lastname\":\"Example\",\"email\":\"$addr\",\"company\":\"Example Test\"},\"array\",\"gal\"],\"id\":0}" \
+        "http://127.0.0.1:$PORT/rpc.php"
+    fi
+  done
+fi
+# Which version of this script set Horde up (tests rerun it when it changed).
+sha256sum < "${BASH_SOURCE[0]}" | cut -d' ' -f1 > "$DATA/horde-setup.sha256"
+mailmsg="email sync off"
+[ "$MAIL" = 1 ] && mailmsg="email sync ON (IMAP $IMAP_HOST:$IMAP_PORT, SMTP $SMTP_HOST:$SMTP_PORT)"
+say "Horde is up: http://127.0.0.1:$PORT/rpc.php (JSON-RPC), http://127.0.0.1:$PORT/Microsoft-Server-ActiveSync (EAS); users: $USERS; $mailmsg; pid $(cat "$RUN/httpd.pid")"

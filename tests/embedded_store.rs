@@ -5,6 +5,7 @@
 use horde_activesync::backend::embedded::users::Users;
 use horde_activesync::backend::embedded::EmbeddedBackend;
 use horde_activesync::backend::{Backend, BackendError, Collection, Session, Window};
+use horde_activesync::model::event::When;
 use horde_activesync::model::{Class, Contact, Event, Item, Note};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -353,17 +354,43 @@ fn move_keeps_the_id_and_logs_both_collections() {
     ));
 }
 
+fn timed_event(start: i64, end: i64) -> Item {
+    let at = |t| When::At(chrono::DateTime::from_timestamp(t, 0).unwrap());
+    Item::Event(Event {
+        start: Some(at(start)),
+        end: Some(at(end)),
+        ..Event::default()
+    })
+}
+
 #[test]
-fn calendar_list_keeps_items_without_known_times_in_every_window() {
+fn calendar_list_filters_by_the_window() {
     let st = store();
     let mut s = login(&st.backend, "alice");
     let cal = default_of(s.as_mut(), Class::Calendar);
-    let id = s.add(&cal, &Item::Event(Event::default())).unwrap();
+    let day = 86_400;
+    let t0 = 1_700_000_000;
+    let before = s.add(&cal, &timed_event(t0 - 2 * day, t0 - day)).unwrap();
+    let inside = s.add(&cal, &timed_event(t0 + 3600, t0 + 7200)).unwrap();
+    let untimed = s.add(&cal, &Item::Event(Event::default())).unwrap();
     let window = Window {
-        start: Some(1_700_000_000),
-        end: Some(1_700_086_400),
+        start: Some(t0),
+        end: Some(t0 + day),
     };
-    assert_eq!(s.list(&cal, window).unwrap(), [id]);
+    assert_eq!(
+        sorted(&s.list(&cal, window).unwrap()),
+        sorted(&[inside.clone(), untimed.clone()])
+    );
+    assert_eq!(s.list(&cal, Window::default()).unwrap().len(), 3);
+    // A replace moves the stored span with the event.
+    s.replace(&cal, &before, &timed_event(t0, t0 + 60)).unwrap();
+    assert_eq!(s.list(&cal, window).unwrap().len(), 3);
+    s.replace(&cal, &inside, &timed_event(t0 - 9 * day, t0 - 8 * day))
+        .unwrap();
+    assert_eq!(
+        sorted(&s.list(&cal, window).unwrap()),
+        sorted(&[before, untimed])
+    );
 }
 
 #[test]
@@ -416,14 +443,20 @@ fn concurrent_threads_all_write() {
     assert_written(&st.backend, 6 * 15, 6 * 15 * 2);
 }
 
-/// Several processes write to one file at once: the test re-runs itself as
+/// Several processes create one fresh store file at once, race to add the
+/// same user (exactly one wins) and write to it: the test re-runs itself as
 /// the writer when `EMBEDDED_WRITER_DB` is set.
 #[test]
 fn concurrent_processes_all_write() {
     const PROCESSES: usize = 4;
     const WRITES: usize = 25;
     if let Some(db) = std::env::var_os("EMBEDDED_WRITER_DB") {
-        let backend = EmbeddedBackend::open_path(Path::new(&db)).unwrap();
+        let db = Path::new(&db);
+        let backend = EmbeddedBackend::open_path(db).unwrap();
+        match Users::open(db).unwrap().add("alice", "pw-alice") {
+            Ok(()) => println!("added alice"),
+            Err(e) => assert!(e.to_string().contains("already exists"), "{e:#}"),
+        }
         let mut s = login(&backend, "alice");
         let c = default_of(s.as_mut(), Class::Contacts);
         for _ in 0..WRITES {
@@ -431,7 +464,8 @@ fn concurrent_processes_all_write() {
         }
         return;
     }
-    let st = store();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new/store.sqlite");
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..PROCESSES)
         .map(|_| {
@@ -442,23 +476,27 @@ fn concurrent_processes_all_write() {
                     "--nocapture",
                     "--test-threads=1",
                 ])
-                .env("EMBEDDED_WRITER_DB", &st.db)
+                .env("EMBEDDED_WRITER_DB", &db)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
+    let mut adders = 0;
     for child in children {
         let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
-            "writer failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
+            "writer failed: {stdout}{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        adders += stdout.matches("added alice").count();
     }
-    assert_written(&st.backend, PROCESSES * WRITES, PROCESSES * WRITES);
+    assert_eq!(adders, 1, "exactly one process created the user");
+    let backend = EmbeddedBackend::open_path(&db).unwrap();
+    assert_written(&backend, PROCESSES * WRITES, PROCESSES * WRITES);
 }
 
 /// Alice's contacts hold `items` items and the counter advanced `changes` times.

@@ -7,6 +7,8 @@ mod support;
 
 use horde_activesync::backend::embedded::users::Users;
 use horde_activesync::config::Config;
+use std::io::Write;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,6 +43,18 @@ impl Setup {
             .add(USER, PASSWORD)
             .unwrap();
         Setup { dir }
+    }
+
+    /// Ask for the debug log of `device`.
+    fn with_debug_device(self, device: &str) -> Setup {
+        let path = self.config();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "[log]\n",
+            &format!("[log]\ndebug_devices = [\"{device}\"]\n"),
+        );
+        std::fs::write(&path, text).unwrap();
+        self
     }
 
     fn config(&self) -> PathBuf {
@@ -131,7 +145,13 @@ fn apache_cgi() {
 fn apache_fastcgi() {
     let setup = Setup::new();
     let web = WebServer::start(Variant::ApacheFastcgi, &setup.config());
+    // A connection that began a request and went quiet (as a held Ping
+    // keeps its thread busy) must not hold up anyone else.
+    let mut stalled = TcpStream::connect(web.app_addr.as_deref().unwrap()).unwrap();
+    let begin_request = [1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0];
+    stalled.write_all(&begin_request).unwrap();
     check_front_end(&web.base_url, &|| web.log());
+    drop(stalled);
 }
 
 /// `horde-activesync serve` as a child process; SIGTERM on drop.
@@ -175,7 +195,20 @@ impl Drop for Serve {
 fn standalone_serve_and_sigterm() {
     let setup = Setup::new();
     let mut serve = Serve::start(&setup.config());
+    // Half a request on another connection blocks only its own thread.
+    let addr = serve
+        .base_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut stalled = TcpStream::connect(&addr).unwrap();
+    stalled
+        .write_all(b"POST /Microsoft-Server-ActiveSync HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
     check_front_end(&serve.base_url, &String::new);
+    drop(stalled);
     let other = serve
         .base_url
         .replace("/Microsoft-Server-ActiveSync", "/index.html");
@@ -191,6 +224,46 @@ fn standalone_serve_and_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
+}
+
+/// A device in `[log] debug_devices` gets its requests and responses as XML
+/// in `<debug_dir>/<user>-<deviceid>.log`; other devices do not.
+#[test]
+fn debug_log_of_one_device() {
+    use horde_activesync::wbxml::codepages::provision as p;
+    use horde_activesync::wbxml::Element;
+    let setup = Setup::new().with_debug_device("DEBUGME");
+    let serve = Serve::start(&setup.config());
+    let request = Element::new(p::Provision).with(
+        Element::new(p::Policies)
+            .with(Element::new(p::Policy).with_text(p::PolicyType, "MS-EAS-Provisioning-WBXML")),
+    );
+    let mut debugged = client(&serve.base_url, PASSWORD);
+    debugged.device_id = "DEBUGME".into();
+    let r = debugged.post("Provision", Some(&request));
+    assert_eq!(r.status, 200, "{r:?}");
+    // A body the decoder refuses is logged too, with the answer it got.
+    let r = debugged.post_raw("Provision", &[], &[0x03, 0x01, 0x6a, 0x00, 0x45]);
+    assert_eq!(r.status, 200, "{r:?}");
+    let quiet = client(&serve.base_url, PASSWORD);
+    assert_eq!(quiet.post("Provision", Some(&request)).status, 200);
+
+    let debug_dir = setup.dir.path().join("state/debug");
+    let log = std::fs::read_to_string(debug_dir.join(format!("{USER}-DEBUGME.log"))).unwrap();
+    assert!(log.contains("Provision 14.1"), "{log}");
+    assert!(
+        log.contains(">>> request") && log.contains("MS-EAS-Provisioning-WBXML"),
+        "{log}"
+    );
+    assert!(
+        log.contains("<<< response") && log.contains("<PolicyKey>"),
+        "{log}"
+    );
+    assert!(log.contains("--- HTTP 200"), "{log}");
+    assert!(log.contains("5 bytes of undecodable WBXML"), "{log}");
+    assert!(log.contains("<Status>102</Status>"), "{log}");
+    let files: Vec<_> = std::fs::read_dir(&debug_dir).unwrap().collect();
+    assert_eq!(files.len(), 1, "only the listed device is logged");
 }
 
 #[test]

@@ -173,6 +173,16 @@ fn unknown_name_with_known_rules_prefers_the_common_zone() {
 }
 
 #[test]
+fn rare_zones_match_their_geographic_name() {
+    let chatham = tz("Pacific/Chatham");
+    let mut tzi = TimeZoneInfo::for_zone(chatham, at(2026, 6, 1));
+    tzi.standard_name = "Chatham Islands Standard Time".into();
+    assert_eq!(tzi.bias, -(12 * 60 + 45));
+    // Not the legacy alias NZ-CHAT, which has the same rules.
+    assert_eq!(zone_for(&tzi, 2026), Match::Exact(chatham));
+}
+
+#[test]
 fn rules_no_zone_has_are_approximated_by_offset() {
     let tzi = TimeZoneInfo {
         bias: -60,
@@ -242,8 +252,10 @@ fn malformed_blobs_are_errors() {
         TimeZoneInfo::from_bytes(&[0; 10]),
         Err(TimeZoneError::Length(10))
     );
-    let mut bad = TimeZoneInfo::default();
-    bad.standard_date = rule(13, 1, 0);
+    let bad = TimeZoneInfo {
+        standard_date: rule(13, 1, 0),
+        ..TimeZoneInfo::default()
+    };
     assert!(matches!(
         TimeZoneInfo::from_bytes(&bad.to_bytes()),
         Err(TimeZoneError::Rule(_))

@@ -73,6 +73,8 @@ fn record(ctx: &mut Ctx, folder: &str, id: &str, removed: bool) -> Result<(), Co
     let latest = store::latest::<CollectionState>(ctx.device, folder).map_err(CommandError::Internal)?;
     if let Some((key, mut st)) = latest {
         st.device_wrote(id, removed);
+        // Its backend change is the device's own doing: not echoed back.
+        st.own_writes.insert(id.to_string());
         store::save(ctx.device, folder, &key, &st).map_err(CommandError::Internal)?;
     }
     Ok(())

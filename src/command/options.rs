@@ -10,16 +10,21 @@ use crate::http::Response;
 /// (MS-ASHTTP recommends they do not); it names the server build for logs.
 pub const SERVER_VERSION: &str = concat!("horde-activesync ", env!("CARGO_PKG_VERSION"));
 
-pub fn response(config: &Config) -> Response {
+/// The `MS-ASProtocolVersions` value: the enabled versions, oldest first.
+pub fn versions_header(config: &Config) -> String {
     let versions: Vec<&str> = enabled_versions(config)
         .iter()
         .map(|v| v.as_str())
         .collect();
+    versions.join(",")
+}
+
+pub fn response(config: &Config) -> Response {
     Response::new(200)
         .with_header("Allow", "OPTIONS,POST")
         .with_header("Public", "OPTIONS,POST")
         .with_header("MS-Server-ActiveSync", SERVER_VERSION)
-        .with_header("MS-ASProtocolVersions", versions.join(","))
+        .with_header("MS-ASProtocolVersions", versions_header(config))
         .with_header("MS-ASProtocolCommands", super::IMPLEMENTED.join(","))
         .with_header("Cache-Control", "private")
 }

@@ -34,7 +34,7 @@ use crate::config::ProvisioningMode;
 use crate::eas::status::common;
 use crate::eas::version::Version;
 use crate::http::Response;
-use crate::state::{DeviceInfo, StateError, WipeKind};
+use crate::state::{DeviceInfo, RwStatus, StateError, WipeKind};
 use crate::wbxml::codepages::{provision as p, settings as s};
 use crate::wbxml::Element;
 
@@ -57,7 +57,9 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     let empty = Element::new(p::Provision);
     let body = body.unwrap_or(&empty);
     if body.tag != p::Provision {
-        return Err(CommandError::BadRequest("the root element is not Provision".into()));
+        return Err(CommandError::BadRequest(
+            "the root element is not Provision".into(),
+        ));
     }
     let version = ctx.req.version;
     let mut response = Element::new(p::Provision);
@@ -68,19 +70,18 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     }
     let policy = body.path(&[p::Policies, p::Policy]);
     let initial = policy.is_some_and(|p| !p.has(p::PolicyKey));
-    if initial
-        && device_information.is_none()
-        && version.device_information_required_in_provision()
+    if initial && device_information.is_none() && version.device_information_required_in_provision()
     {
-        return Ok(Outcome::Wbxml(
-            response.with_text(p::Status, common::DEVICE_INFORMATION_REQUIRED.to_string()),
-        ));
+        return Ok(Outcome::Wbxml(response.with_text(
+            p::Status,
+            common::DEVICE_INFORMATION_REQUIRED.to_string(),
+        )));
     }
 
     let outcome = if let Some((kind, ack)) = wipe_acknowledgement(body) {
         acknowledge_wipe(ctx, kind, ack, &mut response)?
     } else if let Some(kind) = ctx.device.info.rwstatus.wipe_requested() {
-        request_wipe(kind, version, &mut response)
+        request_wipe(kind, version, status::SUCCESS, &mut response)
     } else if let Some(policy) = policy {
         provision_policy(ctx, policy, &mut response)?
     } else {
@@ -91,9 +92,12 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         return Ok(refusal(code, version));
     }
     if device_information.is_some() && version.has_device_information_in_provision() {
-        response.push(
-            Element::new(s::DeviceInformation).with_text(s::Status, status::SUCCESS.to_string()),
-        );
+        // First child, before Status (MS-ASPROV 6.3 ProvisionResponse.xsd).
+        let ack =
+            Element::new(s::DeviceInformation).with_text(s::Status, status::SUCCESS.to_string());
+        response
+            .children
+            .insert(0, crate::wbxml::Node::Element(ack));
     }
     ctx.device.save_info().map_err(internal)?;
     Ok(Outcome::Wbxml(response))
@@ -118,48 +122,65 @@ fn wipe_acknowledgement(body: &Element) -> Option<(WipeKind, u32)> {
     .find_map(|(tag, kind)| Some((kind, body.child(tag)?.u32_of(p::Status)?)))
 }
 
-/// Record the wipe as done when the device says so (and it was asked to);
-/// answer Status 1 without a policy (MS-ASPROV 3.2.5.1.2.2).
-fn acknowledge_wipe(ctx: &mut Ctx, kind: WipeKind, ack: u32, response: &mut Element) -> Result<Step, CommandError> {
+/// The device reports the outcome of a wipe (MS-ASPROV 3.2.5.1.2.2):
+/// success is recorded (rwstatus 3 or 5) and answered with Status 1 and no
+/// policy; a failure is answered with Status 2 and the directive again.
+fn acknowledge_wipe(
+    ctx: &mut Ctx,
+    kind: WipeKind,
+    ack: u32,
+    response: &mut Element,
+) -> Result<Step, CommandError> {
     let info = &mut ctx.device.info;
-    if ack == status::SUCCESS && info.rwstatus.wipe_requested() == Some(kind) {
-        info.rwstatus = kind.done();
-        log::warn!(
-            "user {} device {}: remote wipe acknowledged, rwstatus {}",
-            info.user,
-            info.device_id,
-            info.rwstatus.code()
-        );
-    } else {
-        log::warn!(
-            "user {} device {}: wipe acknowledgement with status {ack} (rwstatus {})",
-            info.user,
-            info.device_id,
-            info.rwstatus.code()
-        );
+    let requested = info.rwstatus.wipe_requested() == Some(kind);
+    log::warn!(
+        "user {} device {}: wipe acknowledgement with status {ack} (rwstatus {})",
+        info.user,
+        info.device_id,
+        info.rwstatus.code()
+    );
+    if !requested || ack == status::SUCCESS {
+        if requested {
+            info.rwstatus = kind.done();
+        }
+        response.push_text(p::Status, status::SUCCESS.to_string());
+        return Ok(Step::Answer);
     }
-    response.push_text(p::Status, status::SUCCESS.to_string());
-    Ok(Step::Answer)
+    Ok(request_wipe(
+        kind,
+        ctx.req.version,
+        status::PROTOCOL_ERROR,
+        response,
+    ))
 }
 
-/// Send the wipe directive (MS-ASPROV 3.2.5.1.2.1).
-fn request_wipe(kind: WipeKind, version: Version, response: &mut Element) -> Step {
+/// Send the wipe directive with this Provision status (MS-ASPROV 3.2.5.1.2.1).
+fn request_wipe(kind: WipeKind, version: Version, code: u32, response: &mut Element) -> Step {
     let directive = match kind {
         WipeKind::Full => p::RemoteWipe,
         WipeKind::AccountOnly if version.account_only_remote_wipe() => p::AccountOnlyRemoteWipe,
         WipeKind::AccountOnly => return Step::Refuse(common::DEVICE_IS_BLOCKED_FOR_THIS_USER),
     };
-    response.push_text(p::Status, status::SUCCESS.to_string());
+    response.push_text(p::Status, code.to_string());
     response.push(Element::new(directive));
     Step::Answer
 }
 
 /// The two policy phases.
-fn provision_policy(ctx: &mut Ctx, policy: &Element, response: &mut Element) -> Result<Step, CommandError> {
+fn provision_policy(
+    ctx: &mut Ctx,
+    policy: &Element,
+    response: &mut Element,
+) -> Result<Step, CommandError> {
     let version = ctx.req.version;
     let policy_type = version.policy_type();
+    let Some(sent_type) = policy.text_of(p::PolicyType) else {
+        // MS-ASCMD 3.1.5.1: no PolicyType is a Provision Status 2.
+        response.push_text(p::Status, status::PROTOCOL_ERROR.to_string());
+        return Ok(Step::Answer);
+    };
     let mut answer = Element::new(p::Policy).with_text(p::PolicyType, policy_type);
-    if policy.text_of(p::PolicyType).map(str::trim) != Some(policy_type) {
+    if sent_type.trim() != policy_type {
         answer.push_text(p::Status, policy_status::UNKNOWN_POLICY_TYPE.to_string());
     } else if let Some(sent) = policy.text_of(p::PolicyKey) {
         let client_status = policy.u32_of(p::Status).unwrap_or(status::SUCCESS);
@@ -183,8 +204,8 @@ fn provision_policy(ctx: &mut Ctx, policy: &Element, response: &mut Element) -> 
                 info.policykey = new_key(&[info.policykey, info.pending_policykey]);
                 info.policy_fingerprint = fingerprint;
             }
-            if info.rwstatus == crate::state::RwStatus::None {
-                info.rwstatus = crate::state::RwStatus::Ok;
+            if info.rwstatus == RwStatus::None {
+                info.rwstatus = RwStatus::Ok;
             }
             answer.push_text(p::Status, policy_status::SUCCESS.to_string());
             answer.push_text(p::PolicyKey, info.policykey.to_string());
@@ -243,3 +264,6 @@ pub fn record_device_information(info: &mut DeviceInfo, set: &Element) {
 fn internal(e: StateError) -> CommandError {
     CommandError::Internal(e.into())
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,13 +7,12 @@
 //! response was lost) neither adds twice nor echoes them back.
 
 use super::{CommandError, Ctx, Outcome};
-use crate::backend::embedded::window;
 use crate::backend::{BackendError, Collection};
 use crate::convert::{self, BodyPreference};
 use crate::engine::collection::{CollectionState, Op, Outgoing};
 use crate::engine::hierarchy::Folder;
 use crate::engine::{filter, push, store};
-use crate::model::Item;
+use crate::model::{span, Item};
 use crate::state::SyncKey;
 use crate::wbxml::codepages::airsync as a;
 use crate::wbxml::codepages::airsyncbase as asb;
@@ -328,7 +327,7 @@ fn sync_collection(
             st.refresh(ctx.session, &collection, win, &own)?;
         }
         let win = filter::window(collection.class, st.filter_type, ctx.now);
-        let keep = |item: &Item| window::in_window(window::span_of(item), win);
+        let keep = |item: &Item| span::in_window(span::span_of(item), win);
         sent = st.take_window(ctx.session, &collection, window, &keep)?;
     }
 

@@ -4,6 +4,8 @@
 use super::body::BodyPreference;
 use super::eas_contact;
 use super::eas_email;
+use super::eas_fields::{ItemError, ItemRules};
+use super::{eas_calendar, eas_note, eas_task};
 use crate::backend::BackendError;
 use crate::eas::version::Version;
 use crate::model::{Class, Item};
@@ -23,27 +25,53 @@ pub enum ConvertError {
 
 /// The ApplicationData element of an item for this version and body preferences.
 pub fn to_app_data(item: &Item, version: Version, prefs: &[BodyPreference]) -> Element {
-    let children = match item {
-        Item::Contact(c) => eas_contact::to_eas(c, version, prefs),
-        Item::Email(e) => eas_email::to_eas(e, version, prefs),
-        other => unsupported(other.class()),
-    };
-    let mut e = Element::new(airsync::ApplicationData);
-    for c in children {
-        e.push(c);
+    let rules = ItemRules::new(version);
+    match item {
+        Item::Contact(c) => {
+            let mut e = Element::new(airsync::ApplicationData);
+            for child in eas_contact::to_eas(c, version, prefs) {
+                e.push(child);
+            }
+            e
+        }
+        Item::Event(e) => {
+            // Events without a zone of their own are shown in UTC (the
+            // request carries no user zone).
+            let opts = eas_calendar::WriteOptions {
+                rules,
+                body_preferences: prefs,
+                default_zone: chrono_tz::UTC,
+            };
+            eas_calendar::to_application_data(e, &opts)
+        }
+        Item::Task(t) => eas_task::to_application_data(t, rules, prefs, chrono_tz::UTC),
+        Item::Note(n) => eas_note::to_application_data(n, rules, prefs),
+        Item::Email(e) => {
+            let mut app = Element::new(airsync::ApplicationData);
+            for child in eas_email::to_eas(e, version, prefs) {
+                app.push(child);
+            }
+            app
+        }
     }
-    e
 }
 
 /// The item a device sent in an Add or Change.
 pub fn from_app_data(class: Class, data: &Element, version: Version) -> Result<Item, ConvertError> {
+    let rules = ItemRules::new(version);
+    let invalid = |e: ItemError| ConvertError::Invalid(e.to_string());
     match class {
         Class::Contacts => Ok(Item::Contact(eas_contact::from_eas(data, version))),
+        Class::Calendar => eas_calendar::from_application_data(data, rules)
+            .map(Item::Event)
+            .map_err(invalid),
+        Class::Tasks => eas_task::from_application_data(data, rules)
+            .map(Item::Task)
+            .map_err(invalid),
+        Class::Notes => eas_note::from_application_data(data, rules)
+            .map(Item::Note)
+            .map_err(invalid),
         Class::Email => Ok(Item::Email(eas_email::from_eas(data))),
-        other => Err(ConvertError::Invalid(format!(
-            "{} items are not supported yet",
-            other.as_str()
-        ))),
     }
 }
 
@@ -71,6 +99,18 @@ pub fn apply_change(
             tags.as_deref(),
             version,
         )),
+        (Item::Event(old), Item::Event(new)) => Item::Event(eas_calendar::merge_change(
+            old,
+            &new,
+            tags.as_deref(),
+            version,
+        )),
+        (Item::Task(old), Item::Task(new)) => {
+            Item::Task(eas_task::merge_change(old, &new, tags.as_deref(), version))
+        }
+        (Item::Note(old), Item::Note(new)) => {
+            Item::Note(eas_note::merge_change(old, &new, tags.as_deref(), version))
+        }
         // Read, Flag or Categories left out of a Change stay (MS-ASEMAIL 3.1.5.3).
         (Item::Email(old), Item::Email(new)) => {
             let sent_categories = !new.categories.is_empty();
@@ -78,8 +118,4 @@ pub fn apply_change(
         }
         (_, sent) => sent,
     }
-}
-
-fn unsupported(_class: Class) -> Vec<Element> {
-    Vec::new()
 }

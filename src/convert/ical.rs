@@ -410,7 +410,6 @@ fn parse_attendee(line: &ContentLine) -> Attendee {
         name: line.param_value("CN").map(str::to_string),
         attendee_type,
         status,
-        ..Attendee::default()
     }
 }
 
@@ -502,6 +501,11 @@ pub fn parse_event(text: &str) -> anyhow::Result<Event> {
         .and_then(|p| parse_iana(&p.value))
         .unwrap_or(Tz::UTC);
     let mut event = parse_vevent(master, &zones, floating)?;
+    if event.time_zone.as_deref() == Some("UTC") && master.property("RRULE").is_some() {
+        if let Some(tz) = series_zone_hint(master, &vevents, &zones) {
+            event.time_zone = Some(tz.name().to_string());
+        }
+    }
     let zone = event_zone(&event).unwrap_or(floating);
     if let Some(rrule) = master.property("RRULE") {
         event.recurrence = Some(parse_rrule(&rrule.value, &event, zone)?);
@@ -542,6 +546,22 @@ pub fn parse_event(text: &str) -> anyhow::Result<Event> {
         event.exceptions = Some(exceptions);
     }
     Ok(event)
+}
+
+/// The zone a series written in UTC really lives in, from the TZID of its
+/// EXDATEs or overrides. Kronolith without its tz database exports the
+/// series in UTC but keeps TZID there; without the zone the device would
+/// shift the series by an hour across DST.
+fn series_zone_hint(master: &Component, vevents: &[&Component], zones: &Zones) -> Option<Tz> {
+    let overrides = vevents
+        .iter()
+        .filter(|v| v.property("RECURRENCE-ID").is_some());
+    master
+        .properties_named("EXDATE")
+        .chain(overrides.flat_map(|v| v.properties_named("DTSTART")))
+        .filter_map(|p| p.param_value("TZID"))
+        .find_map(|tzid| zones.resolve(tzid))
+        .filter(|tz| *tz != Tz::UTC)
 }
 
 fn parse_rrule(value: &str, event: &Event, zone: Tz) -> anyhow::Result<Recurrence> {
@@ -840,6 +860,10 @@ pub fn write_task(task: &Task, uid: &str) -> String {
     }
     if task.reminder_set == Some(true) {
         if let Some(at) = task.reminder_time {
+            v.push(ContentLine::new(
+                "AALARM",
+                at.format(UTC_FORMAT).to_string(),
+            ));
             let mut alarm = Component::new("VALARM");
             alarm.push(ContentLine::new("ACTION", "DISPLAY"));
             alarm.push(
@@ -916,25 +940,37 @@ pub fn parse_task(text: &str) -> anyhow::Result<Task> {
         uid: text("UID"),
         ..Task::default()
     };
-    let alarm_at = v.components_named("VALARM").find_map(|a| {
-        let trigger = a.property("TRIGGER")?;
-        if trigger
-            .param_value("VALUE")
-            .is_some_and(|x| x.eq_ignore_ascii_case("DATE-TIME"))
-        {
-            return NaiveDateTime::parse_from_str(trigger.value.trim(), UTC_FORMAT)
-                .ok()
-                .map(|t| t.and_utc());
-        }
-        let anchor = if trigger
-            .param_value("RELATED")
-            .is_some_and(|r| r.eq_ignore_ascii_case("END"))
-        {
-            task.utc_due_date
-        } else {
-            task.utc_start_date.or(task.utc_due_date)
-        };
-        Some(anchor? + parse_duration(&trigger.value)?)
+    let from_nag = cal
+        .property("PRODID")
+        .is_some_and(|p| p.value.contains("Nag"));
+    // Nag reads and writes its alarm as minutes before the due date; its
+    // export has no RELATED, its import reads only the vCalendar 1.0 AALARM.
+    let aalarm = v
+        .property("AALARM")
+        .and_then(|p| NaiveDateTime::parse_from_str(p.value.trim(), UTC_FORMAT).ok())
+        .map(|t| t.and_utc());
+    let alarm_at = aalarm.or_else(|| {
+        v.components_named("VALARM").find_map(|a| {
+            let trigger = a.property("TRIGGER")?;
+            if trigger
+                .param_value("VALUE")
+                .is_some_and(|x| x.eq_ignore_ascii_case("DATE-TIME"))
+            {
+                return NaiveDateTime::parse_from_str(trigger.value.trim(), UTC_FORMAT)
+                    .ok()
+                    .map(|t| t.and_utc());
+            }
+            let related_end = match trigger.param_value("RELATED") {
+                Some(r) => r.eq_ignore_ascii_case("END"),
+                None => from_nag,
+            };
+            let anchor = if related_end {
+                task.utc_due_date
+            } else {
+                task.utc_start_date.or(task.utc_due_date)
+            };
+            Some(anchor? + parse_duration(&trigger.value)?)
+        })
     });
     task.reminder_set = Some(alarm_at.is_some());
     task.reminder_time = alarm_at;

@@ -2,8 +2,12 @@
 pub mod body;
 pub mod contentline;
 pub mod eas;
+pub mod eas_calendar;
 pub mod eas_contact;
 pub mod eas_email;
+pub mod eas_fields;
+pub mod eas_note;
+pub mod eas_task;
 pub mod ghost;
 pub mod ical;
 pub mod mime;

@@ -534,11 +534,39 @@ pub fn zone_for(tzi: &TimeZoneInfo, year: i32) -> Match {
     let common = WINDOWS_ZONES
         .iter()
         .filter_map(|(_, iana)| iana.parse::<Tz>().ok());
-    let all = chrono_tz::TZ_VARIANTS.iter().copied();
+    let (geographic, legacy): (Vec<Tz>, Vec<Tz>) = chrono_tz::TZ_VARIANTS
+        .iter()
+        .partition(|tz| is_geographic(**tz));
+    let all = geographic.into_iter().chain(legacy);
     if let Some(tz) = named.chain(common).chain(all).find(|tz| matches(*tz)) {
         return Match::Exact(tz);
     }
     approximate(tzi, year)
+}
+
+/// Every zone, `Area/Location` names first.
+fn all_zones() -> impl Iterator<Item = Tz> {
+    let (geographic, legacy): (Vec<Tz>, Vec<Tz>) = chrono_tz::TZ_VARIANTS
+        .iter()
+        .partition(|tz| is_geographic(**tz));
+    geographic.into_iter().chain(legacy)
+}
+
+/// `Area/Location` names (Pacific/Chatham), preferred over legacy aliases
+/// such as `NZ-CHAT` or `US/Eastern` that the database also lists.
+fn is_geographic(tz: Tz) -> bool {
+    const AREAS: [&str; 9] = [
+        "Africa/",
+        "America/",
+        "Antarctica/",
+        "Asia/",
+        "Atlantic/",
+        "Australia/",
+        "Europe/",
+        "Indian/",
+        "Pacific/",
+    ];
+    AREAS.iter().any(|a| tz.name().starts_with(a))
 }
 
 fn approximate(tzi: &TimeZoneInfo, year: i32) -> Match {
@@ -559,9 +587,7 @@ fn approximate(tzi: &TimeZoneInfo, year: i32) -> Match {
     }
     let want_dst = rules.transitions.is_some();
     let mid_year = NaiveDate::from_ymd_opt(year, 1, 15).and_then(|d| d.and_hms_opt(12, 0, 0));
-    chrono_tz::TZ_VARIANTS
-        .iter()
-        .copied()
+    all_zones()
         .find(|tz| {
             mid_year.is_some_and(|t| {
                 let z = TimeZoneInfo::for_zone(*tz, t.and_utc());

@@ -699,4 +699,14 @@ mod tests {
         let q = b64_query(140, 0, b"d", &[], &[0xff], &[]);
         assert!(matches!(parse(&q, &[]), Err(RequestError::BadRequest(_))));
     }
+
+    proptest::proptest! {
+        /// Any query, plain or base64 of any bytes, is parsed or refused, never a panic.
+        #[test]
+        fn never_panics(query in ".{0,200}", bin in proptest::collection::vec(proptest::num::u8::ANY, 0..120), key in ".{0,12}") {
+            let _ = parse(&query, &[("MS-ASProtocolVersion", "14.1"), ("X-MS-PolicyKey", &key)]);
+            let q = base64::engine::general_purpose::STANDARD.encode(&bin);
+            let _ = parse(&q, &[("Authorization", &format!("Basic {key}"))]);
+        }
+    }
 }

@@ -108,32 +108,48 @@ impl Server {
     }
 
     fn run_command(&self, ereq: &EasRequest, req: &Request, session: &mut dyn Session) -> Response {
-        let Some(run) = command::lookup(&ereq.cmd) else {
+        // A protocol command this build lacks still meets the provisioning
+        // gate first (a device is asked to provision before anything else).
+        let run = command::lookup(&ereq.cmd);
+        if run.is_none() && super::request::command_code(&ereq.cmd).is_none() {
             return Response::new(501);
-        };
+        }
+        // SendMail & co. before 14.0 carry the MIME message itself, not WBXML.
         let body = if command::takes_mime_body(&ereq.cmd, ereq.version) {
-            None
+            Ok(None)
         } else {
-            match self.decode_body(ereq, &req.body) {
-                Ok(b) => b,
-                Err(response) => return response,
-            }
+            self.decode_body(ereq, &req.body)
         };
+        let response = match &body {
+            Ok(body) => self.execute(run, ereq, body.as_ref(), &req.body, session),
+            Err(response) => response.clone(),
+        };
+        if self.debug.wants(&ereq.device_id) {
+            let request = body.as_ref().ok().and_then(Option::as_ref);
+            let entry = debug_entry(ereq, request, req.body.len(), &response, session.calls());
+            self.debug.append(&ereq.user, &ereq.device_id, &entry);
+        }
+        response
+    }
+
+    /// Open the device (and pass the provisioning gate), then run the
+    /// command (501 when this build lacks it); a panic inside becomes a
+    /// logged 500.
+    fn execute(
+        &self,
+        run: Option<command::Run>,
+        ereq: &EasRequest,
+        body: Option<&Element>,
+        raw_body: &[u8],
+        session: &mut dyn Session,
+    ) -> Response {
         let mut device = match self.open_device(ereq) {
             Ok(d) => d,
             Err(response) => return response,
         };
-        let mut trace = self.debug.wants(&ereq.device_id).then(|| {
-            let mut t = format!(
-                "=== {} {}\n",
-                chrono::Utc::now().to_rfc3339(),
-                describe(ereq)
-            );
-            if let Some(b) = &body {
-                t.push_str(&format!(">>> request\n{}\n", wbxml::xml::to_xml(b)));
-            }
-            t
-        });
+        let Some(run) = run else {
+            return Response::new(501);
+        };
         let result = catch_unwind(AssertUnwindSafe(|| {
             let mut ctx = Ctx {
                 req: ereq,
@@ -141,32 +157,18 @@ impl Server {
                 session: &mut *session,
                 device: &mut device,
                 now: SystemTime::now(),
-                raw_body: &req.body,
+                raw_body,
             };
-            run(&mut ctx, body.as_ref())
+            run(&mut ctx, body)
         }));
-        let response = match result {
-            Ok(Ok(outcome)) => {
-                if let (Some(t), Outcome::Wbxml(e)) = (trace.as_mut(), &outcome) {
-                    t.push_str(&format!("<<< response\n{}\n", wbxml::xml::to_xml(e)));
-                }
-                outcome_response(outcome)
-            }
+        match result {
+            Ok(Ok(outcome)) => outcome_response(outcome),
             Ok(Err(e)) => self.command_error(ereq, e),
             Err(_) => {
                 log::error!("bug: panic in {}", describe(ereq));
                 Response::new(500)
             }
-        };
-        if let Some(mut t) = trace {
-            t.push_str(&format!(
-                "--- HTTP {}, backend calls: {}\n\n",
-                response.status,
-                session.calls()
-            ));
-            self.debug.append(&ereq.user, &ereq.device_id, &t);
         }
-        response
     }
 
     /// Decode the WBXML body; an empty body is `None`. Undecodable bodies get
@@ -269,6 +271,36 @@ impl Server {
     }
 }
 
+/// One debug log entry: the request and the response as XML (whatever
+/// answered: the command, the provisioning gate or the decoder).
+fn debug_entry(
+    ereq: &EasRequest,
+    request: Option<&Element>,
+    request_len: usize,
+    response: &Response,
+    calls: u32,
+) -> String {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut entry = format!("=== {now} {}\n", describe(ereq));
+    match request {
+        Some(e) => entry.push_str(&format!(">>> request\n{}\n", wbxml::xml::to_xml(e))),
+        None if request_len > 0 => entry.push_str(&format!(
+            ">>> request: {request_len} bytes of undecodable WBXML\n"
+        )),
+        None => entry.push_str(">>> request without body\n"),
+    }
+    let is_wbxml = response.header("Content-Type") == Some(WBXML_CONTENT_TYPE);
+    match wbxml::decode(&response.body, &wbxml::Limits::default()) {
+        Ok(e) if is_wbxml => entry.push_str(&format!("<<< response\n{}\n", wbxml::xml::to_xml(&e))),
+        _ => entry.push_str(&format!("<<< response: {} bytes\n", response.body.len())),
+    }
+    entry.push_str(&format!(
+        "--- HTTP {}, backend calls: {calls}\n\n",
+        response.status
+    ));
+    entry
+}
+
 /// `user alice device ABC (iPhone) Sync 14.1`, for every log line about a request.
 fn describe(r: &EasRequest) -> String {
     format!(
@@ -291,11 +323,10 @@ fn request_error(e: &RequestError, config: &Config) -> Response {
         RequestError::BadRequest(_) => Response::new(400),
         // MS-ASHTTP: the client learns the versions it may use from
         // MS-ASProtocolVersions, as in the OPTIONS answer.
-        RequestError::UnsupportedVersion(_) => {
-            let options = command::options::response(config);
-            let versions = options.header("MS-ASProtocolVersions").unwrap_or_default();
-            Response::new(400).with_header("MS-ASProtocolVersions", versions)
-        }
+        RequestError::UnsupportedVersion(_) => Response::new(400).with_header(
+            "MS-ASProtocolVersions",
+            command::options::versions_header(config),
+        ),
         RequestError::UnknownCommandCode(_) => Response::new(501),
     }
 }

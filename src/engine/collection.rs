@@ -148,7 +148,6 @@ impl CollectionState {
         } else {
             self.known.insert(id.to_string());
         }
-        self.own_writes.insert(id.to_string());
     }
 
     /// Whether a server change is waiting for `id` (a conflict with a client change).
@@ -428,7 +427,7 @@ mod tests {
         sync(&mut st, &mut fake, 100);
         fake.put("mine");
         st.device_wrote("mine", false);
-        let own = st.own_writes.clone();
+        let own = BTreeSet::from(["mine".to_string()]);
         st.refresh(&mut fake, &coll(), Window::default(), &own)
             .unwrap();
         assert!(st

@@ -1,6 +1,6 @@
 //! CGI (RFC 3875): one process per request. The request comes from the
 //! environment and stdin, the response goes to stdout as `Status:`, headers
-//! and body. FastCGI passes the same variables, so it reuses
+//! and body. An oversized body is refused with 413 without being buffered. FastCGI passes the same variables, so it reuses
 //! [`request_from_env`] and [`write_response`].
 
 use crate::config::Config;
@@ -43,6 +43,7 @@ fn answer(config: Config, vars: &[(String, String)], stdin: &mut impl Read) -> R
         Err(()) => return Response::new(400),
     };
     if length > config.server.max_body_bytes {
+        super::discard_body(stdin, length);
         return Response::new(413);
     }
     let mut req = request_from_env(vars);
@@ -204,11 +205,17 @@ mod tests {
         assert_eq!(out, expected);
     }
 
-    /// A reader that fails the test if anything reads it.
-    struct Untouchable;
-    impl Read for Untouchable {
-        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-            panic!("the body of an oversized request must not be read");
+    /// A reader of `len` zero bytes that counts what was read.
+    struct Counting {
+        len: u64,
+        read: u64,
+    }
+    impl Read for Counting {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = (self.len - self.read).min(buf.len() as u64) as usize;
+            buf[..n].fill(0);
+            self.read += n as u64;
+            Ok(n)
         }
     }
 
@@ -216,12 +223,22 @@ mod tests {
     fn oversized_and_malformed_bodies() {
         let mut config = Config::default();
         config.server.max_body_bytes = 100;
-        let v = vars(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "101")]);
-        assert_eq!(answer(config.clone(), &v, &mut Untouchable).status, 413);
-        let v = vars(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "ten")]);
-        assert_eq!(answer(config.clone(), &v, &mut Untouchable).status, 400);
-        let v = vars(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "10")]);
-        assert_eq!(answer(config, &v, &mut &b"short"[..]).status, 400);
+        let post = |length: &str| vars(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", length)]);
+        // Refused, and consumed so the web server can deliver the 413.
+        let mut body = Counting { len: 101, read: 0 };
+        assert_eq!(answer(config.clone(), &post("101"), &mut body).status, 413);
+        assert_eq!(body.read, 101);
+        // Far too large to be worth reading: not read at all.
+        let huge = (super::super::DISCARD_LIMIT + 1).to_string();
+        let mut body = Counting {
+            len: u64::MAX,
+            read: 0,
+        };
+        assert_eq!(answer(config.clone(), &post(&huge), &mut body).status, 413);
+        assert_eq!(body.read, 0);
+        let mut body = Counting { len: 0, read: 0 };
+        assert_eq!(answer(config.clone(), &post("ten"), &mut body).status, 400);
+        assert_eq!(answer(config, &post("10"), &mut &b"short"[..]).status, 400);
         assert_eq!(content_length(&vars(&[])), Ok(0));
     }
 }

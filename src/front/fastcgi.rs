@@ -72,7 +72,7 @@ struct Pending {
     vars: Option<Vec<(String, String)>>,
     body: Vec<u8>,
     /// Set when CONTENT_LENGTH or the data itself exceeds the limit: the
-    /// rest of STDIN is discarded unread into memory and the answer is 413.
+    /// rest of STDIN is discarded as it arrives and the answer is 413.
     too_large: bool,
 }
 
@@ -359,5 +359,19 @@ mod tests {
             output: Vec::new(),
         };
         assert!(serve_connection(&mut wire, &server, &Activity::default()).is_err());
+    }
+
+    proptest::proptest! {
+        /// A connection sending arbitrary bytes ends, with or without an
+        /// error, never with a panic.
+        #[test]
+        fn arbitrary_connections_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let server = Server::with_backend(Config::default(), Box::new(NoUsers));
+            let mut input = Vec::new();
+            rec::write_record(&mut input, rec::BEGIN_REQUEST, 1, &[0, 1, 1, 0, 0, 0, 0, 0]).unwrap();
+            input.extend_from_slice(&bytes);
+            let mut wire = Wire { input: io::Cursor::new(input), output: Vec::new() };
+            let _ = serve_connection(&mut wire, &server, &Activity::default());
+        }
     }
 }

@@ -225,4 +225,15 @@ mod tests {
         );
         assert_eq!(parse_begin_request(&[0, 1, 1]), None);
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes are records or errors, pairs or `None`, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = parse_pairs(&bytes);
+            let _ = parse_begin_request(&bytes);
+            let mut r = &bytes[..];
+            while let Ok(Some(_)) = read_record(&mut r) {}
+        }
+    }
 }

@@ -24,6 +24,9 @@ const MAX_HEADERS: usize = 64;
 /// not idle: the server is the one holding it.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How long a refused body may take to arrive before the connection is closed anyway.
+const DISCARD_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub fn run(config: Config, args: &[String]) -> Result<()> {
     super::init_logging(&config.log);
     let addr = match args {
@@ -90,7 +93,7 @@ fn serve_connection(mut stream: Stream, server: &Server, activity: &Activity) ->
         } else if head.content_length > max_body {
             Some(refuse(413))
         } else if !head.request.path.eq_ignore_ascii_case(EAS_PATH) {
-            // The body is left unread, so the connection cannot be reused.
+            // The body is not read, so the connection cannot be reused.
             Some((404, head.content_length == 0 && head.keep_alive))
         } else {
             None
@@ -99,6 +102,14 @@ fn serve_connection(mut stream: Stream, server: &Server, activity: &Activity) ->
             write_response(&mut stream, &Response::new(status), keep)?;
             if keep {
                 continue;
+            }
+            // A client that is sending its body anyway (it did not wait for
+            // 100 Continue) gets it consumed, so that closing does not reset
+            // the connection before it has read the answer.
+            if !head.chunked && !head.expect_continue {
+                let buffered_part = buffered.len().min(head.content_length as usize);
+                stream.set_read_timeout(Some(DISCARD_TIMEOUT))?;
+                super::discard_body(&mut stream, head.content_length - buffered_part as u64);
             }
             return Ok(());
         }
@@ -214,12 +225,13 @@ fn read_body(stream: &mut impl Read, buffered: &mut Vec<u8>, len: usize) -> io::
     Ok(body)
 }
 
+/// Write a response; `Connection` says whether the connection stays open
+/// (explicitly also when open, which HTTP/1.0 clients need).
 fn write_response(stream: &mut impl Write, resp: &Response, keep_alive: bool) -> io::Result<()> {
     let mut out = Vec::with_capacity(resp.body.len() + 256);
     write!(out, "HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status))?;
-    if !keep_alive {
-        out.extend_from_slice(b"Connection: close\r\n");
-    }
+    let connection = if keep_alive { "keep-alive" } else { "close" };
+    write!(out, "Connection: {connection}\r\n")?;
     super::write_header_block(resp, &mut out)?;
     out.extend_from_slice(&resp.body);
     stream.write_all(&out)?;
@@ -282,9 +294,22 @@ mod tests {
     fn response_writing() {
         let mut out = Vec::new();
         write_response(&mut out, &Response::new(404), false).unwrap();
+        let mut open = Vec::new();
+        write_response(&mut open, &Response::new(200), true).unwrap();
+        assert!(open.starts_with(b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"));
         assert_eq!(
             out,
             b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
         );
+    }
+
+    proptest::proptest! {
+        /// Any head is parsed or answered with a status, never a panic.
+        #[test]
+        fn arbitrary_heads_never_panic(head in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = parse_head(&head);
+            let mut r = &head[..];
+            let _ = read_head(&mut r, &mut Vec::new());
+        }
     }
 }

@@ -8,7 +8,7 @@ mod workers;
 
 use crate::config::LogConfig;
 use crate::http::Response;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 /// Log to stderr (the web server's error log under CGI/FastCGI) and, when
 /// `[log] file` is set, to that file too. `RUST_LOG` overrides `[log] level`.
@@ -57,4 +57,17 @@ fn write_header_block(resp: &Response, out: &mut impl Write) -> io::Result<()> {
         write!(out, "Content-Length: {}\r\n", resp.body.len())?;
     }
     out.write_all(b"\r\n")
+}
+
+/// Refused bodies (413) up to this size are still consumed, streamed into
+/// nothing and never buffered: closing a connection the peer is still
+/// sending on resets it, and the peer then loses the 413 (Apache's CGI
+/// gateway does exactly that). Larger ones are not worth the bandwidth.
+const DISCARD_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Read and drop `len` bytes of a refused body (see [`DISCARD_LIMIT`]).
+fn discard_body(body: &mut impl Read, len: u64) {
+    if len <= DISCARD_LIMIT {
+        let _ = io::copy(&mut body.take(len), &mut io::sink());
+    }
 }

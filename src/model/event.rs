@@ -62,9 +62,6 @@ pub struct Attendee {
     pub name: Option<String>,
     pub attendee_type: Option<AttendeeType>,
     pub status: Option<ResponseStatus>,
-    /// 16.0+: a proposed new time (ProposedStartTime / ProposedEndTime).
-    pub proposed_start: Option<DateTime<Utc>>,
-    pub proposed_end: Option<DateTime<Utc>>,
 }
 
 /// The AirSyncBase Location element (16.0+): more than the plain string.

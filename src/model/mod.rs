@@ -9,6 +9,7 @@ pub mod contact;
 pub mod email;
 pub mod event;
 pub mod note;
+pub mod span;
 pub mod task;
 
 pub use contact::Contact;

@@ -56,6 +56,9 @@ pub struct Device {
     paths: DevicePaths,
     lock: Option<File>,
     is_new: bool,
+    /// `info` as last read from or written to disk under the lock; a file
+    /// that differs from it at save time was edited by hand meanwhile.
+    on_disk: Option<DeviceInfo>,
 }
 
 impl Device {
@@ -90,6 +93,7 @@ impl Device {
             paths,
             lock: None,
             is_new,
+            on_disk: None,
         })
     }
 
@@ -122,8 +126,9 @@ impl Device {
             .map_err(io("cleaning"))?;
         self.remove_stale_folder_temps().map_err(io("cleaning"))?;
         if let Some(info) = read_info(&self.paths.info)? {
-            self.info = info;
+            self.info = info.clone();
             self.is_new = false;
+            self.on_disk = Some(info);
         }
         Ok(())
     }
@@ -169,8 +174,15 @@ impl Device {
     }
 
     /// Write `info` atomically (0600). Needs the lock.
+    ///
+    /// An administrator's editor takes no lock, so the file may have been
+    /// edited by hand since this request read it. The fields the manual wipe
+    /// procedure edits, `rwstatus` and `policykey`, are then taken from the
+    /// edited file, so a request that was running during the edit cannot
+    /// undo it.
     pub fn save_info(&mut self) -> Result<(), StateError> {
         self.require_lock()?;
+        self.adopt_hand_edits()?;
         let mut text =
             serde_json::to_string_pretty(&self.info).map_err(|e| StateError::Corrupt {
                 path: self.paths.info.clone(),
@@ -180,6 +192,21 @@ impl Device {
         atomic::write(&self.paths.info, text.as_bytes())
             .map_err(|e| StateError::io(format!("writing {}", self.paths.info.display()), e))?;
         self.is_new = false;
+        self.on_disk = Some(self.info.clone());
+        Ok(())
+    }
+
+    fn adopt_hand_edits(&mut self) -> Result<(), StateError> {
+        let Some(disk) = read_info(&self.paths.info)? else {
+            return Ok(());
+        };
+        let before = self.on_disk.clone().unwrap_or_default();
+        if disk.rwstatus != before.rwstatus {
+            self.info.rwstatus = disk.rwstatus;
+        }
+        if disk.policykey != before.policykey {
+            self.info.policykey = disk.policykey;
+        }
         Ok(())
     }
 
@@ -291,6 +318,21 @@ impl Device {
             .filter_map(|name| state_counter(name, folder))
             .collect();
         found.sort_unstable();
+        Ok(found)
+    }
+
+    /// Every stored folder state as (name, counter), sorted.
+    pub fn folder_states(&self) -> Result<Vec<(String, u32)>, StateError> {
+        let mut found: Vec<(String, u32)> = self
+            .list_dir()?
+            .into_iter()
+            .filter_map(|file| {
+                let (name, _) = file.rsplit_once('.')?;
+                validate(IdKind::Folder, name).ok()?;
+                Some((name.to_string(), state_counter(&file, name)?))
+            })
+            .collect();
+        found.sort();
         Ok(found)
     }
 

@@ -65,6 +65,9 @@ pub fn validate(kind: IdKind, value: &str) -> Result<(), StateError> {
         Some("starts with a dot")
     } else if !value.chars().all(|c| kind.allows(c)) {
         Some("contains a character that is not allowed")
+    } else if kind == IdKind::DeviceId && value.starts_with("info-") {
+        // Its folder would take the name of another device's info file.
+        Some("starts with \"info-\"")
     } else {
         None
     };
@@ -118,6 +121,12 @@ mod tests {
         assert!(validate(IdKind::DeviceId, &"a".repeat(MAX_DEVICE_ID)).is_ok());
         assert!(validate(IdKind::DeviceId, &"a".repeat(MAX_DEVICE_ID + 1)).is_err());
         assert!(validate(IdKind::User, &"a".repeat(MAX_USER + 1)).is_err());
+    }
+
+    #[test]
+    fn device_folders_cannot_shadow_info_files() {
+        assert!(validate(IdKind::DeviceId, "info-ABC").is_err());
+        assert!(validate(IdKind::DeviceId, "myinfo-ABC").is_ok());
     }
 
     #[test]

@@ -98,6 +98,10 @@ impl Store {
     /// request of that device starts from scratch. Returns false when there
     /// was no info file.
     pub fn remove(&self, user: &str, device_id: &str) -> Result<bool, StateError> {
+        let known = !self.open_shared(user, device_id)?.is_new();
+        if !known && !self.state_dir.join(user).join(device_id).is_dir() {
+            return Ok(false);
+        }
         let mut device = self.open(user, device_id)?;
         let existed = !device.is_new();
         device.remove_all()?;
@@ -262,7 +266,7 @@ mod tests {
             "second writer waits"
         );
         drop(held);
-        rx.recv_timeout(Duration::from_secs(5))
+        rx.recv_timeout(Duration::from_secs(60))
             .expect("second writer gets the lock");
         t.join().unwrap();
     }
@@ -395,10 +399,44 @@ mod tests {
         assert!(store.list(Some("..")).is_err());
         assert!(store.remove("alice", "A1").unwrap());
         assert!(!store.remove("alice", "A1").unwrap());
+        assert!(!store.remove("alice", "NEVER").unwrap());
+        assert!(!store.state_dir().join("alice/NEVER").exists());
         assert_eq!(store.list(Some("alice")).unwrap().len(), 1);
         let d = store.open("alice", "A1").unwrap();
         assert!(d.is_new());
         assert!(d.folder_state_counters("f").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_hand_edit_during_a_request_survives_its_save() {
+        let (_tmp, store) = store();
+        let mut d = store.open("jane", "DEV").unwrap();
+        d.info.policykey = 99;
+        d.info.rwstatus = RwStatus::Ok;
+        d.save_info().unwrap();
+        // The admin edits the file while the request still holds the lock.
+        let path = store.state_dir().join("jane/info-DEV");
+        let text = fs::read_to_string(&path).unwrap();
+        let edited = text
+            .replace("\"rwstatus\": 1", "\"rwstatus\": 2")
+            .replace("\"policykey\": 99", "\"policykey\": 0");
+        fs::write(&path, edited).unwrap();
+        d.info.hierarchy = serde_json::json!(["folders"]);
+        d.save_info().unwrap();
+        drop(d);
+        let back = store.open_shared("jane", "DEV").unwrap().info;
+        assert_eq!(back.rwstatus, RwStatus::Pending);
+        assert_eq!(back.policykey, 0);
+        assert_eq!(back.hierarchy, serde_json::json!(["folders"]));
+        // A request's own change of those fields is kept when nobody edited.
+        let mut d = store.open("jane", "DEV").unwrap();
+        d.info.rwstatus = RwStatus::Wiped;
+        d.save_info().unwrap();
+        d.info.policykey = 5;
+        d.save_info().unwrap();
+        drop(d);
+        let back = store.open_shared("jane", "DEV").unwrap().info;
+        assert_eq!((back.rwstatus, back.policykey), (RwStatus::Wiped, 5));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 pub mod client;
 pub mod device;
+pub mod horde;
 pub mod mail;
 pub mod serve;
 pub mod web;

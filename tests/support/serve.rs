@@ -72,3 +72,21 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+impl Served {
+    /// User + system CPU seconds the server process used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the ")" of the command name: utime is the 12th, stime the 13th.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<i64> = rest
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+        // (state skipped; ppid is f[0], utime f[10], stime f[11])
+        ticks as f64 / 100.0
+    }
+}

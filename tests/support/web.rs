@@ -28,6 +28,8 @@ pub struct WebServer {
     child: Child,
     /// `horde-activesync fastcgi --listen` when the web server does not start it.
     app: Option<Child>,
+    /// Its address (`127.0.0.1:PORT`), for tests that talk FastCGI to it directly.
+    pub app_addr: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -148,6 +150,7 @@ impl WebServer {
             base_url: format!("http://127.0.0.1:{port}/Microsoft-Server-ActiveSync"),
             error_log,
             child,
+            app_addr: app.is_some().then(|| app_addr.clone()),
             app,
             _dir: dir,
         };

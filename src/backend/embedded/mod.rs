@@ -8,6 +8,5 @@ mod login_cache;
 mod random;
 pub mod store;
 pub mod users;
-pub mod window;
 
 pub use store::{EmbeddedBackend, EmbeddedSession};

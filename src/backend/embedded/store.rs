@@ -11,7 +11,9 @@
 //!   item in the collection's change log (one row per item: its last change,
 //!   with a tombstone flag). A collection's cursor is the highest value in its
 //!   log, so `changes(since)` is one indexed range query, and an item added
-//!   and deleted inside the window shows only as deleted.
+//!   and deleted inside the window shows only as deleted. Tombstones stay
+//!   (one small row per item ever deleted) so that any old cursor still gets
+//!   its deletions; they go with their collection or user.
 //! - Moves keep the item id: the source logs a deletion, the target a change.
 //! - Every statement is keyed by the session's user: collection ids of other
 //!   users are `NotFound`, exactly like ids that never existed.
@@ -22,17 +24,17 @@
 //!   number of statements whatever the number of items involved.
 
 use super::login_cache::LoginCache;
-use super::window::{in_window, span_of, Span};
 use super::{db, random};
 use crate::backend::{
     Backend, BackendError, ChangeSet, Collection, Cursor, Result, Session, Window,
 };
+use crate::model::span::{in_window, span_of, Span};
 use crate::model::{Class, Item};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// The classes the store keeps, each with the name of its default collection.
+/// The classes the store keeps; each default collection is named as its class.
 const PIM_CLASSES: [Class; 4] = [Class::Contacts, Class::Calendar, Class::Tasks, Class::Notes];
 
 /// Idle connections kept for the next session (FastCGI and `serve` threads).
@@ -137,21 +139,21 @@ pub struct EmbeddedSession {
 impl EmbeddedSession {
     /// Run `f` in a read transaction (one consistent snapshot).
     fn read<T>(&mut self, f: impl FnOnce(&Transaction, &str) -> Result<T>) -> Result<T> {
-        self.calls += 1;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let out = f(&tx, &self.user)?;
-        tx.commit()?;
-        Ok(out)
+        self.transaction(TransactionBehavior::Deferred, f)
     }
 
     /// Run `f` in a write transaction; nothing is kept if it fails.
     fn write<T>(&mut self, f: impl FnOnce(&Transaction, &str) -> Result<T>) -> Result<T> {
+        self.transaction(TransactionBehavior::Immediate, f)
+    }
+
+    fn transaction<T>(
+        &mut self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction, &str) -> Result<T>,
+    ) -> Result<T> {
         self.calls += 1;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(behavior)?;
         let out = f(&tx, &self.user)?;
         tx.commit()?;
         Ok(out)

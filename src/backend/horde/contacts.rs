@@ -22,29 +22,155 @@
 
 use super::rpc::RpcClient;
 use crate::backend::Result;
+use crate::model::contact::CalendarDate;
 use crate::model::{Contact, Item};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
-/// Turba attributes (names from Turba's `attributes.php`, as mapped by the
-/// stock `localsql` source) that hold one `model::Contact` text field each.
-const TEXT_ATTRIBUTES: &[&str] = &["firstname", "lastname"];
+/// Turba attributes that hold one `model::Contact` text field each. The
+/// pairing follows Horde's own ActiveSync mapping (`Turba_Driver::$_asMap`),
+/// so a contact reads the same through Horde's EAS server and ours.
+/// Attributes the address book's map lacks (stock `localsql` has no
+/// `homeEmail`, `workEmail`, `office`) are ignored by Turba on write and
+/// absent on read.
+const TEXT_ATTRIBUTES: &[&str] = &[
+    "firstname",
+    "lastname",
+    "middlenames",
+    "namePrefix",
+    "nameSuffix",
+    "alias",
+    "yomifirstname",
+    "yomilastname",
+    "company",
+    "department",
+    "title",
+    "office",
+    "manager",
+    "assistant",
+    "spouse",
+    "website",
+    "email",
+    "homeEmail",
+    "workEmail",
+    "imaddress",
+    "imaddress2",
+    "imaddress3",
+    "homePhone",
+    "homePhone2",
+    "workPhone",
+    "workPhone2",
+    "cellPhone",
+    "carPhone",
+    "radioPhone",
+    "pager",
+    "homeFax",
+    "fax",
+    "assistPhone",
+    "companyPhone",
+    "homeStreet",
+    "homeCity",
+    "homeProvince",
+    "homePostalCode",
+    "homeCountry",
+    "workStreet",
+    "workCity",
+    "workProvince",
+    "workPostalCode",
+    "workCountry",
+    "otherStreet",
+    "otherCity",
+    "otherProvince",
+    "otherPostalCode",
+    "otherCountry",
+    "notes",
+];
 
-fn text_slot<'a>(contact: &'a mut Contact, attribute: &str) -> Option<&'a mut Option<String>> {
+fn text_slot<'a>(c: &'a mut Contact, attribute: &str) -> Option<&'a mut Option<String>> {
+    Some(match attribute {
+        "firstname" => &mut c.first_name,
+        "lastname" => &mut c.last_name,
+        "middlenames" => &mut c.middle_name,
+        "namePrefix" => &mut c.title,
+        "nameSuffix" => &mut c.suffix,
+        "alias" => &mut c.nick_name,
+        "yomifirstname" => &mut c.yomi_first_name,
+        "yomilastname" => &mut c.yomi_last_name,
+        "company" => &mut c.company_name,
+        "department" => &mut c.department,
+        "title" => &mut c.job_title,
+        "office" => &mut c.office_location,
+        "manager" => &mut c.manager_name,
+        "assistant" => &mut c.assistant_name,
+        "spouse" => &mut c.spouse,
+        "website" => &mut c.web_page,
+        "email" => &mut c.email1_address,
+        "homeEmail" => &mut c.email2_address,
+        "workEmail" => &mut c.email3_address,
+        "imaddress" => &mut c.im_address,
+        "imaddress2" => &mut c.im_address2,
+        "imaddress3" => &mut c.im_address3,
+        "homePhone" => &mut c.home_phone_number,
+        "homePhone2" => &mut c.home2_phone_number,
+        "workPhone" => &mut c.business_phone_number,
+        "workPhone2" => &mut c.business2_phone_number,
+        "cellPhone" => &mut c.mobile_phone_number,
+        "carPhone" => &mut c.car_phone_number,
+        "radioPhone" => &mut c.radio_phone_number,
+        "pager" => &mut c.pager_number,
+        "homeFax" => &mut c.home_fax_number,
+        "fax" => &mut c.business_fax_number,
+        "assistPhone" => &mut c.assistant_phone_number,
+        "companyPhone" => &mut c.company_main_phone,
+        "homeStreet" => &mut c.home_address.street,
+        "homeCity" => &mut c.home_address.city,
+        "homeProvince" => &mut c.home_address.state,
+        "homePostalCode" => &mut c.home_address.postal_code,
+        "homeCountry" => &mut c.home_address.country,
+        "workStreet" => &mut c.business_address.street,
+        "workCity" => &mut c.business_address.city,
+        "workProvince" => &mut c.business_address.state,
+        "workPostalCode" => &mut c.business_address.postal_code,
+        "workCountry" => &mut c.business_address.country,
+        "otherStreet" => &mut c.other_address.street,
+        "otherCity" => &mut c.other_address.city,
+        "otherProvince" => &mut c.other_address.state,
+        "otherPostalCode" => &mut c.other_address.postal_code,
+        "otherCountry" => &mut c.other_address.country,
+        "notes" => &mut c.body,
+        _ => return None,
+    })
+}
+
+/// Turba keeps dates as `YYYY-MM-DD` text (`0000-00-00` or empty = none).
+const DATE_ATTRIBUTES: &[&str] = &["birthday", "anniversary"];
+
+fn date_slot<'a>(c: &'a mut Contact, attribute: &str) -> Option<&'a mut Option<CalendarDate>> {
     match attribute {
-        "firstname" => Some(&mut contact.first_name),
-        "lastname" => Some(&mut contact.last_name),
+        "birthday" => Some(&mut c.birthday),
+        "anniversary" => Some(&mut c.anniversary),
         _ => None,
     }
 }
 
-/// `model::Contact` → Turba attribute hash for `import`/`replace` (full object).
+/// `model::Contact` → Turba attribute hash for `import`/`replace`: the full
+/// object, an empty field as `""` so a replace clears it. Not carried (no
+/// Turba attribute in the stock address book, or not readable in bulk):
+/// categories (Turba tags), picture (binary `photo` does not survive JSON),
+/// children, Yomi company name, customer/government id, account name, MMS.
 pub fn to_turba(contact: &Contact) -> Value {
     let mut contact = contact.clone();
     let mut hash = Map::new();
     for attribute in TEXT_ATTRIBUTES {
         let value = text_slot(&mut contact, attribute)
-            .and_then(|slot| slot.clone())
+            .and_then(|slot| slot.take())
+            .unwrap_or_default();
+        hash.insert(attribute.to_string(), Value::String(value));
+    }
+    for attribute in DATE_ATTRIBUTES {
+        let value = date_slot(&mut contact, attribute)
+            .and_then(|slot| slot.take())
+            .map(|d| d.to_string())
             .unwrap_or_default();
         hash.insert(attribute.to_string(), Value::String(value));
     }
@@ -52,18 +178,28 @@ pub fn to_turba(contact: &Contact) -> Value {
 }
 
 /// Turba attribute hash → `model::Contact`. Turba has no FileAs: its
-/// display name (`name`, built from the name parts) stands in for it.
+/// display name (`name`, built from the name parts) stands in for it, as in
+/// Horde's own ActiveSync server.
 pub fn from_turba(hash: &Value) -> Contact {
     let mut contact = Contact::default();
     let text = |attribute: &str| {
         hash.get(attribute)
             .and_then(Value::as_str)
+            .map(str::trim_end)
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
     for attribute in TEXT_ATTRIBUTES {
         if let Some(slot) = text_slot(&mut contact, attribute) {
             *slot = text(attribute);
+        }
+    }
+    for attribute in DATE_ATTRIBUTES {
+        let date = text(attribute)
+            .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+            .map(CalendarDate::from_naive);
+        if let Some(slot) = date_slot(&mut contact, attribute) {
+            *slot = date;
         }
     }
     contact.file_as = text("name");
@@ -147,6 +283,25 @@ mod tests {
         assert_eq!(back.first_name.as_deref(), Some("Jane"));
         assert_eq!(back.last_name, None);
         assert_eq!(back.file_as.as_deref(), Some("Jane"));
+    }
+
+    #[test]
+    fn every_mapped_field_survives_the_hash() {
+        let mut c = Contact::default();
+        for attribute in TEXT_ATTRIBUTES {
+            *text_slot(&mut c, attribute).unwrap() = Some(format!("v-{attribute}"));
+        }
+        c.birthday = CalendarDate::new(1980, 2, 29);
+        c.anniversary = CalendarDate::new(2001, 12, 31);
+        let hash = to_turba(&c);
+        assert_eq!(hash["birthday"], "1980-02-29");
+        assert_eq!(hash["cellPhone"], "v-cellPhone");
+        let back = from_turba(&hash);
+        assert_eq!(back, Contact { file_as: None, ..c });
+        assert_eq!(
+            from_turba(&json!({"birthday": "0000-00-00"})).birthday,
+            None
+        );
     }
 
     #[test]

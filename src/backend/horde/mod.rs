@@ -9,12 +9,14 @@
 //!
 //! Cost per session method, in JSON-RPC calls (measured on Horde 5.2 / Debian 12,
 //! see tests/horde_backend.rs):
-//! - `open`: 1 (`horde.listApps`: checks the password and which apps exist).
-//! - `collections`: 2 per app (`sources` + `getDefaultShare`).
+//! - `open`: 1 (`horde.listApps`: checks the password and which apps exist),
+//!   0 when this process saw the same login succeed within the last minute.
+//! - `collections`: 1 per app (`sources`), 2 for an app where the user has
+//!   several collections (+ `getDefaultShare`).
 //! - `cursor`: 1 (`getHighestModSeq`); `changes`: 1 when nothing changed, else 2.
 //! - `list`: 1 (`listUids`).
 //! - `fetch` of W items: contacts 2, calendar 1, tasks 1 (per session), notes W
-//!   (Mnemo has no bulk read); see each app's `fetch`.
+//!   + 1 (Mnemo has no bulk read); see each app's `fetch`.
 //! - `add`, `replace`, `delete`: 1; `move_item`: 3.
 
 pub mod calendar;
@@ -26,6 +28,7 @@ pub mod tasks;
 
 use super::{Backend, BackendError, ChangeSet, Collection, Cursor, Result, Session, Window};
 use crate::config::Config;
+use crate::convert::note;
 use crate::model::{Class, Item};
 use rpc::RpcClient;
 use serde_json::{json, Value};
@@ -50,9 +53,19 @@ impl HordeBackend {
 impl Backend for HordeBackend {
     /// One call, `horde.listApps`: a wrong password comes back as 401 →
     /// `AuthFailed`, and the answer says which data classes this Horde serves.
+    /// A login Horde accepted in the last minute in this process is not
+    /// checked again (no call): Horde checks the password on every call
+    /// anyway, so a changed password still fails the first real call.
     fn open(&self, user: &str, password: &str) -> Result<Box<dyn Session>> {
         let mut rpc = RpcClient::new(&self.url, user, password, self.timeout);
-        let apps = rpc.call("horde.listApps", json!([]))?;
+        let apps = match rpc.recent_login() {
+            Some(apps) => apps,
+            None => {
+                let apps = rpc.call("horde.listApps", json!([]))?;
+                rpc.remember_login(&apps);
+                apps
+            }
+        };
         let installed: Vec<&str> = apps
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -161,13 +174,25 @@ impl HordeSession {
         App::of(collection.class)
     }
 
+    /// The app's collections: one call (`sources`), plus `getDefaultShare`
+    /// only when there is more than one to choose from. A user's only
+    /// collection of a class is their default (Horde creates it as such), and
+    /// a device needs a default folder of every class anyway.
     fn collections_of(&mut self, app: App) -> Result<Vec<Collection>> {
         let sources = self.call(&app.method("sources"), json!([false, false]))?;
-        let default = self.call(&app.method("getDefaultShare"), json!([]))?;
-        let default = default.as_str().unwrap_or_default().to_string();
-        let mut found = Vec::new();
         // Horde answers `[]` instead of `{}` for no sources.
-        if let Some(map) = sources.as_object() {
+        let empty = serde_json::Map::new();
+        let map = sources.as_object().unwrap_or(&empty);
+        let default = match map.keys().next() {
+            Some(only) if map.len() == 1 => only.clone(),
+            Some(_) => {
+                let v = self.call(&app.method("getDefaultShare"), json!([]))?;
+                v.as_str().unwrap_or_default().to_string()
+            }
+            None => String::new(),
+        };
+        let mut found = Vec::new();
+        {
             for (id, name) in map {
                 self.class_of.insert(id.clone(), app.class());
                 found.push(Collection {
@@ -370,9 +395,15 @@ impl Session for HordeSession {
                 ..ChangeSet::default()
             });
         }
+        // Nag and Mnemo take one list id (an array becomes "nag:Array" and
+        // matches nothing); Turba and Kronolith take a list.
+        let lists = match app {
+            App::Tasks | App::Notes => json!(collection.id),
+            App::Contacts | App::Calendar => json!([collection.id]),
+        };
         let v = self.call(
             &app.method("getChangesByModSeq"),
-            json!([since, highest, [collection.id]]),
+            json!([since, highest, lists]),
         )?;
         let (changed, deleted) = reconcile(&v);
         Ok(ChangeSet {
@@ -388,15 +419,12 @@ impl Session for HordeSession {
         }
         match self.app(collection)? {
             App::Contacts => contacts::fetch(&mut self.rpc, &collection.id, ids),
-            App::Calendar => {
-                let export = self.export_of(App::Calendar, collection)?;
-                calendar::fetch(export, ids)
-            }
-            App::Tasks => {
-                let export = self.export_of(App::Tasks, collection)?;
-                tasks::fetch(export, ids)
-            }
-            App::Notes => notes::fetch(&mut self.rpc, ids),
+            App::Calendar => Ok(calendar::fetch(
+                self.export_of(App::Calendar, collection)?,
+                ids,
+            )),
+            App::Tasks => Ok(tasks::fetch(self.export_of(App::Tasks, collection)?, ids)),
+            App::Notes => notes::fetch(&mut self.rpc, &collection.id, ids),
         }
     }
 
@@ -430,8 +458,14 @@ impl Session for HordeSession {
             _ => json!([id]),
         };
         self.changed(collection);
-        self.call(&app.method("delete"), params)?;
-        Ok(())
+        // Turba answers `true` also for a uid that is already gone, `false`
+        // when its driver failed; the others answer null or an error.
+        match self.call(&app.method("delete"), params)? {
+            Value::Bool(false) => Err(BackendError::Other(anyhow::anyhow!(
+                "Horde could not delete {id}"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Horde has no move call: export from `from`, import the stored form
@@ -488,19 +522,47 @@ impl HordeSession {
     }
 }
 
+/// Parse the items `uids` out of a split whole-collection export. An item
+/// the converter cannot read is logged and left out rather than failing the
+/// whole window (the device would otherwise never get past it).
+fn items_from_export(
+    export: &HashMap<String, String>,
+    uids: &[String],
+    parse: impl Fn(&str) -> anyhow::Result<Item>,
+) -> Vec<(String, Item)> {
+    uids.iter()
+        .filter_map(|uid| match parse(export.get(uid)?) {
+            Ok(item) => Some((uid.clone(), item)),
+            Err(e) => {
+                log::warn!("horde: item {uid} is not readable iCalendar, skipped: {e:#}");
+                None
+            }
+        })
+        .collect()
+}
+
 /// The item in the app's import format: (content, content type). `uid` is the
 /// existing id on replace; a new item gets a fresh uid where we choose it.
 fn encode(app: App, item: &Item, uid: Option<&str>) -> Result<(Value, &'static str)> {
-    let uid = uid.map(str::to_string).unwrap_or_else(icalendar::new_uid);
+    // A new event keeps the UID its client generated (MS-ASCAL; meeting
+    // invitations match on it); everything else gets a fresh one.
+    let client_uid = match item {
+        Item::Event(e) => e.uid.clone().or_else(|| e.client_uid.clone()),
+        _ => None,
+    };
+    let uid = uid
+        .map(str::to_string)
+        .or(client_uid)
+        .unwrap_or_else(icalendar::new_uid);
     match (app, item) {
         (App::Contacts, Item::Contact(c)) => Ok((contacts::to_turba(c), "array")),
         (App::Calendar, Item::Event(e)) => {
-            Ok((Value::String(calendar::to_ical(e, &uid)), "text/calendar"))
+            Ok((Value::String(calendar::to_ical(e, &uid)?), "text/calendar"))
         }
         (App::Tasks, Item::Task(t)) => {
-            Ok((Value::String(tasks::to_ical(t, &uid)), "text/calendar"))
+            Ok((Value::String(tasks::to_ical(t, &uid)?), "text/calendar"))
         }
-        (App::Notes, Item::Note(n)) => Ok((Value::String(notes::to_vnote(n)), "text/x-vnote")),
+        (App::Notes, Item::Note(n)) => Ok((Value::String(note::write_vnote(n)), "text/x-vnote")),
         _ => Err(BackendError::Invalid(format!(
             "a {:?} item cannot go into a {:?} collection",
             item.class(),

@@ -16,8 +16,12 @@
 use super::super::{BackendError, Result};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::io::Read;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+/// Largest JSON-RPC reply read (a whole calendar or task list export).
+const MAX_REPLY_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The process-wide HTTP agent: its connection pool gives keep-alive.
 fn agent() -> &'static ureq::Agent {
@@ -34,6 +38,20 @@ fn cookie_jar() -> &'static Mutex<HashMap<String, String>> {
     static JAR: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
     JAR.get_or_init(Default::default)
 }
+
+/// Logins Horde accepted lately in this process, by `user@url`: the password
+/// and when, plus what the check answered (see [`RpcClient::recent_login`]).
+type Logins = HashMap<String, (String, Instant, Value)>;
+
+fn recent_logins() -> &'static Mutex<Logins> {
+    static LOGINS: OnceLock<Mutex<Logins>> = OnceLock::new();
+    LOGINS.get_or_init(Default::default)
+}
+
+/// How long an accepted login is trusted without asking Horde again.
+/// Horde still checks the password on every call, so a password changed
+/// meanwhile fails the session's first call with `AuthFailed` anyway.
+const LOGIN_TRUSTED_FOR: Duration = Duration::from_secs(60);
 
 /// One user's connection to `rpc.php`; counts its calls.
 pub struct RpcClient {
@@ -64,6 +82,29 @@ impl RpcClient {
         format!("{}@{}", self.user, self.url)
     }
 
+    /// What `method` answered for this user and password within the last
+    /// [`LOGIN_TRUSTED_FOR`] in this process (a long-running `serve` or
+    /// FastCGI process then skips the login check on most requests).
+    pub fn recent_login(&self) -> Option<Value> {
+        let logins = recent_logins().lock().ok()?;
+        let (password, when, answer) = logins.get(&self.jar_key())?;
+        (*password == self.password && when.elapsed() < LOGIN_TRUSTED_FOR).then(|| answer.clone())
+    }
+
+    /// Remember that Horde accepted this login, answering `answer`.
+    pub fn remember_login(&self, answer: &Value) {
+        if let Ok(mut logins) = recent_logins().lock() {
+            let entry = (self.password.clone(), Instant::now(), answer.clone());
+            logins.insert(self.jar_key(), entry);
+        }
+    }
+
+    fn forget_login(&self) {
+        if let Ok(mut logins) = recent_logins().lock() {
+            logins.remove(&self.jar_key());
+        }
+    }
+
     /// Call `method` (e.g. `contacts.listUids`) with positional `params`.
     pub fn call(&mut self, method: &str, params: Value) -> Result<Value> {
         self.calls += 1;
@@ -92,20 +133,28 @@ impl RpcClient {
         let response = match outcome {
             Ok(response) => response,
             Err(ureq::Error::Status(status, response)) => {
+                if status == 401 {
+                    self.forget_login();
+                }
                 return Err(status_error(
                     method,
                     status,
                     response.into_string().unwrap_or_default(),
-                ))
+                ));
             }
             Err(ureq::Error::Transport(t)) => {
                 return Err(BackendError::Unavailable(format!("{method}: {t}")))
             }
         };
         self.remember_cookie(&response);
-        let text = response
-            .into_string()
-            .map_err(|e| BackendError::Unavailable(format!("{method}: reading reply: {e}")))?;
+        // Not `into_string`: it stops at 10 MB, and a whole-calendar export
+        // can be larger.
+        let mut text = String::new();
+        let read = response
+            .into_reader()
+            .take(MAX_REPLY_BYTES)
+            .read_to_string(&mut text);
+        read.map_err(|e| BackendError::Unavailable(format!("{method}: reading reply: {e}")))?;
         parse_reply(method, &text)
     }
 
@@ -114,8 +163,7 @@ impl RpcClient {
             .all("set-cookie")
             .into_iter()
             .filter_map(|c| c.split(';').next())
-            .filter(|c| c.starts_with("Horde="))
-            .last();
+            .rfind(|c| c.starts_with("Horde="));
         if let (Some(cookie), Ok(mut jar)) = (horde, cookie_jar().lock()) {
             jar.insert(self.jar_key(), cookie.to_string());
         }

@@ -62,7 +62,23 @@ pub fn gate(req: &EasRequest, device: &mut Device, config: &Config) -> Gate {
         return Gate::Pass;
     }
     let current = fingerprint(&config.policies);
-    let verdict = verdict(&device.info, req.policy_key, config.provisioning.mode, &current, req.version);
+    let verdict = verdict(
+        &device.info,
+        req.policy_key,
+        config.provisioning.mode,
+        &current,
+        req.version,
+    );
+    if verdict != Verdict::Pass {
+        log::info!(
+            "user {} device {}: {} refused until it provisions ({verdict:?}, rwstatus {}, sent key {:?})",
+            req.user,
+            req.device_id,
+            req.cmd,
+            device.info.rwstatus.code(),
+            req.policy_key
+        );
+    }
     to_gate(verdict, &req.cmd, req.version)
 }
 
@@ -94,9 +110,7 @@ pub(super) fn verdict(
     match (mode, sent) {
         (ProvisioningMode::None, _) | (ProvisioningMode::Allow, None) => Verdict::Pass,
         (ProvisioningMode::Force, None) => Verdict::Provision(common::DEVICE_NOT_PROVISIONED),
-        (_, Some(key)) if key != info.policykey => {
-            Verdict::Provision(common::INVALID_POLICY_KEY)
-        }
+        (_, Some(key)) if key != info.policykey => Verdict::Provision(common::INVALID_POLICY_KEY),
         (_, Some(_)) if info.policy_fingerprint != current_fingerprint => {
             Verdict::Provision(common::POLICY_REFRESH)
         }
@@ -142,34 +156,70 @@ mod tests {
             rwstatus: RwStatus::Pending,
             ..Default::default()
         };
-        assert_eq!(verdict(&wipe, None, Off, FP, Version::V14_1), Verdict::Provision(140));
+        assert_eq!(
+            verdict(&wipe, None, Off, FP, Version::V14_1),
+            Verdict::Provision(140)
+        );
     }
 
     #[test]
     fn mode_allow_lets_keyless_devices_through() {
         let fresh = DeviceInfo::default();
-        assert_eq!(verdict(&fresh, None, Allow, FP, Version::V2_5), Verdict::Pass);
-        assert_eq!(verdict(&fresh, Some(0), Allow, FP, Version::V12_1), Verdict::Pass);
-        assert_eq!(verdict(&fresh, Some(9), Allow, FP, Version::V14_1), Verdict::Provision(144));
+        assert_eq!(
+            verdict(&fresh, None, Allow, FP, Version::V2_5),
+            Verdict::Pass
+        );
+        assert_eq!(
+            verdict(&fresh, Some(0), Allow, FP, Version::V12_1),
+            Verdict::Pass
+        );
+        assert_eq!(
+            verdict(&fresh, Some(9), Allow, FP, Version::V14_1),
+            Verdict::Provision(144)
+        );
         let dev = provisioned(77);
-        assert_eq!(verdict(&dev, Some(77), Allow, FP, Version::V14_1), Verdict::Pass);
-        assert_eq!(verdict(&dev, Some(77), Allow, "changed", Version::V14_1), Verdict::Provision(143));
+        assert_eq!(
+            verdict(&dev, Some(77), Allow, FP, Version::V14_1),
+            Verdict::Pass
+        );
+        assert_eq!(
+            verdict(&dev, Some(77), Allow, "changed", Version::V14_1),
+            Verdict::Provision(143)
+        );
     }
 
     #[test]
     fn mode_force_needs_the_current_key() {
         let dev = provisioned(77);
-        assert_eq!(verdict(&dev, None, Force, FP, Version::V14_1), Verdict::Provision(142));
-        assert_eq!(verdict(&dev, Some(0), Force, FP, Version::V14_1), Verdict::Provision(142));
-        assert_eq!(verdict(&dev, Some(78), Force, FP, Version::V14_1), Verdict::Provision(144));
-        assert_eq!(verdict(&dev, Some(77), Force, "other", Version::V14_1), Verdict::Provision(143));
-        assert_eq!(verdict(&dev, Some(77), Force, FP, Version::V14_1), Verdict::Pass);
+        assert_eq!(
+            verdict(&dev, None, Force, FP, Version::V14_1),
+            Verdict::Provision(142)
+        );
+        assert_eq!(
+            verdict(&dev, Some(0), Force, FP, Version::V14_1),
+            Verdict::Provision(142)
+        );
+        assert_eq!(
+            verdict(&dev, Some(78), Force, FP, Version::V14_1),
+            Verdict::Provision(144)
+        );
+        assert_eq!(
+            verdict(&dev, Some(77), Force, "other", Version::V14_1),
+            Verdict::Provision(143)
+        );
+        assert_eq!(
+            verdict(&dev, Some(77), Force, FP, Version::V14_1),
+            Verdict::Pass
+        );
         // A temporary key (first phase only) is not enough.
         let half = DeviceInfo {
             pending_policykey: 5,
             ..provisioned(0)
         };
-        assert_eq!(verdict(&half, Some(5), Force, FP, Version::V14_1), Verdict::Provision(144));
+        assert_eq!(
+            verdict(&half, Some(5), Force, FP, Version::V14_1),
+            Verdict::Provision(144)
+        );
     }
 
     #[test]
@@ -180,15 +230,24 @@ mod tests {
                 ..provisioned(77)
             };
             for mode in [Off, Allow, Force] {
-                assert_eq!(verdict(&dev, Some(77), mode, FP, Version::V12_1), Verdict::Provision(140));
+                assert_eq!(
+                    verdict(&dev, Some(77), mode, FP, Version::V12_1),
+                    Verdict::Provision(140)
+                );
             }
         }
         let account = DeviceInfo {
             rwstatus: RwStatus::AccountOnlyPending,
             ..provisioned(77)
         };
-        assert_eq!(verdict(&account, Some(77), Force, FP, Version::V16_1), Verdict::Provision(140));
-        assert_eq!(verdict(&account, Some(77), Force, FP, Version::V16_0), Verdict::Blocked);
+        assert_eq!(
+            verdict(&account, Some(77), Force, FP, Version::V16_1),
+            Verdict::Provision(140)
+        );
+        assert_eq!(
+            verdict(&account, Some(77), Force, FP, Version::V16_0),
+            Verdict::Blocked
+        );
     }
 
     #[test]
@@ -199,8 +258,14 @@ mod tests {
         assert_eq!(to_gate(v, "FolderSync", Version::V14_0), Gate::Status(142));
         assert_eq!(to_gate(v, "Sync", Version::V16_1), Gate::Status(142));
         assert_eq!(to_gate(v, "GetAttachment", Version::V14_1), Gate::Http449);
-        assert_eq!(to_gate(Verdict::Blocked, "Sync", Version::V14_1), Gate::Status(129));
-        assert_eq!(to_gate(Verdict::Blocked, "Sync", Version::V12_1), Gate::Forbidden);
+        assert_eq!(
+            to_gate(Verdict::Blocked, "Sync", Version::V14_1),
+            Gate::Status(129)
+        );
+        assert_eq!(
+            to_gate(Verdict::Blocked, "Sync", Version::V12_1),
+            Gate::Forbidden
+        );
         assert_eq!(to_gate(Verdict::Pass, "Sync", Version::V2_5), Gate::Pass);
     }
 }

@@ -33,13 +33,19 @@ pub fn eas_provision_doc(policies: &Policies, version: Version) -> Element {
             p::AlphanumericDevicePasswordRequired,
             flag(pol.alphanumeric_device_password_required),
         ),
-        (p::PasswordRecoveryEnabled, flag(pol.password_recovery_enabled)),
+        (
+            p::PasswordRecoveryEnabled,
+            flag(pol.password_recovery_enabled),
+        ),
         (
             p::RequireStorageCardEncryption,
             flag(pol.require_storage_card_encryption),
         ),
         (p::AttachmentsEnabled, flag(pol.attachments_enabled)),
-        (p::MinDevicePasswordLength, num(pol.min_device_password_length)),
+        (
+            p::MinDevicePasswordLength,
+            num(pol.min_device_password_length),
+        ),
         (
             p::MaxInactivityTimeDeviceLock,
             limit(pol.max_inactivity_time_device_lock),
@@ -49,16 +55,28 @@ pub fn eas_provision_doc(policies: &Policies, version: Version) -> Element {
             limit(pol.max_device_password_failed_attempts),
         ),
         (p::MaxAttachmentSize, limit(pol.max_attachment_size)),
-        (p::AllowSimpleDevicePassword, flag(pol.allow_simple_device_password)),
-        (p::DevicePasswordExpiration, limit(pol.device_password_expiration)),
+        (
+            p::AllowSimpleDevicePassword,
+            flag(pol.allow_simple_device_password),
+        ),
+        (
+            p::DevicePasswordExpiration,
+            limit(pol.device_password_expiration),
+        ),
         (p::DevicePasswordHistory, num(pol.device_password_history)),
     ];
     if version.full_policy_document() {
         settings.extend([
             (p::AllowStorageCard, flag(pol.allow_storage_card)),
             (p::AllowCamera, flag(pol.allow_camera)),
-            (p::RequireDeviceEncryption, flag(pol.require_device_encryption)),
-            (p::AllowUnsignedApplications, flag(pol.allow_unsigned_applications)),
+            (
+                p::RequireDeviceEncryption,
+                flag(pol.require_device_encryption),
+            ),
+            (
+                p::AllowUnsignedApplications,
+                flag(pol.allow_unsigned_applications),
+            ),
             (
                 p::AllowUnsignedInstallationPackages,
                 flag(pol.allow_unsigned_installation_packages),
@@ -136,8 +154,16 @@ pub fn wap_provisioning_xml(pol: &Policies) -> String {
         n => i64::from(n),
     };
     // Ask for the codeword halfway to the wipe, as Windows Mobile suggests.
-    let codeword = if wipe_threshold < 0 { -1 } else { (wipe_threshold + 1) / 2 };
-    let complexity = if pol.alphanumeric_device_password_required { 0 } else { 2 };
+    let codeword = if wipe_threshold < 0 {
+        -1
+    } else {
+        (wipe_threshold + 1) / 2
+    };
+    let complexity = if pol.alphanumeric_device_password_required {
+        0
+    } else {
+        2
+    };
     let registry = [
         (
             "HKLM\\Comm\\Security\\Policy\\LASSD\\AE\\{50C13377-C66D-400C-889E-C316FC4AB374}",
@@ -233,7 +259,10 @@ mod tests {
         assert_eq!(doc.text_of(p::AllowBluetooth), Some("1"));
         assert_eq!(doc.text_of(p::MaxEmailBodyTruncationSize), Some("-1"));
         let unlimited = doc.child(p::MaxDevicePasswordFailedAttempts).unwrap();
-        assert!(unlimited.children.is_empty(), "0 = no limit = empty element");
+        assert!(
+            unlimited.children.is_empty(),
+            "0 = no limit = empty element"
+        );
     }
 
     #[test]
