@@ -82,20 +82,21 @@ fn medians(url: &str, tag: &str, rounds: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Backend calls per request, from the per-device debug log.
+/// Backend calls per request, from the (one) per-device debug log.
 fn calls_per_request(debug_dir: &std::path::Path) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(debug_dir).into_iter().flatten().flatten() {
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        for line in text
-            .lines()
-            .filter_map(|l| l.split("backend calls: ").nth(1))
-        {
-            out.push(line.trim().parse().unwrap_or(0));
-        }
-        break;
-    }
-    out
+    let Some(log) = std::fs::read_dir(debug_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .next()
+    else {
+        return Vec::new();
+    };
+    let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split("backend calls: ").nth(1))
+        .map(|n| n.trim().parse().unwrap_or(0))
+        .collect()
 }
 
 /// Make the bench user with exactly CONTACTS contacts in its default book.
@@ -134,20 +135,11 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(5);
     let php_url = seed_horde();
-    let horde = support::horde::ensure_horde();
 
-    let dir = tempfile::tempdir().unwrap();
-    support::web::make_world_readable(dir.path());
+    let dir = support::horde::horde_config(
+        "[log]\nlevel = \"warn\"\ndebug_dir = \"debug\"\ndebug_devices = [\"CALLS1\"]\n",
+    );
     let config = dir.path().join("activesync.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nstate_dir = \"state\"\n[backend]\nkind = \"horde\"\nhorde_rpc_url = \"{}\"\n\
-             [provisioning]\nmode = \"none\"\n[log]\nlevel = \"warn\"\ndebug_dir = \"debug\"\ndebug_devices = [\"CALLS1\"]\n",
-            horde.rpc_url
-        ),
-    )
-    .unwrap();
     let web = WebServer::start(Variant::LighttpdCgi, &config);
     // Warm both up once (PHP opcache, Horde session, page cache).
     round(&web.base_url, "WARMOURS");

@@ -8,7 +8,7 @@
 use horde_activesync::wbxml::codepages::{airsync, airsyncbase, contacts, email, email2};
 use horde_activesync::wbxml::{self, xml, Element, Limits};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn sync_response(collection: &str, adds: impl Iterator<Item = Element>) -> Element {
     let mut commands = Element::new(airsync::Commands);
@@ -30,12 +30,12 @@ fn sync_response(collection: &str, adds: impl Iterator<Item = Element>) -> Eleme
     )
 }
 
-/// 100 contacts, each with a ~7.5 KB base64 photo.
+/// 100 contacts, each with a ~10 KB base64 photo.
 fn contacts_with_photos() -> Element {
     let photo: String = "iVBORw0KGgoAAAANSUhEUgAAAGAAAABgCAYAAADimHc4AAAgAElEQVR4nO19"
         .chars()
         .cycle()
-        .take(7_600)
+        .take(10_000)
         .collect();
     sync_response(
         "contacts",
@@ -93,19 +93,42 @@ fn emails_with_bodies() -> Element {
     )
 }
 
-/// Runs `f` for about `budget`, returns MB/s for `bytes` per run.
+/// CPU time used so far by this thread and by finished child processes.
+/// The machine is shared, so wall-clock time would measure the other jobs;
+/// CPU time measures the code.
+fn cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we pass; getrusage likewise.
+    let own = unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    };
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let children = unsafe {
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+        t(usage.ru_utime) + t(usage.ru_stime)
+    };
+    own + children
+}
+
+/// Runs `f` for about `budget` of CPU time, returns MB/s for `bytes` per run.
 fn throughput(bytes: usize, budget: Duration, mut f: impl FnMut()) -> f64 {
     f(); // warm up
-    let start = Instant::now();
+    let start = cpu_time();
     let mut runs = 0u32;
-    while start.elapsed() < budget {
+    while cpu_time() - start < budget {
         f();
         runs += 1;
     }
-    bytes as f64 * f64::from(runs) / start.elapsed().as_secs_f64() / 1e6
+    bytes as f64 * f64::from(runs) / (cpu_time() - start).as_secs_f64() / 1e6
 }
 
-/// libwbxml's `wbxml2xml` on the same file, per process (startup included).
+/// libwbxml's `wbxml2xml` on the same file, one process per run (start-up
+/// included), in the CPU time of the child processes.
 fn libwbxml(wire: &[u8]) -> Option<f64> {
     let tool = std::path::Path::new("/usr/bin/wbxml2xml");
     if !tool.exists() {

@@ -120,7 +120,13 @@ if ! grep -q "mnemo_shares'\]->addShare(\$notepad)" /usr/share/horde/mnemo/lib/A
   sed -i "/function addNotepad/,/return \$name;/ s/^\(\s*\)\$name = \$notepad->getName();/\1\$GLOBALS['mnemo_shares']->addShare(\$notepad);\n\1\$name = \$notepad->getName();/" \
     /usr/share/horde/mnemo/lib/Api.php
 fi
-
+# (d) PEAR Date_Calc (php-date) declares its helpers as PHP 4 instance
+#     methods and Kronolith calls them statically: on PHP 8 that is a fatal
+#     error, so importing or saving any recurring event with a reminder dies
+#     (Kronolith_Event::setAlarm -> Date_Calc::dateDiff). Declare the ones on
+#     that path static; none of them uses $this.
+DATE_CALC=/usr/share/php/Date/Calc.php
+[ -f "$DATE_CALC" ] && sed -i -E 's/^    function (dateDiff|isValidDate|dateToDays|isLeapYear|daysInMonth|dateNow)\(/    static function \1(/' "$DATE_CALC"
 # ---------------------------------------------------------------- 3. config
 install -d -o www-data -g www-data -m 0750 "$DATA" "$LOG"
 install -d -m 0755 "$DATA/tools" "$RUN"; install -d -o www-data -g www-data -m 0750 "$DATA/cache"

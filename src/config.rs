@@ -20,6 +20,7 @@ pub struct Config {
     pub log: LogConfig,
     pub mail: MailConfig,
     pub gal: GalConfig,
+    pub validate_cert: ValidateCertConfig,
     /// Folder the config file was read from; relative paths resolve here.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -38,6 +39,10 @@ pub struct ServerConfig {
     pub listen: String,
     /// Realm in `WWW-Authenticate: Basic realm="..."`.
     pub realm: String,
+    /// The ActiveSync URL devices are told by Autodiscover, e.g.
+    /// `https://mail.example.com/Microsoft-Server-ActiveSync`; unset = HTTPS
+    /// on the Host the device reached.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +56,7 @@ impl Default for ServerConfig {
                 .collect(),
             listen: "127.0.0.1:8080".into(),
             realm: "Horde ActiveSync".into(),
+            public_url: None,
         }
     }
 }
@@ -320,6 +326,22 @@ pub struct GalConfig {
     pub sources: Vec<String>,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidateCertConfig {
+    /// PEM files of the root certificates ValidateCert trusts (the
+    /// system's bundle by default; add a company CA here).
+    pub ca_files: Vec<PathBuf>,
+}
+
+impl Default for ValidateCertConfig {
+    fn default() -> Self {
+        ValidateCertConfig {
+            ca_files: vec![PathBuf::from("/etc/ssl/certs/ca-certificates.crt")],
+        }
+    }
+}
+
 /// Where the config comes from: `--config FILE`, else `$HORDE_ACTIVESYNC_CONFIG`,
 /// else `conf/activesync.toml` in the working directory if it exists.
 pub fn locate(cli: Option<&Path>) -> Option<PathBuf> {
@@ -380,5 +402,6 @@ impl Config {
         if let Some(f) = self.log.file.as_mut() {
             abs(f);
         }
+        self.validate_cert.ca_files.iter_mut().for_each(abs);
     }
 }

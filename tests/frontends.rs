@@ -113,6 +113,23 @@ fn check_front_end(base_url: &str, log: &dyn Fn() -> String) {
     let r = b64.post("FolderSync", None);
     assert!(![400, 401, 500].contains(&r.status), "{r:?}\n{}", log());
 
+    // Autodiscover reaches the server through the snippet's alias too.
+    let autodiscover = format!(
+        "<Autodiscover xmlns=\"{}\"><Request><EMailAddress>{USER}@example.test</EMailAddress>\
+         <AcceptableResponseSchema>{}</AcceptableResponseSchema></Request></Autodiscover>",
+        horde_activesync::eas::autodiscover::REQUEST_SCHEMA,
+        horde_activesync::eas::autodiscover::RESPONSE_SCHEMA
+    );
+    for path in [
+        "/autodiscover/autodiscover.xml",
+        "/Autodiscover/Autodiscover.xml",
+    ] {
+        let r = good.post_path(path, "text/xml", autodiscover.as_bytes());
+        let text = String::from_utf8_lossy(&r.raw).into_owned();
+        assert_eq!(r.status, 200, "{path}: {r:?}\n{}", log());
+        assert!(text.contains("<Type>MobileSync</Type>"), "{path}: {text}");
+    }
+
     let r = good.post_raw("FolderSync", &[], &vec![0u8; MAX_BODY + 1]);
     assert_eq!(r.status, 413, "{r:?}\n{}", log());
     let r = good.post_raw("FolderSync", &[], &[0x03, 0x01]);

@@ -6,19 +6,10 @@ mod support;
 
 use horde_activesync::wbxml::codepages::{airsync as a, contacts as c, folderhierarchy as fh};
 use horde_activesync::wbxml::Element;
-use support::device::{commands, Phone};
+use support::device::{commands, contact_add, Phone};
 use support::serve::Served;
 
 const CONFIG: &str = "[provisioning]\nmode = \"none\"\n";
-
-fn contact_add(client_id: &str, first: &str, email: &str) -> Element {
-    Element::new(a::Add).with_text(a::ClientId, client_id).with(
-        Element::new(a::ApplicationData)
-            .with_text(c::FirstName, first)
-            .with_text(c::LastName, "Tester")
-            .with_text(c::Email1Address, email),
-    )
-}
 
 fn setup(version: &str) -> (Served, Phone, Phone, String) {
     let served = Served::start(CONFIG, &[("alice", "alicepw")]);
@@ -46,8 +37,8 @@ fn two_phones_see_each_others_adds_changes_and_deletes() {
             &book,
             None,
             vec![
-                contact_add("c1", "Ann", "ann@example.test"),
-                contact_add("c2", "Bob", "bob@example.test"),
+                contact_add("c1", "Ann", "Tester", "ann@example.test"),
+                contact_add("c2", "Bob", "Tester", "bob@example.test"),
             ],
         );
         let adds: Vec<&Element> = r
@@ -127,7 +118,7 @@ fn a_resent_sync_key_gets_the_same_answer_and_adds_nothing_twice() {
     one.sync(
         &book,
         None,
-        vec![contact_add("a", "Ann", "ann@example.test")],
+        vec![contact_add("a", "Ann", "Tester", "ann@example.test")],
     );
 
     // Phone two's response gets lost: it sends the same key again.
@@ -145,7 +136,7 @@ fn a_resent_sync_key_gets_the_same_answer_and_adds_nothing_twice() {
         &book,
         &key,
         None,
-        vec![contact_add("b", "Bea", "bea@example.test")],
+        vec![contact_add("b", "Bea", "Tester", "bea@example.test")],
     );
     let r1 = one.post_sync(&body);
     let r2 = one.post_sync(&body);
@@ -186,6 +177,7 @@ fn a_large_address_book_pages_by_window_size_with_estimates() {
             contact_add(
                 &format!("c{n}"),
                 &format!("Person{n:03}"),
+                "Tester",
                 &format!("p{n}@example.test"),
             )
         });
@@ -218,20 +210,7 @@ fn a_large_address_book_pages_by_window_size_with_estimates() {
 #[test]
 fn folder_changes_reach_the_other_phone_and_ids_survive_a_reset() {
     let (_served, mut one, mut two, book) = setup("14.1");
-    let create = Element::new(fh::FolderCreate)
-        .with_text(fh::SyncKey, one.hierarchy_key.clone())
-        .with_text(fh::ParentId, "0")
-        .with_text(fh::DisplayName, "Team")
-        .with_text(fh::Type, "14");
-    let r = one.client.post("FolderCreate", Some(&create)).body.unwrap();
-    assert_eq!(
-        r.text_of(fh::Status),
-        Some("1"),
-        "{}",
-        horde_activesync::wbxml::xml::to_xml(&r)
-    );
-    one.hierarchy_key = r.text_of(fh::SyncKey).unwrap().to_string();
-    let team = r.text_of(fh::ServerId).unwrap().to_string();
+    let team = one.create_folder("Team", 14);
     assert_eq!(
         one.folder_sync()
             .path(&[fh::Changes])
@@ -273,5 +252,70 @@ fn folder_changes_reach_the_other_phone_and_ids_survive_a_reset() {
             .unwrap()
             .text_of(fh::Status),
         Some("9")
+    );
+}
+
+#[test]
+fn move_items_between_address_books() {
+    use horde_activesync::wbxml::codepages::mov as m;
+    let (_served, mut one, mut two, book) = setup("14.1");
+    let team = one.create_folder("Team", 14);
+    two.folder_sync();
+    for phone in [&mut one, &mut two] {
+        phone.start(&book, None);
+        phone.start(&team, None);
+    }
+    let r = one.sync(
+        &book,
+        None,
+        vec![contact_add("m", "Mover", "Tester", "mover@example.test")],
+    );
+    let id = r
+        .path(&[a::Responses, a::Add])
+        .and_then(|e| e.text_of(a::ServerId))
+        .unwrap()
+        .to_string();
+    two.sync(&book, None, vec![]);
+
+    let req = Element::new(m::MoveItems).with(
+        Element::new(m::Move)
+            .with_text(m::SrcMsgId, id.clone())
+            .with_text(m::SrcFldId, book.clone())
+            .with_text(m::DstFldId, team.clone()),
+    );
+    let r = one.client.post("MoveItems", Some(&req)).body.unwrap();
+    let resp = r.child(m::Response).unwrap();
+    assert_eq!(
+        resp.text_of(m::Status),
+        Some("3"),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    let moved = resp.text_of(m::DstMsgId).unwrap().to_string();
+
+    // The moving phone already did it: nothing comes back to it.
+    assert!(commands(&one.sync(&book, None, vec![])).is_empty());
+    assert!(commands(&one.sync(&team, None, vec![])).is_empty());
+    // The other phone sees it leave one book and arrive in the other.
+    assert_eq!(
+        commands(&two.sync(&book, None, vec![])),
+        vec![("Delete".to_string(), id)]
+    );
+    assert_eq!(
+        commands(&two.sync(&team, None, vec![])),
+        vec![("Add".to_string(), moved)]
+    );
+
+    // Same folder, unknown folder.
+    let same = Element::new(m::MoveItems).with(
+        Element::new(m::Move)
+            .with_text(m::SrcMsgId, "x")
+            .with_text(m::SrcFldId, team.clone())
+            .with_text(m::DstFldId, team.clone()),
+    );
+    let r = one.client.post("MoveItems", Some(&same)).body.unwrap();
+    assert_eq!(
+        r.path(&[m::Response]).unwrap().text_of(m::Status),
+        Some("4")
     );
 }

@@ -7,9 +7,9 @@ mod support;
 use horde_activesync::wbxml::codepages::{airsync as a, contacts as c};
 use horde_activesync::wbxml::Element;
 use serde_json::json;
-use support::device::{commands, Phone};
-use support::horde::{ensure_horde, unique, DirectRpc};
-use support::web::{self, Variant, WebServer};
+use support::device::{commands, contact_add, Phone};
+use support::horde::{ensure_horde, horde_config, unique, DirectRpc};
+use support::web::{Variant, WebServer};
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -22,17 +22,7 @@ struct Setup {
 impl Setup {
     fn new() -> Setup {
         let horde = ensure_horde();
-        let dir = tempfile::tempdir().unwrap();
-        web::make_world_readable(dir.path());
-        std::fs::write(
-            dir.path().join("activesync.toml"),
-            format!(
-                "[server]\nstate_dir = \"state\"\n[backend]\nkind = \"horde\"\nhorde_rpc_url = \"{}\"\n\
-                 [provisioning]\nmode = \"none\"\n[log]\nlevel = \"warn\"\n",
-                horde.rpc_url
-            ),
-        )
-        .unwrap();
+        let dir = horde_config("[log]\nlevel = \"warn\"\n");
         let web = WebServer::start(Variant::LighttpdCgi, &dir.path().join("activesync.toml"));
         let rpc = horde.rpc("alice");
         let book_name = unique("Book");
@@ -76,15 +66,6 @@ impl Drop for Setup {
     }
 }
 
-fn contact_add(client_id: &str, first: &str, email: &str) -> Element {
-    Element::new(a::Add).with_text(a::ClientId, client_id).with(
-        Element::new(a::ApplicationData)
-            .with_text(c::FirstName, first)
-            .with_text(c::LastName, "Horde")
-            .with_text(c::Email1Address, email),
-    )
-}
-
 fn first_names(coll: &Element) -> Vec<String> {
     let mut v: Vec<String> = coll
         .child(a::Commands)
@@ -117,8 +98,8 @@ fn two_phones_and_horde_stay_in_sync_through_lighttpd_cgi() {
         &book,
         None,
         vec![
-            contact_add("1", "Ann", "ann@example.test"),
-            contact_add("2", "Bob", "bob@example.test"),
+            contact_add("1", "Ann", "Horde", "ann@example.test"),
+            contact_add("2", "Bob", "Horde", "bob@example.test"),
         ],
     );
     let ids: Vec<String> = r
@@ -218,4 +199,43 @@ fn a_thousand_contacts_page_by_window_size() {
     }
     assert_eq!((total, rounds, names.len()), (1000, 10, 1000));
     assert!(commands(&phone.sync(&book, Some(100), vec![])).is_empty());
+}
+
+#[test]
+fn contacts_with_photos_reach_the_phone() {
+    // Turba cannot JSON-encode a photo; such a window is read as vCards.
+    let s = Setup::new();
+    let mut phone = s.phone("HORDEPHOTO");
+    let book = s.book(&phone);
+    phone.start(&book, None);
+    // JPEG framing (FF D8 ... FF D9) around arbitrary bytes: Turba trims
+    // whitespace and NUL from the ends of what it stores, as PHP's trim does.
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    jpeg.extend((0..=255u8).cycle().take(600));
+    jpeg.extend([0xFF, 0xD9]);
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &jpeg);
+    let card = format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Pic Person\r\nN:Person;Pic;;;\r\nPHOTO;ENCODING=b;TYPE=JPEG:{b64}\r\nEND:VCARD\r\n"
+    );
+    s.rpc
+        .call("contacts.import", json!([card, "text/vcard", s.book_share]));
+    s.rpc.add_contact(&s.book_share, "Plain", "Person");
+    let r = phone.sync(&book, None, vec![]);
+    assert_eq!(
+        commands(&r).len(),
+        2,
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    assert_eq!(first_names(&r), vec!["Pic", "Plain"]);
+    let pic = r
+        .child(a::Commands)
+        .unwrap()
+        .elements()
+        .find_map(|e| e.path(&[a::ApplicationData, c::Picture]))
+        .expect("Picture");
+    let sent = pic.text().unwrap_or_default();
+    let decoded =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, sent.trim()).unwrap();
+    assert_eq!(decoded, jpeg);
 }

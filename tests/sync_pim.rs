@@ -12,14 +12,15 @@ use horde_activesync::wbxml::codepages::{
 };
 use horde_activesync::wbxml::Element;
 use support::device::{commands, Phone};
-use support::horde::{ensure_horde, unique};
+use support::horde::{horde_config, unique};
 use support::serve::Served;
-use support::web::{self, Variant, WebServer};
+use support::web::{Variant, WebServer};
 
 /// A running server with a user: the embedded store or Horde.
 enum World {
     Embedded(Served),
-    Horde(WebServer, tempfile::TempDir),
+    /// The server and its config folder (kept alive with it).
+    Horde(WebServer, #[allow(dead_code)] tempfile::TempDir),
 }
 
 impl World {
@@ -31,20 +32,11 @@ impl World {
     }
 
     fn horde() -> World {
-        let horde = ensure_horde();
-        let dir = tempfile::tempdir().unwrap();
-        web::make_world_readable(dir.path());
-        let config = dir.path().join("activesync.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\nstate_dir = \"state\"\n[backend]\nkind = \"horde\"\nhorde_rpc_url = \"{}\"\n\
-                 [provisioning]\nmode = \"none\"\n[log]\nlevel = \"warn\"\n",
-                horde.rpc_url
-            ),
+        let dir = horde_config("[log]\nlevel = \"warn\"\n");
+        World::Horde(
+            WebServer::start(Variant::LighttpdCgi, &dir.path().join("activesync.toml")),
+            dir,
         )
-        .unwrap();
-        World::Horde(WebServer::start(Variant::LighttpdCgi, &config), dir)
     }
 
     fn url(&self) -> &str {
@@ -55,7 +47,11 @@ impl World {
     }
 
     fn phone(&self, id: &str) -> Phone {
-        let mut p = Phone::new(self.url(), "alice", "alicepass", id, "14.1");
+        self.phone_at(id, "14.1")
+    }
+
+    fn phone_at(&self, id: &str, version: &str) -> Phone {
+        let mut p = Phone::new(self.url(), "alice", "alicepass", id, version);
         p.folder_sync();
         p
     }
@@ -64,20 +60,7 @@ impl World {
 /// FolderCreate a folder of `folder_type` on `phone`; both phones start syncing it.
 fn new_folder(one: &mut Phone, two: &mut Phone, folder_type: u32) -> String {
     let name = unique("Test");
-    let req = Element::new(fh::FolderCreate)
-        .with_text(fh::SyncKey, one.hierarchy_key.clone())
-        .with_text(fh::ParentId, "0")
-        .with_text(fh::DisplayName, name.clone())
-        .with_text(fh::Type, folder_type.to_string());
-    let r = one.client.post("FolderCreate", Some(&req)).body.unwrap();
-    assert_eq!(
-        r.text_of(fh::Status),
-        Some("1"),
-        "{}",
-        horde_activesync::wbxml::xml::to_xml(&r)
-    );
-    one.hierarchy_key = r.text_of(fh::SyncKey).unwrap().to_string();
-    let id = r.text_of(fh::ServerId).unwrap().to_string();
+    let id = one.create_folder(&name, folder_type);
     two.folder_sync();
     assert_eq!(
         two.folders.get(&id).map(|f| f.0.as_str()),
@@ -230,6 +213,37 @@ fn calendar_round_trip(world: &World) {
     );
     assert_eq!(moved.text_of(cal::StartTime), Some("20261221T130000Z"));
 
+    // A 16.1 phone deletes one occurrence by InstanceId: the series gets a
+    // deleted exception, it is not deleted as a whole.
+    let mut three = world.phone_at("CAL3", "16.1");
+    let (series, _) = single_add(&three.start(&folder, None));
+    let delete = Element::new(a::Delete)
+        .with_text(a::ServerId, series.clone())
+        .with_text(asb::InstanceId, "2026-12-28T09:00:00.000Z");
+    let r = three.sync(&folder, None, vec![delete]);
+    assert!(
+        !r.has(a::Responses),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    let r = two.sync(&folder, None, vec![]);
+    let changed = r
+        .path(&[a::Commands, a::Change])
+        .unwrap_or_else(|| panic!("{}", horde_activesync::wbxml::xml::to_xml(&r)));
+    assert_eq!(changed.text_of(a::ServerId), Some(series.as_str()));
+    let exceptions = changed
+        .path(&[a::ApplicationData, cal::Exceptions])
+        .expect("exceptions");
+    assert!(
+        exceptions
+            .children_with(cal::Exception)
+            .any(|e| e.text_of(cal::Deleted) == Some("1")
+                && e.text_of(cal::ExceptionStartTime) == Some("20261228T090000Z")),
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(changed)
+    );
+    assert_eq!(exceptions.children_with(cal::Exception).count(), 3);
+
     // An all-day event (Berlin) stays on its day.
     let all_day = Element::new(a::ApplicationData)
         .with_text(cal::Timezone, berlin())
@@ -341,4 +355,84 @@ fn notes_on_the_embedded_store() {
 #[test]
 fn notes_through_horde() {
     notes_round_trip(&World::horde());
+}
+
+/// An event `days` from now (one hour, UTC), as a phone adds it.
+fn event_in(days: i64, subject: &str) -> Element {
+    let start = chrono::Utc::now() + chrono::Duration::days(days);
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%dT%H0000Z").to_string();
+    Element::new(a::ApplicationData)
+        .with_text(cal::AllDayEvent, "0")
+        .with_text(cal::StartTime, fmt(start))
+        .with_text(cal::EndTime, fmt(start + chrono::Duration::hours(1)))
+        .with_text(cal::Subject, subject)
+        .with_text(cal::UID, unique(subject))
+}
+
+fn subjects(coll: &Element) -> Vec<String> {
+    let mut v: Vec<String> = coll
+        .child(a::Commands)
+        .map(|c| {
+            c.elements()
+                .filter_map(|e| {
+                    e.path(&[a::ApplicationData])
+                        .and_then(|d| d.text_of(cal::Subject))
+                })
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn filter_windows(world: &World) {
+    let (mut one, mut two) = (world.phone("FILTER1"), world.phone("FILTER2"));
+    let folder = new_folder(&mut one, &mut two, 13);
+    one.sync(
+        &folder,
+        None,
+        vec![
+            add("old", event_in(-20, "Old")),
+            add("soon", event_in(1, "Soon")),
+            add("week", event_in(-3, "Recent")),
+        ],
+    );
+    // One week back: only the recent and the coming event.
+    let mut three = world.phone("FILTER3");
+    three.filters.insert(folder.clone(), 3);
+    three.sync(&folder, None, vec![]);
+    let r = three.sync(&folder, None, vec![]);
+    assert_eq!(subjects(&r), vec!["Recent", "Soon"]);
+    // All: the old event is added, nothing twice.
+    three.filters.insert(folder.clone(), 0);
+    let r = three.sync(&folder, None, vec![]);
+    assert_eq!(
+        subjects(&r),
+        vec!["Old"],
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    // Back to one day: what left the window is soft-deleted.
+    three.filters.insert(folder.clone(), 1);
+    let r = three.sync(&folder, None, vec![]);
+    let mut gone: Vec<String> = commands(&r).into_iter().map(|(op, _)| op).collect();
+    gone.sort();
+    assert_eq!(
+        gone,
+        vec!["SoftDelete", "SoftDelete"],
+        "{}",
+        horde_activesync::wbxml::xml::to_xml(&r)
+    );
+    delete_folder(&mut one, &folder);
+}
+
+#[test]
+fn calendar_filter_windows_on_the_embedded_store() {
+    filter_windows(&World::embedded());
+}
+
+#[test]
+fn calendar_filter_windows_through_horde() {
+    filter_windows(&World::horde());
 }

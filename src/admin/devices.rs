@@ -108,6 +108,7 @@ fn show(store: &Store, user: &str, device_id: &str) -> Result<String> {
         ("OS language", i.os_language.clone()),
         ("phone number", i.phone_number.clone()),
         ("mobile operator", i.mobile_operator.clone()),
+        ("recovery pwd set", i.recovery_password_set.clone()),
         ("protocol version", i.protocol_version.clone()),
         ("first seen", i.first_seen.clone()),
         ("last request", i.last_request.clone()),

@@ -2,13 +2,14 @@
 //! behind one trait in the domain's terms. The sync engine only sees this.
 
 pub mod combined;
+pub mod directory;
 pub mod embedded;
 pub mod horde;
 pub mod mail;
 mod select;
 pub use select::from_config;
 
-use crate::model::{Class, Item};
+use crate::model::{Class, Contact, Item};
 
 /// Errors a backend reports; the request layer maps them to statuses.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +161,45 @@ pub trait Session: Send {
     /// and bytes (ItemOperations Fetch).
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         Err(BackendError::NotFound(file_reference.to_string()))
+    }
+
+    /// The address books named in `[gal] sources` that this user may read,
+    /// forming the directory (GAL). By default: the user's own contact
+    /// collections with those ids (a Horde address book shared with the user
+    /// is among them).
+    fn gal_collections(&mut self, sources: &[String]) -> Result<Vec<Collection>> {
+        Ok(self
+            .collections()?
+            .into_iter()
+            .filter(|c| c.class == Class::Contacts && sources.contains(&c.id))
+            .collect())
+    }
+
+    /// Contacts of `collections` that match `query` (see
+    /// [`directory::matches`]), at most `limit`, in collection order. By
+    /// default every contact is listed and fetched; backends with an index
+    /// do better.
+    fn search_contacts(
+        &mut self,
+        collections: &[Collection],
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Contact)>> {
+        let mut found = Vec::new();
+        for collection in collections.iter().filter(|c| c.class == Class::Contacts) {
+            let ids = self.list(collection, Window::default())?;
+            for (id, item) in self.fetch(collection, &ids)? {
+                if let Item::Contact(contact) = item {
+                    if directory::matches(&contact, query) {
+                        found.push((id, contact));
+                        if found.len() >= limit {
+                            return Ok(found);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Backend round trips (JSON-RPC calls) made by this session so far, for

@@ -87,14 +87,19 @@ registry! {
     "MoveItems" => move_items,
     "Ping" => ping,
     "Provision" => provision,
+    "ResolveRecipients" => resolve_recipients,
     "Search" => search,
     "SendMail" => send_mail,
+    "Settings" => settings,
     "SmartForward" => smart_forward,
     "SmartReply" => smart_reply,
     "Sync" => sync,
+    "ValidateCert" => validate_cert,
 }
 
 mod folder_edit;
+pub mod identity;
+mod search_mailbox;
 
 /// Run a command by name; `None` when it is not implemented (HTTP 501).
 pub fn dispatch(

@@ -1,119 +1,169 @@
-//! Search (MS-ASCMD 2.2.1.14) in the mailbox (`Store/Name` = Mailbox,
-//! 14.0+): free text, optionally one folder (airsync:CollectionId) and a
-//! DateReceived range (GreaterThan/LessThan), newest first, with Range and
-//! Total. Other stores (GAL, DocumentLibrary) are answered with status 2.
+//! Search (MS-ASCMD 2.2.1.16) of the Global Address List: `Store` `GAL`
+//! with a `Query` matched against the `[gal] sources` address books (see
+//! `backend::directory` for the rule), `Range` and `Total`. `Mailbox` is
+//! searched by `search_mailbox`; DocumentLibrary gets Status 2 in its Store. From 14.1 `Picture` asks for the contacts' photos, limited by
+//! `MaxSize` (bytes) and `MaxPictures`; each result then carries a
+//! `gal:Picture` with its own status.
 
 use super::{CommandError, Ctx, Outcome};
-use crate::backend::Window;
-use crate::convert::{self, eas_email, BodyPreference};
-use crate::engine::hierarchy::Folder;
-use crate::engine::store;
-use crate::model::Class;
-use crate::wbxml::codepages::{airsync as a, airsyncbase as asb, email as em, search as s};
+use crate::backend::directory;
+use crate::model::Contact;
+use crate::wbxml::codepages::{gal, search as s};
 use crate::wbxml::Element;
+use base64::Engine;
 
-/// Search Status values (MS-ASCMD 2.2.3.177.16).
-mod status {
+/// Search:Status values (MS-ASCMD 2.2.3.177.13).
+pub mod status {
     pub const SUCCESS: u32 = 1;
     pub const INVALID_REQUEST: u32 = 2;
-    pub const FOLDER_SYNC_REQUIRED: u32 = 11;
+    /// gal:Picture: the contact has no photo.
+    pub const NO_PICTURE: u32 = 173;
+    /// gal:Picture: the photo is larger than MaxSize.
+    pub const PICTURE_TOO_LARGE: u32 = 174;
+    /// gal:Picture: MaxPictures photos were already returned.
+    pub const TOO_MANY_PICTURES: u32 = 175;
 }
 
-/// Results a device may ask for at most in one Range (MS-ASCMD: 0-99 by default).
-const DEFAULT_RANGE: (usize, usize) = (0, 99);
+/// What the client asked of contact photos.
+#[derive(Debug, Clone, Copy)]
+pub struct PictureLimits {
+    pub max_size: Option<usize>,
+    pub max_pictures: Option<usize>,
+}
 
-pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
-    let Some(store_req) = body.and_then(|b| b.child(s::Store)) else {
-        return Ok(Outcome::Wbxml(top(status::INVALID_REQUEST, None)));
-    };
-    if !store_req.text_of(s::Name).unwrap_or_default().eq_ignore_ascii_case("Mailbox") {
-        return Ok(Outcome::Wbxml(top(status::SUCCESS, Some(store(status::INVALID_REQUEST)))));
+impl PictureLimits {
+    /// The limits of a `Picture` request element (`MaxSize`, `MaxPictures`
+    /// in the given code page's tags).
+    pub fn parse(e: &Element, max_size: crate::wbxml::Tag, max_pictures: crate::wbxml::Tag) -> Self {
+        PictureLimits {
+            max_size: e.u32_of(max_size).map(|n| n as usize),
+            max_pictures: e.u32_of(max_pictures).map(|n| n as usize),
+        }
     }
-    let query = store_req.child(s::Query).and_then(|q| q.child(s::And).or(Some(q)));
-    let Some(query) = query else {
-        return Ok(Outcome::Wbxml(top(status::SUCCESS, Some(store(status::INVALID_REQUEST)))));
-    };
-    let text = query.text_of(s::FreeText).unwrap_or_default().trim().to_string();
-    let window = Window {
-        start: bound(query, s::GreaterThan),
-        end: bound(query, s::LessThan),
-    };
-    let folders: Vec<Folder> = store::hierarchy(ctx.device)
-        .into_iter()
-        .filter(|f| f.class == Class::Email)
-        .filter(|f| query.text_of(a::CollectionId).is_none_or(|id| id == f.server_id))
-        .collect();
-    if folders.is_empty() {
-        return Ok(Outcome::Wbxml(top(status::SUCCESS, Some(store(status::FOLDER_SYNC_REQUIRED)))));
-    }
-    let options = store_req.child(s::Options);
-    let (from, to) = options
-        .and_then(|o| o.text_of(s::Range))
-        .and_then(parse_range)
-        .unwrap_or(DEFAULT_RANGE);
-    let prefs: Vec<BodyPreference> = options
-        .map(|o| o.children_with(asb::BodyPreference).map(BodyPreference::parse).collect())
-        .unwrap_or_default();
 
-    // Every hit as (folder, UID), newest first (UIDs grow with arrival).
-    let mut hits: Vec<(&Folder, u64)> = Vec::new();
-    for f in &folders {
-        for id in ctx.session.search(&f.collection(), &text, window)? {
-            if let Ok(uid) = id.parse::<u64>() {
-                hits.push((f, uid));
+    /// The status and, on success, the photo to send; `sent` counts the
+    /// photos already in the response.
+    pub fn check<'a>(&self, photo: Option<&'a [u8]>, sent: &mut usize) -> (u32, Option<&'a [u8]>) {
+        match photo {
+            None => (status::NO_PICTURE, None),
+            Some(p) if self.max_size.is_some_and(|m| p.len() > m) => (status::PICTURE_TOO_LARGE, None),
+            Some(_) if self.max_pictures.is_some_and(|m| *sent >= m) => (status::TOO_MANY_PICTURES, None),
+            Some(p) => {
+                *sent += 1;
+                (status::SUCCESS, Some(p))
             }
         }
     }
-    hits.sort_by_key(|h| std::cmp::Reverse(h.1));
-    let total = hits.len();
-    let mut out = store(status::SUCCESS);
-    let page: Vec<&(&Folder, u64)> = hits.iter().skip(from).take(to.saturating_sub(from) + 1).collect();
-    for (folder, uid) in &page {
-        let id = uid.to_string();
-        let fetched = ctx.session.fetch(&folder.collection(), std::slice::from_ref(&id))?;
-        let Some((_, item)) = fetched.into_iter().next() else { continue };
-        let mut props = Element::new(s::Properties);
-        for c in convert::to_app_data(&item, ctx.req.version, &prefs).elements() {
-            props.push(c.clone());
-        }
-        out.push(
-            Element::new(s::Result)
-                .with_text(a::Class, "Email")
-                .with_text(s::LongId, format!("{}:{id}", folder.server_id))
-                .with_text(a::CollectionId, folder.server_id.clone())
-                .with(props),
-        );
+}
+
+/// Most results one Search returns (the spec's GAL limit: Range 0-99).
+const MAX_RESULTS: usize = 100;
+/// Most matches counted for `Total`.
+const MAX_COUNTED: usize = 1000;
+
+pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
+    let store = body
+        .filter(|b| b.tag == s::Search)
+        .and_then(|b| b.child(s::Store));
+    let Some(store) = store else {
+        return Ok(reply(status::INVALID_REQUEST, None));
+    };
+    if super::search_mailbox::is_mailbox(store) {
+        return super::search_mailbox::run(ctx, store);
     }
-    if page.is_empty() {
-        out.push(Element::new(s::Result));
+    let query = store.text_of(s::Query).map(str::trim).unwrap_or_default();
+    let range = match store.path(&[s::Options, s::Range]).and_then(|r| r.text()) {
+        Some(text) => parse_range(text),
+        None => Some((0, MAX_RESULTS - 1)),
+    };
+    let is_gal = store
+        .text_of(s::Name)
+        .is_some_and(|n| n.trim().eq_ignore_ascii_case("GAL"));
+    let (Some((first, last)), true, false) = (range, is_gal, query.is_empty()) else {
+        return Ok(reply(
+            status::SUCCESS,
+            Some(Element::new(s::Store).with_text(s::Status, status::INVALID_REQUEST.to_string())),
+        ));
+    };
+    let pictures = store
+        .path(&[s::Options, s::Picture])
+        .filter(|_| ctx.req.version.has_contact_pictures())
+        .map(|p| PictureLimits::parse(p, s::MaxSize, s::MaxPictures));
+    let books = ctx.session.gal_collections(&ctx.config.gal.sources)?;
+    let mut found = ctx.session.search_contacts(&books, query, MAX_COUNTED)?;
+    // By name, as a directory lists people (and stable across pages).
+    found.sort_by_cached_key(|(id, c)| (directory::display_name(c).to_lowercase(), id.clone()));
+    let mut result = Element::new(s::Store).with_text(s::Status, status::SUCCESS.to_string());
+    let shown: Vec<&(String, Contact)> = found.iter().skip(first).take(last + 1 - first).collect();
+    if shown.is_empty() {
+        result.push(Element::new(s::Result));
     } else {
-        out.push_text(s::Range, format!("{from}-{}", from + page.len() - 1));
+        let mut sent = 0;
+        for (_, contact) in &shown {
+            let mut props = properties(contact);
+            if let Some(limits) = pictures {
+                let (code, photo) = limits.check(contact.picture.as_deref(), &mut sent);
+                let mut picture = Element::new(gal::Picture).with_text(gal::Status, code.to_string());
+                if let Some(photo) = photo {
+                    picture.push_text(gal::Data, base64::engine::general_purpose::STANDARD.encode(photo));
+                }
+                props.push(picture);
+            }
+            result.push(Element::new(s::Result).with(props));
+        }
+        result.push_text(s::Range, format!("{first}-{}", first + shown.len() - 1));
     }
-    out.push_text(s::Total, total.to_string());
-    Ok(Outcome::Wbxml(top(status::SUCCESS, Some(out))))
+    result.push_text(s::Total, found.len().to_string());
+    Ok(reply(status::SUCCESS, Some(result)))
 }
 
-fn top(code: u32, store: Option<Element>) -> Element {
+/// `m-n` with m <= n and at most [`MAX_RESULTS`] rows.
+fn parse_range(text: &str) -> Option<(usize, usize)> {
+    let (a, b) = text.trim().split_once('-')?;
+    let (first, last): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (first <= last).then_some((first, last.min(first + MAX_RESULTS - 1)))
+}
+
+fn reply(code: u32, store: Option<Element>) -> Outcome {
     let mut e = Element::new(s::Search).with_text(s::Status, code.to_string());
-    if let Some(st) = store {
-        e.push(Element::new(s::Response).with(st));
+    if let Some(store) = store {
+        e.push(Element::new(s::Response).with(store));
     }
-    e
+    Outcome::Wbxml(e)
 }
 
-fn store(code: u32) -> Element {
-    Element::new(s::Store).with_text(s::Status, code.to_string())
+/// The GAL properties of one contact (only those it has).
+fn properties(c: &Contact) -> Element {
+    let alias = c.alias.clone().or_else(|| {
+        directory::addresses(c)
+            .next()
+            .and_then(|a| a.split('@').next())
+            .map(str::to_string)
+    });
+    Element::new(s::Properties)
+        .with_text(gal::DisplayName, directory::display_name(c))
+        .with_opt_text(gal::Phone, c.business_phone_number.clone())
+        .with_opt_text(gal::Office, c.office_location.clone())
+        .with_opt_text(gal::Title, c.job_title.clone())
+        .with_opt_text(gal::Company, c.company_name.clone())
+        .with_opt_text(gal::Alias, alias)
+        .with_opt_text(gal::FirstName, c.first_name.clone())
+        .with_opt_text(gal::LastName, c.last_name.clone())
+        .with_opt_text(gal::HomePhone, c.home_phone_number.clone())
+        .with_opt_text(gal::MobilePhone, c.mobile_phone_number.clone())
+        .with_opt_text(gal::EmailAddress, directory::addresses(c).next())
 }
 
-/// `<GreaterThan><email:DateReceived/><Value>date</Value></GreaterThan>`.
-fn bound(query: &Element, tag: crate::wbxml::Tag) -> Option<i64> {
-    let e = query.child(tag).filter(|e| e.has(em::DateReceived))?;
-    eas_email::parse_date(e.text_of(s::Value)?)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `0-9` -> (0, 9).
-fn parse_range(r: &str) -> Option<(usize, usize)> {
-    let (a, b) = r.split_once('-')?;
-    let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-    (a <= b).then_some((a, b))
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("0-9"), Some((0, 9)));
+        assert_eq!(parse_range(" 5 - 5 "), Some((5, 5)));
+        assert_eq!(parse_range("0-1000"), Some((0, 99)));
+        assert_eq!(parse_range("9-0"), None);
+        assert_eq!(parse_range("x"), None);
+    }
 }

@@ -55,7 +55,8 @@ pub struct CollectionRequest {
 pub enum ClientCommand {
     Add { client_id: String, data: Element },
     Change { server_id: String, data: Element },
-    Delete { server_id: String },
+    /// With `instance_id` (16.0+): delete one occurrence of a recurring event.
+    Delete { server_id: String, instance_id: Option<String> },
     Fetch { server_id: String },
 }
 
@@ -125,7 +126,10 @@ impl CollectionRequest {
                         data: data(),
                     },
                     t if t == a::Change => ClientCommand::Change { server_id: server_id()?, data: data() },
-                    t if t == a::Delete => ClientCommand::Delete { server_id: server_id()? },
+                    t if t == a::Delete => ClientCommand::Delete {
+                        server_id: server_id()?,
+                        instance_id: cmd.text_of(asb::InstanceId).map(str::to_string),
+                    },
                     t if t == a::Fetch => ClientCommand::Fetch { server_id: server_id()? },
                     _ => continue,
                 });
@@ -393,7 +397,9 @@ fn apply_commands(
         .commands
         .iter()
         .filter_map(|c| match c {
-            ClientCommand::Change { server_id, .. } | ClientCommand::Fetch { server_id } => Some(server_id.clone()),
+            ClientCommand::Change { server_id, .. }
+            | ClientCommand::Fetch { server_id }
+            | ClientCommand::Delete { server_id, instance_id: Some(_) } => Some(server_id.clone()),
             _ => None,
         })
         .collect();
@@ -431,16 +437,16 @@ fn apply_commands(
                 if st.has_pending(server_id) && !client_wins {
                     continue; // server wins: its pending version goes to the device
                 }
-                let result = match existing.get(server_id) {
-                    None => Err(convert::ConvertError::NotFound),
-                    Some(old) => convert::from_app_data(class, data, version)
-                        .map(|sent| convert::apply_change(old, sent, supported.as_deref(), version)),
+                // 16.0+: a Change naming an InstanceId changes one occurrence.
+                let result = match data.text_of(asb::InstanceId) {
+                    Some(instance) => rewrite(ctx, collection, &mut existing, server_id, |old| {
+                        convert::change_occurrence(old, instance, Some(data), version)
+                    }),
+                    None => rewrite(ctx, collection, &mut existing, server_id, |old| {
+                        let sent = convert::from_app_data(class, data, version)?;
+                        Ok(convert::apply_change(old, sent, supported.as_deref(), version))
+                    }),
                 };
-                let result = result.and_then(|item| {
-                    ctx.session.replace(collection, server_id, &item)?;
-                    existing.insert(server_id.clone(), item);
-                    Ok(())
-                });
                 match result {
                     Ok(()) => {
                         record.own_writes.insert(server_id.clone());
@@ -453,7 +459,23 @@ fn apply_commands(
                     ),
                 }
             }
-            ClientCommand::Delete { server_id } => {
+            ClientCommand::Delete { server_id, instance_id: Some(instance) } => {
+                let result = rewrite(ctx, collection, &mut existing, server_id, |old| {
+                    convert::change_occurrence(old, instance, None, version)
+                });
+                match result {
+                    Ok(()) => {
+                        record.own_writes.insert(server_id.clone());
+                        st.device_wrote(server_id, false);
+                    }
+                    Err(e) => responses.push(
+                        Element::new(a::Delete)
+                            .with_text(a::ServerId, server_id.clone())
+                            .with_text(a::Status, item_status(e)?.to_string()),
+                    ),
+                }
+            }
+            ClientCommand::Delete { server_id, instance_id: None } => {
                 // DeletesAsMoves absent means 1 (MS-ASCMD 2.2.3.45).
                 let deleted = if req.deletes_as_moves == Some(false) {
                     ctx.session.delete_permanently(collection, server_id)
@@ -489,6 +511,22 @@ fn apply_commands(
             }
         }
     }
+    Ok(())
+}
+
+/// Replace a stored item with `change(existing)`; the cache of fetched items
+/// follows, so later commands of the request see the new version.
+fn rewrite(
+    ctx: &mut Ctx,
+    collection: &Collection,
+    existing: &mut std::collections::BTreeMap<String, Item>,
+    server_id: &str,
+    change: impl FnOnce(&Item) -> Result<Item, convert::ConvertError>,
+) -> Result<(), convert::ConvertError> {
+    let old = existing.get(server_id).ok_or(convert::ConvertError::NotFound)?;
+    let item = change(old)?;
+    ctx.session.replace(collection, server_id, &item)?;
+    existing.insert(server_id.to_string(), item);
     Ok(())
 }
 

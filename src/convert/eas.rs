@@ -119,3 +119,28 @@ pub fn apply_change(
         (_, sent) => sent,
     }
 }
+
+/// A 16.0+ Change (`Some(data)`) or Delete (`None`) of one occurrence of a
+/// recurring event, named by its `airsyncbase:InstanceId`: the series with
+/// that occurrence turned into an exception.
+pub fn change_occurrence(
+    series: &Item,
+    instance_id: &str,
+    data: Option<&Element>,
+    version: Version,
+) -> Result<Item, ConvertError> {
+    let Item::Event(event) = series else {
+        return Err(ConvertError::Invalid(
+            "InstanceId on an item that is not an event".into(),
+        ));
+    };
+    let mut event = event.clone();
+    let done = match data {
+        Some(app) => {
+            eas_calendar::change_occurrence(&mut event, instance_id, app, ItemRules::new(version))
+        }
+        None => eas_calendar::delete_occurrence(&mut event, instance_id),
+    };
+    done.map_err(|e| ConvertError::Invalid(e.to_string()))?;
+    Ok(Item::Event(event))
+}

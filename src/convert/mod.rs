@@ -17,4 +17,4 @@ pub mod timezone;
 pub mod vcard;
 
 pub use body::BodyPreference;
-pub use eas::{apply_change, from_app_data, to_app_data, ConvertError};
+pub use eas::{apply_change, change_occurrence, from_app_data, to_app_data, ConvertError};

@@ -4,6 +4,8 @@
 //! phone misbehaves; it contains the user's data, so the files are 0600.
 
 use crate::config::LogConfig;
+use crate::wbxml::codepages::{itemoperations, search, settings};
+use crate::wbxml::{Element, Node, Tag};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -56,6 +58,33 @@ impl DebugLog {
     }
 }
 
+/// Elements whose content is a password (Settings DevicePassword, Search and
+/// ItemOperations document-library credentials).
+const SECRETS: [Tag; 3] = [
+    settings::Password,
+    search::Password,
+    itemoperations::Password,
+];
+
+/// A copy of a request for the debug log with every password replaced by
+/// `***`: a recovery password must not end up in a readable file.
+pub fn redacted(e: &Element) -> Element {
+    if SECRETS.contains(&e.tag) {
+        return Element::text_element(e.tag, "***");
+    }
+    Element {
+        tag: e.tag,
+        children: e
+            .children
+            .iter()
+            .map(|n| match n {
+                Node::Element(child) => Node::Element(redacted(child)),
+                other => other.clone(),
+            })
+            .collect(),
+    }
+}
+
 fn open_private_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
@@ -68,6 +97,16 @@ fn open_private_append(path: &std::path::Path) -> std::io::Result<std::fs::File>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        let e = Element::new(settings::Settings).with(
+            Element::new(settings::DevicePassword)
+                .with(Element::new(settings::Set).with_text(settings::Password, "s3cret")),
+        );
+        let xml = crate::wbxml::xml::to_xml(&redacted(&e));
+        assert!(!xml.contains("s3cret") && xml.contains("***"), "{xml}");
+    }
 
     #[test]
     fn appends_to_a_per_device_file() {

@@ -63,6 +63,9 @@ impl Server {
     }
 
     fn route(&self, req: &Request) -> Response {
+        if super::autodiscover::is_autodiscover(req) {
+            return self.autodiscover(req);
+        }
         match req.method.as_str() {
             "OPTIONS" => self.options(req),
             "POST" => self.post(req),
@@ -81,6 +84,20 @@ impl Server {
         match self.backend.open(&user, &password) {
             Ok(_) => command::options::response(&self.config),
             Err(e) => self.backend_error(&format!("OPTIONS user {user}"), e),
+        }
+    }
+
+    /// Autodiscover (before any EAS query parsing: it has no EAS query),
+    /// with the same Basic authentication as every other request.
+    fn autodiscover(&self, req: &Request) -> Response {
+        let (user, password) = match basic_credentials(req) {
+            Ok(Some(c)) => c,
+            Ok(None) => return self.unauthorized(),
+            Err(e) => return request_error(&e, &self.config),
+        };
+        match self.backend.open(&user, &password) {
+            Ok(_) => super::autodiscover::handle(&self.config, &user, req),
+            Err(e) => self.backend_error(&format!("Autodiscover user {user}"), e),
         }
     }
 
@@ -283,7 +300,10 @@ fn debug_entry(
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut entry = format!("=== {now} {}\n", describe(ereq));
     match request {
-        Some(e) => entry.push_str(&format!(">>> request\n{}\n", wbxml::xml::to_xml(e))),
+        Some(e) => entry.push_str(&format!(
+            ">>> request\n{}\n",
+            wbxml::xml::to_xml(&super::debug_log::redacted(e))
+        )),
         None if request_len > 0 => entry.push_str(&format!(
             ">>> request: {request_len} bytes of undecodable WBXML\n"
         )),

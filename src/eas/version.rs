@@ -140,6 +140,30 @@ impl Version {
     pub fn email_conversations(self) -> bool {
         self >= Version::V14_0
     }
+
+    /// Settings UserInformation answers with `Accounts` (one `Account` with
+    /// `UserDisplayName` and `PrimarySmtpAddress`) from 14.1; before, with a
+    /// bare list of `SMTPAddress` (MS-ASCMD 2.2.3.2, 2.2.3.57).
+    pub fn user_information_has_accounts(self) -> bool {
+        self >= Version::V14_1
+    }
+
+    /// Search GAL and ResolveRecipients return contact photos (`Picture`
+    /// with `MaxSize`/`MaxPictures`) from 14.1 (MS-ASCMD 2.2.3.135).
+    pub fn has_contact_pictures(self) -> bool {
+        self >= Version::V14_1
+    }
+
+    /// ResolveRecipients answers `Availability` (free/busy) from 14.0
+    /// (MS-ASCMD 2.2.3.16).
+    pub fn has_availability(self) -> bool {
+        self >= Version::V14_0
+    }
+
+    /// Settings RightsManagementInformation exists from 14.1 (MS-ASCMD 2.2.3.156).
+    pub fn has_rights_management(self) -> bool {
+        self >= Version::V14_1
+    }
 }
 
 impl fmt::Display for Version {

@@ -1,6 +1,7 @@
 //! `horde-activesync serve`: a small HTTP/1.1 server for development, demos
 //! and tests. Keep-alive, `Content-Length` bodies (ActiveSync clients do not
-//! chunk requests), `Expect: 100-continue`, only `/Microsoft-Server-ActiveSync`.
+//! chunk requests), `Expect: 100-continue`, only `/Microsoft-Server-ActiveSync`
+//! and the Autodiscover path.
 //! One small-stack thread per connection, like the FastCGI front end.
 
 use super::workers::{accept_loop, Activity, Listener, Stream};
@@ -10,6 +11,7 @@ use crate::eas::Server;
 use crate::http::{reason, Request, Response};
 use anyhow::{bail, Context, Result};
 use std::io::{self, Read, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,25 +26,57 @@ const MAX_HEADERS: usize = 64;
 /// not idle: the server is the one holding it.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How long a refused body may take to arrive before the connection is closed anyway.
-const DISCARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// The command line of `serve`.
+#[derive(Debug, Default, PartialEq)]
+struct Options {
+    listen: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+}
+
+const USAGE: &str =
+    "usage: horde-activesync serve [--listen ADDR] [--tls-cert FILE --tls-key FILE]";
+
+fn parse_options(args: &[String]) -> Result<Options> {
+    let mut options = Options::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let (flag, value) = match arg.split_once('=') {
+            Some((f, v)) => (f, v.to_string()),
+            None => (arg.as_str(), args.next().cloned().context(USAGE)?),
+        };
+        match flag {
+            "--listen" => options.listen = Some(value),
+            "--tls-cert" => options.tls_cert = Some(value.into()),
+            "--tls-key" => options.tls_key = Some(value.into()),
+            _ => bail!(USAGE),
+        }
+    }
+    if options.tls_cert.is_some() != options.tls_key.is_some() {
+        bail!("--tls-cert and --tls-key go together\n{USAGE}");
+    }
+    Ok(options)
+}
 
 pub fn run(config: Config, args: &[String]) -> Result<()> {
     super::init_logging(&config.log);
-    let addr = match args {
-        [] => config.server.listen.clone(),
-        [flag, addr] if flag == "--listen" => addr.clone(),
-        [arg] if arg.starts_with("--listen=") => arg["--listen=".len()..].to_string(),
-        _ => bail!("usage: horde-activesync serve [--listen ADDR]"),
+    let options = parse_options(args)?;
+    let addr = options
+        .listen
+        .unwrap_or_else(|| config.server.listen.clone());
+    let tls = match (&options.tls_cert, &options.tls_key) {
+        (Some(cert), Some(key)) => Some(super::tls::server_config(cert, key)?),
+        _ => None,
     };
     let listener =
         std::net::TcpListener::bind(&addr).with_context(|| format!("listening on {addr}"))?;
     announce_demo_user(&config)?;
     let server = Arc::new(Server::new(config)?);
     let local = listener.local_addr()?;
-    log::info!("serving http://{local}{EAS_PATH}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    log::info!("serving {scheme}://{local}{EAS_PATH}");
     accept_loop(Listener::Tcp(listener), move |stream, activity| {
-        if let Err(e) = serve_connection(stream, &server, activity) {
+        if let Err(e) = serve_connection(stream, &server, activity, tls.as_ref()) {
             log::debug!("HTTP connection ended: {e}");
         }
     })
@@ -72,9 +106,33 @@ struct Head {
     chunked: bool,
 }
 
-fn serve_connection(mut stream: Stream, server: &Server, activity: &Activity) -> io::Result<()> {
+/// One connection, plain or wrapped in TLS; the requests on it are served
+/// by the same code either way.
+fn serve_connection(
+    stream: Stream,
+    server: &Server,
+    activity: &Activity,
+    tls: Option<&Arc<rustls::ServerConfig>>,
+) -> io::Result<()> {
     stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
     let peer = stream.peer();
+    let Some(tls) = tls else {
+        return serve_requests(stream, peer, server, activity);
+    };
+    let session = rustls::ServerConnection::new(Arc::clone(tls)).map_err(io::Error::other)?;
+    let mut wrapped = rustls::StreamOwned::new(session, stream);
+    let result = serve_requests(&mut wrapped, peer, server, activity);
+    wrapped.conn.send_close_notify();
+    let _ = wrapped.flush();
+    result
+}
+
+fn serve_requests(
+    mut stream: impl Read + Write,
+    peer: Option<String>,
+    server: &Server,
+    activity: &Activity,
+) -> io::Result<()> {
     let max_body = server.config().server.max_body_bytes;
     // Bytes read but not yet used (a pipelined next request, say).
     let mut buffered: Vec<u8> = Vec::new();
@@ -92,8 +150,10 @@ fn serve_connection(mut stream: Stream, server: &Server, activity: &Activity) ->
             Some(refuse(411))
         } else if head.content_length > max_body {
             Some(refuse(413))
-        } else if !head.request.path.eq_ignore_ascii_case(EAS_PATH) {
-            // The body is not read, so the connection cannot be reused.
+        } else if !head.request.path.eq_ignore_ascii_case(EAS_PATH)
+            && !crate::eas::autodiscover::is_autodiscover(&head.request)
+        {
+            // The body is left unread, so the connection cannot be reused.
             Some((404, head.content_length == 0 && head.keep_alive))
         } else {
             None
@@ -108,7 +168,6 @@ fn serve_connection(mut stream: Stream, server: &Server, activity: &Activity) ->
             // the connection before it has read the answer.
             if !head.chunked && !head.expect_continue {
                 let buffered_part = buffered.len().min(head.content_length as usize);
-                stream.set_read_timeout(Some(DISCARD_TIMEOUT))?;
                 super::discard_body(&mut stream, head.content_length - buffered_part as u64);
             }
             return Ok(());
@@ -288,6 +347,25 @@ mod tests {
         assert_eq!(read_head(&mut stream, &mut buffered).unwrap(), None);
         let mut truncated = &b"GET / HTTP/1.1\r\n"[..];
         assert!(read_head(&mut truncated, &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn options() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(parse_options(&[]).unwrap(), Options::default());
+        let o = parse_options(&args(&[
+            "--listen=[::1]:8443",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key=k.pem",
+        ]))
+        .unwrap();
+        assert_eq!(o.listen.as_deref(), Some("[::1]:8443"));
+        assert_eq!(o.tls_cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(o.tls_key, Some(PathBuf::from("k.pem")));
+        assert!(parse_options(&args(&["--tls-cert", "c.pem"])).is_err());
+        assert!(parse_options(&args(&["--listen"])).is_err());
+        assert!(parse_options(&args(&["--bogus", "x"])).is_err());
     }
 
     #[test]

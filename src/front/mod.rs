@@ -4,6 +4,7 @@ pub mod cgi;
 pub mod fastcgi;
 mod fcgi_record;
 pub mod http_server;
+mod tls;
 mod workers;
 
 use crate::config::LogConfig;

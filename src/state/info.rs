@@ -137,6 +137,9 @@ pub struct DeviceInfo {
     pub friendly_name: String,
     pub phone_number: String,
     pub mobile_operator: String,
+    /// When the device last sent its recovery password (Settings
+    /// DevicePassword Set), RFC 3339 UTC; the password itself is not kept.
+    pub recovery_password_set: String,
     /// RFC 3339, UTC.
     pub first_seen: String,
     /// RFC 3339, UTC.

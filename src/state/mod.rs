@@ -12,12 +12,14 @@ mod device;
 mod ids;
 mod info;
 mod synckey;
+mod user_file;
 
 pub use atomic::random_u32;
 pub use device::Device;
 pub use ids::{validate, IdKind};
 pub use info::{DeviceInfo, RwStatus, WipeKind};
 pub use synckey::SyncKey;
+pub use user_file::{load_user_file, save_user_file};
 
 use device::{read_info, DevicePaths};
 use std::fs;

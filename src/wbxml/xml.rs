@@ -248,26 +248,29 @@ fn pages_used(root: &Element) -> (Vec<u8>, bool) {
 }
 
 /// XML escaping that keeps every character exact through a parser:
-/// markup characters, CR and control characters become references.
+/// markup characters, CR and control characters become references. All of
+/// them are ASCII, so scanning bytes is safe and lets clean runs (most text,
+/// long base64 photos) be copied whole.
 fn escape_into(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let replacement = match c {
-            '<' => "&lt;",
-            '>' => "&gt;",
-            '&' => "&amp;",
-            '"' => "&quot;",
-            '\t' | '\n' => continue,
-            c if (c as u32) < 0x20 || c == '\u{7F}' => "",
+    for (i, &b) in bytes.iter().enumerate() {
+        let replacement = match b {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            b'\t' | b'\n' => continue,
+            b if b < 0x20 || b == 0x7F => "",
             _ => continue,
         };
         out.push_str(&s[start..i]);
         if replacement.is_empty() {
-            let _ = write!(out, "&#{};", c as u32);
+            let _ = write!(out, "&#{b};");
         } else {
             out.push_str(replacement);
         }
-        start = i + c.len_utf8();
+        start = i + 1;
     }
     out.push_str(&s[start..]);
 }

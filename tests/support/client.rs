@@ -120,6 +120,25 @@ impl Client {
         self.exchange("POST", &query, &headers, body)
     }
 
+    /// POST a body to another path of the same server (Autodiscover).
+    pub fn post_path(&self, path: &str, content_type: &str, body: &[u8]) -> Reply {
+        let rest = self
+            .base_url
+            .strip_prefix("http://")
+            .expect("http:// base URL");
+        let host = rest.split('/').next().unwrap_or(rest);
+        let other = Client {
+            base_url: format!("http://{host}{path}"),
+            ..self.clone()
+        };
+        other.exchange(
+            "POST",
+            "",
+            &[("Content-Type", content_type.to_string())],
+            body,
+        )
+    }
+
     pub fn plain_query(&self, cmd: &str, params: &[(&str, &str)]) -> String {
         let mut q = format!(
             "Cmd={}&User={}&DeviceId={}&DeviceType={}",

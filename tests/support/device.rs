@@ -13,6 +13,8 @@ pub struct Phone {
     /// ServerId -> (DisplayName, Type)
     pub folders: HashMap<String, (String, u32)>,
     pub keys: HashMap<String, String>,
+    /// FilterType sent in each Sync of a folder (none: no Options).
+    pub filters: HashMap<String, u32>,
 }
 
 impl Phone {
@@ -22,6 +24,7 @@ impl Phone {
             hierarchy_key: "0".into(),
             folders: HashMap::new(),
             keys: HashMap::new(),
+            filters: HashMap::new(),
         }
     }
 
@@ -88,6 +91,9 @@ impl Phone {
         if let Some(w) = window {
             coll.push_text(a::WindowSize, w.to_string());
         }
+        if let Some(f) = self.filters.get(folder) {
+            coll.push(Element::new(a::Options).with_text(a::FilterType, f.to_string()));
+        }
         if !commands.is_empty() {
             let mut cmds = Element::new(a::Commands);
             for c in commands {
@@ -130,6 +136,28 @@ impl Phone {
         self.sync(folder, window, vec![])
     }
 
+    /// FolderCreate `name` of `folder_type` at the top level; returns its
+    /// ServerId and moves the phone's hierarchy key on.
+    pub fn create_folder(&mut self, name: &str, folder_type: u32) -> String {
+        let req = Element::new(fh::FolderCreate)
+            .with_text(fh::SyncKey, self.hierarchy_key.clone())
+            .with_text(fh::ParentId, "0")
+            .with_text(fh::DisplayName, name)
+            .with_text(fh::Type, folder_type.to_string());
+        let r = Self::ok(self.client.post("FolderCreate", Some(&req)), "FolderCreate");
+        assert_eq!(
+            r.text_of(fh::Status),
+            Some("1"),
+            "{}",
+            horde_activesync::wbxml::xml::to_xml(&r)
+        );
+        self.hierarchy_key = r.text_of(fh::SyncKey).unwrap().to_string();
+        let id = r.text_of(fh::ServerId).unwrap().to_string();
+        self.folders
+            .insert(id.clone(), (name.to_string(), folder_type));
+        id
+    }
+
     /// GetItemEstimate for a folder at its current key (14.0+ form).
     pub fn estimate(&self, folder: &str) -> (u32, Option<u32>) {
         let key = self.keys.get(folder).cloned().unwrap_or_else(|| "0".into());
@@ -169,4 +197,15 @@ pub fn commands(coll: &Element) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A device-side Add of a contact (FirstName, LastName, Email1Address).
+pub fn contact_add(client_id: &str, first: &str, last: &str, email: &str) -> Element {
+    use horde_activesync::wbxml::codepages::contacts as c;
+    Element::new(a::Add).with_text(a::ClientId, client_id).with(
+        Element::new(a::ApplicationData)
+            .with_text(c::FirstName, first)
+            .with_text(c::LastName, last)
+            .with_text(c::Email1Address, email),
+    )
 }

@@ -235,3 +235,21 @@ pub fn unique(tag: &str) -> String {
         .unwrap_or_default();
     format!("{tag}-{nanos}-{}", std::process::id())
 }
+
+/// A folder with a config for our binary on the test Horde (provisioning
+/// off), readable by a web server's user; the config is `activesync.toml`.
+pub fn horde_config(extra: &str) -> tempfile::TempDir {
+    let horde = ensure_horde();
+    let dir = tempfile::tempdir().expect("temp dir");
+    super::web::make_world_readable(dir.path());
+    std::fs::write(
+        dir.path().join("activesync.toml"),
+        format!(
+            "[server]\nstate_dir = \"state\"\n[backend]\nkind = \"horde\"\nhorde_rpc_url = \"{}\"\n\
+             [provisioning]\nmode = \"none\"\n{extra}",
+            horde.rpc_url
+        ),
+    )
+    .expect("write config");
+    dir
+}

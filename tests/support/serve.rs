@@ -19,6 +19,11 @@ impl Served {
     /// Start `serve` with the embedded store, `extra` TOML appended to the
     /// config, and these users (name, password).
     pub fn start(extra: &str, users: &[(&str, &str)]) -> Served {
+        Served::start_with_args(extra, users, &[])
+    }
+
+    /// [`Served::start`] with more `serve` arguments (`--tls-cert ...`).
+    pub fn start_with_args(extra: &str, users: &[(&str, &str)], args: &[&str]) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("activesync.toml");
         let mut f = std::fs::File::create(&config).unwrap();
@@ -53,6 +58,7 @@ impl Served {
                 "--listen",
                 &addr,
             ])
+            .args(args)
             .stdout(Stdio::null())
             .spawn()
             .unwrap();

@@ -36,7 +36,8 @@ pub struct WebServer {
 /// Where the shipped snippets expect the binary and the config; replaced here.
 const SNIPPET_BINARY: &str = "/usr/local/bin/horde-activesync";
 const SNIPPET_CONFIG: &str = "/etc/horde-activesync/activesync.toml";
-const SNIPPET_SOCKET: &str = "/run/lighttpd/horde-activesync.socket";
+/// The folder of the snippet's FastCGI sockets (the test's temp folder instead).
+const SNIPPET_SOCKET_DIR: &str = "/run/lighttpd/";
 const SNIPPET_FASTCGI_ADDR: &str = "127.0.0.1:9000";
 
 /// A user the web server's CGI processes run as under Apache, which refuses
@@ -70,10 +71,7 @@ impl WebServer {
             .expect("shipped snippet")
             .replace(SNIPPET_BINARY, env!("CARGO_BIN_EXE_horde-activesync"))
             .replace(SNIPPET_CONFIG, &config.display().to_string())
-            .replace(
-                SNIPPET_SOCKET,
-                &dir.path().join("eas.socket").display().to_string(),
-            )
+            .replace(SNIPPET_SOCKET_DIR, &format!("{}/", dir.path().display()))
             .replace(SNIPPET_FASTCGI_ADDR, &app_addr);
         let d = dir.path().display().to_string();
         std::fs::create_dir_all(dir.path().join("htdocs")).unwrap();

@@ -16,7 +16,9 @@
 //!   its deletions; they go with their collection or user.
 //! - Moves keep the item id: the source logs a deletion, the target a change.
 //! - Every statement is keyed by the session's user: collection ids of other
-//!   users are `NotFound`, exactly like ids that never existed.
+//!   users are `NotFound`, exactly like ids that never existed. The one
+//!   exception is reading the directory: address books named in `[gal]
+//!   sources` (as `owner/name` or by id) can be searched by every user.
 //! - Writes run in `BEGIN IMMEDIATE` transactions (see `db`), so concurrent
 //!   processes and threads queue instead of failing, and counter values are
 //!   committed in the order they are taken.
@@ -26,10 +28,10 @@
 use super::login_cache::LoginCache;
 use super::{db, random};
 use crate::backend::{
-    Backend, BackendError, ChangeSet, Collection, Cursor, Result, Session, Window,
+    directory, Backend, BackendError, ChangeSet, Collection, Cursor, Result, Session, Window,
 };
 use crate::model::span::{in_window, span_of, Span};
-use crate::model::{Class, Item};
+use crate::model::{Class, Contact, Item};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -82,6 +84,7 @@ impl Backend for EmbeddedBackend {
             conn,
             user: user.to_string(),
             calls: 0,
+            gal: Vec::new(),
         };
         session.ensure_default_collections()?;
         Ok(Box::new(session))
@@ -134,6 +137,9 @@ pub struct EmbeddedSession {
     conn: PooledConnection,
     user: String,
     calls: u32,
+    /// Row ids of the directory books found by `gal_collections`, which
+    /// `search_contacts` may read whoever owns them.
+    gal: Vec<i64>,
 }
 
 impl EmbeddedSession {
@@ -536,6 +542,86 @@ impl Session for EmbeddedSession {
             }
             log_change(tx, &to.id, id, seq, false)?;
             Ok(id.to_string())
+        })
+    }
+
+    fn gal_collections(&mut self, sources: &[String]) -> Result<Vec<Collection>> {
+        let found = self.read(|c, _| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, class, name, is_default, parent FROM collections
+                  WHERE class = ?2 AND (CAST(id AS TEXT) = ?1 OR user || '/' || name = ?1)
+                  ORDER BY id",
+            )?;
+            let mut out: Vec<Collection> = Vec::new();
+            for source in sources {
+                let rows =
+                    stmt.query_map(params![source.trim(), Class::Contacts.as_str()], |r| {
+                        Ok(Collection {
+                            id: r.get::<_, i64>(0)?.to_string(),
+                            class: parse_class(&r.get::<_, String>(1)?)?,
+                            name: r.get(2)?,
+                            is_default: false,
+                            parent: None,
+                            role: None,
+                        })
+                    })?;
+                for row in rows {
+                    let collection = row?;
+                    if !out.iter().any(|o| o.id == collection.id) {
+                        out.push(collection);
+                    }
+                }
+            }
+            Ok(out)
+        })?;
+        self.gal = found.iter().filter_map(|c| c.id.parse().ok()).collect();
+        Ok(found)
+    }
+
+    fn search_contacts(
+        &mut self,
+        collections: &[Collection],
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Contact)>> {
+        // A pre-filter on the stored JSON: SQLite's LIKE folds ASCII case
+        // only, and a query with a space may span two fields, so other
+        // queries go to the full match below without it.
+        let plain = query
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '-'));
+        let filter = if plain {
+            format!("%{query}%")
+        } else {
+            "%".to_string()
+        };
+        let gal = self.gal.clone();
+        self.read(|c, user| {
+            let mut found = Vec::new();
+            for collection in collections {
+                let id = row_id(&collection.id)?;
+                if !gal.contains(&id) {
+                    owned_cursor(c, user, &collection.id)?;
+                }
+                let mut stmt = c.prepare_cached(
+                    "SELECT id, data FROM items WHERE collection = ?1 AND data LIKE ?2 ORDER BY id",
+                )?;
+                let rows = stmt.query_map(params![id, filter], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?;
+                for row in rows {
+                    let (item_id, data) = row?;
+                    if let Ok(Item::Contact(contact)) = serde_json::from_str(&data) {
+                        if directory::matches(&contact, query) {
+                            found.push((item_id, contact));
+                            if found.len() >= limit {
+                                return Ok(found);
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(found)
         })
     }
 

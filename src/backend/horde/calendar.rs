@@ -29,3 +29,45 @@ pub fn to_ical(event: &Event, uid: &str) -> Result<String> {
     ical::check_event(event).map_err(|e| BackendError::Invalid(format!("event: {e:#}")))?;
     Ok(ical::write_event(event, uid))
 }
+
+/// One VCALENDAR per VEVENT of `text` (each with the VTIMEZONEs), the series
+/// (no RECURRENCE-ID) first.
+pub fn one_event_each(text: &str) -> Vec<String> {
+    use crate::convert::contentline::Component;
+    let Ok(calendars) = Component::parse_all(text) else {
+        return vec![text.to_string()];
+    };
+    let mut parts: Vec<(bool, String)> = Vec::new();
+    for cal in &calendars {
+        for event in cal.components_named("VEVENT") {
+            let mut one = Component::new("VCALENDAR");
+            one.properties = cal.properties.clone();
+            one.components = cal.components_named("VTIMEZONE").cloned().collect();
+            one.components.push(event.clone());
+            parts.push((event.property("RECURRENCE-ID").is_some(), one.to_text()));
+        }
+    }
+    if parts.is_empty() {
+        return vec![text.to_string()];
+    }
+    parts.sort_by_key(|(is_override, _)| *is_override);
+    parts.into_iter().map(|(_, text)| text).collect()
+}
+
+#[cfg(test)]
+mod split_tests {
+    #[test]
+    fn series_first_then_each_override_with_its_zone() {
+        let text =
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:X\r\nEND:VTIMEZONE\r\n\
+                    BEGIN:VEVENT\r\nUID:u\r\nRECURRENCE-ID:20261221T090000Z\r\nEND:VEVENT\r\n\
+                    BEGIN:VEVENT\r\nUID:u\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let parts = super::one_event_each(text);
+        assert_eq!(parts.len(), 2);
+        assert!(parts[0].contains("RRULE") && !parts[0].contains("RECURRENCE-ID"));
+        assert!(parts[1].contains("RECURRENCE-ID") && !parts[1].contains("RRULE"));
+        assert!(parts
+            .iter()
+            .all(|p| p.contains("TZID:X") && p.contains("VERSION:2.0")));
+    }
+}

@@ -21,7 +21,8 @@
 //! Turba's merge-on-replace clears what the device cleared.
 
 use super::rpc::RpcClient;
-use crate::backend::Result;
+use crate::backend::{BackendError, Result};
+use crate::convert::vcard;
 use crate::model::contact::CalendarDate;
 use crate::model::{Contact, Item};
 use serde_json::{json, Map, Value};
@@ -222,6 +223,29 @@ pub fn for_import(stored: Value) -> Value {
 
 /// Read `uids` from address book `source` in two calls (see the module doc).
 /// Uids that do not exist (any more) are left out.
+/// One `contacts.export(uid, "text/vcard")` per contact: the slow path for
+/// windows `getContacts` cannot return. Gone contacts are left out.
+fn fetch_as_vcards(
+    rpc: &mut RpcClient,
+    source: &str,
+    uids: &[String],
+) -> Result<Vec<(String, Item)>> {
+    let mut out = Vec::with_capacity(uids.len());
+    for uid in uids {
+        match rpc.call("contacts.export", json!([uid, "text/vcard", source])) {
+            Ok(v) => match vcard::parse(v.as_str().unwrap_or_default()) {
+                Ok(c) => out.push((uid.clone(), Item::Contact(c))),
+                Err(e) => {
+                    log::warn!("horde: contact {uid} is not a readable vCard, skipped: {e:#}")
+                }
+            },
+            Err(BackendError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 pub fn fetch(rpc: &mut RpcClient, source: &str, uids: &[String]) -> Result<Vec<(String, Item)>> {
     let found = rpc.call(
         "contacts.search",
@@ -245,7 +269,20 @@ pub fn fetch(rpc: &mut RpcClient, source: &str, uids: &[String]) -> Result<Vec<(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let hashes = rpc.call("contacts.getContacts", json!([source, keys]))?;
+    let hashes = match rpc.call("contacts.getContacts", json!([source, keys])) {
+        Ok(h) => h,
+        Err(BackendError::AuthFailed) => return Err(BackendError::AuthFailed),
+        // Turba cannot JSON-encode a contact with a photo (binary data:
+        // "Serialization failed", an HTML 500), so a window holding one is
+        // read contact by contact as vCard, where the photo is base64.
+        Err(e) => {
+            log::info!(
+                "horde: getContacts failed ({e}); reading {} contacts one by one",
+                uids.len()
+            );
+            return fetch_as_vcards(rpc, source, uids);
+        }
+    };
     let by_uid: HashMap<&str, &Value> = hashes
         .as_array()
         .map(|all| {

@@ -29,7 +29,8 @@ pub mod tasks;
 use super::{Backend, BackendError, ChangeSet, Collection, Cursor, Result, Session, Window};
 use crate::config::Config;
 use crate::convert::note;
-use crate::model::{Class, Item};
+use crate::model::event::{Exception, When};
+use crate::model::{Class, Event, Item};
 use rpc::RpcClient;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -447,6 +448,9 @@ impl Session for HordeSession {
             App::Tasks | App::Notes => json!([id, content, content_type]),
         };
         self.changed(collection);
+        if let (App::Calendar, Item::Event(event)) = (app, item) {
+            return self.replace_event(collection, id, event, content.as_str().unwrap_or_default());
+        }
         self.call(&app.method("replace"), params)?;
         Ok(())
     }
@@ -508,6 +512,78 @@ impl Session for HordeSession {
 impl HordeSession {
     /// The whole calendar or task list as uid → iCalendar text, one call per
     /// collection per session (`exportCalendar` / `exportTasklist`).
+    /// Kronolith's replace takes one VEVENT, and a VEVENT with RECURRENCE-ID
+    /// *adds* an exception event (a second one if the occurrence already has
+    /// one). So: the series first, then only the changed occurrences that are
+    /// new or differ from what Kronolith has, each after deleting its old
+    /// exception event; exceptions that are gone are deleted too.
+    fn replace_event(
+        &mut self,
+        collection: &Collection,
+        id: &str,
+        event: &Event,
+        text: &str,
+    ) -> Result<()> {
+        let old: Vec<Exception> = calendar::fetch(
+            self.export_of(App::Calendar, collection)?,
+            &[id.to_string()],
+        )
+        .into_iter()
+        .find_map(|(_, item)| match item {
+            Item::Event(e) => e.exceptions,
+            _ => None,
+        })
+        .unwrap_or_default();
+        let new = event.exceptions.clone().unwrap_or_default();
+        let moved = |list: &[Exception], start| {
+            list.iter()
+                .find(|x| x.original_start == Some(start) && x.deleted != Some(true))
+                .cloned()
+        };
+        let mut parts = calendar::one_event_each(text).into_iter();
+        if let Some(series) = parts.next() {
+            self.call(
+                "calendar.replace",
+                json!([id, series, "text/calendar", collection.id]),
+            )?;
+        }
+        for (x, part) in new.iter().filter(|x| x.deleted != Some(true)).zip(parts) {
+            let Some(start) = x.original_start else {
+                continue;
+            };
+            match moved(&old, start) {
+                Some(before) if before.changes == x.changes => continue,
+                Some(_) => self.delete_exception(id, start)?,
+                None => {}
+            }
+            self.call(
+                "calendar.replace",
+                json!([id, part, "text/calendar", collection.id]),
+            )?;
+        }
+        for x in old.iter().filter(|x| x.deleted != Some(true)) {
+            if let Some(start) = x.original_start {
+                if moved(&new, start).is_none() {
+                    self.delete_exception(id, start)?;
+                }
+            }
+        }
+        self.exports.remove(&collection.id);
+        Ok(())
+    }
+
+    /// Delete the exception event of one occurrence (`calendar.delete(uid, recurrenceId)`).
+    fn delete_exception(&mut self, id: &str, start: When) -> Result<()> {
+        let recurrence_id = match start {
+            When::At(t) => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            When::Day(d) => d.format("%Y-%m-%d").to_string(),
+        };
+        match self.call("calendar.delete", json!([id, recurrence_id])) {
+            Ok(_) | Err(BackendError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     fn export_of(&mut self, app: App, collection: &Collection) -> Result<&HashMap<String, String>> {
         if !self.exports.contains_key(&collection.id) {
             let method = match app {
