@@ -48,9 +48,19 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
         start: bound(query, s::GreaterThan),
         end: bound(query, s::LessThan),
     };
-    let folders: Vec<Folder> = store::hierarchy(ctx.device)
+    let mail: Vec<Folder> = store::hierarchy(ctx.device)
         .into_iter()
         .filter(|f| f.class == Class::Email)
+        .collect();
+    if mail.is_empty() {
+        // No mail on this server (or not synced yet): the store is not served.
+        return Ok(Outcome::Wbxml(top(
+            status::SUCCESS,
+            Some(store(status::INVALID_REQUEST)),
+        )));
+    }
+    let folders: Vec<Folder> = mail
+        .into_iter()
         .filter(|f| {
             query
                 .text_of(a::CollectionId)
