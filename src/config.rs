@@ -295,6 +295,9 @@ pub struct MailConfig {
     pub sent_folder: Option<String>,
     pub drafts_folder: Option<String>,
     pub trash_folder: Option<String>,
+    /// Extra CA certificates (PEM) trusted for IMAP/SMTP TLS, besides the
+    /// built-in Mozilla roots.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for MailConfig {
@@ -311,6 +314,7 @@ impl Default for MailConfig {
             sent_folder: None,
             drafts_folder: None,
             trash_folder: None,
+            tls_ca_file: None,
         }
     }
 }

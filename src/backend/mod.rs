@@ -1,9 +1,11 @@
 //! Where PIM data lives: Horde over JSON-RPC or the embedded SQLite store,
 //! behind one trait in the domain's terms. The sync engine only sees this.
 
+pub mod combined;
 pub mod directory;
 pub mod embedded;
 pub mod horde;
+pub mod mail;
 mod select;
 pub use select::from_config;
 
@@ -42,6 +44,19 @@ pub struct Collection {
     /// The user's default collection of its class (EAS default folder types).
     pub is_default: bool,
     pub parent: Option<String>,
+    /// What a mail folder is for (IMAP SPECIAL-USE, RFC 6154); `None` for
+    /// PIM collections and ordinary mail folders.
+    pub role: Option<Role>,
+}
+
+/// The special mail folders a device shows with their own folder types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Inbox,
+    Drafts,
+    Trash,
+    Sent,
+    Outbox,
 }
 
 /// An opaque change point of one collection (e.g. a Horde modseq or the
@@ -98,8 +113,55 @@ pub trait Session: Send {
     /// Replace an item with this full object.
     fn replace(&mut self, collection: &Collection, id: &str, item: &Item) -> Result<()>;
     fn delete(&mut self, collection: &Collection, id: &str) -> Result<()>;
+    /// Delete without keeping a copy (Sync DeletesAsMoves=0). Only mail
+    /// keeps deleted items (in Trash); elsewhere this is `delete`.
+    fn delete_permanently(&mut self, collection: &Collection, id: &str) -> Result<()> {
+        self.delete(collection, id)
+    }
     /// Move an item to another collection of the same class; returns its new id.
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String>;
+
+    /// Send a message the device composed (SendMail) byte for byte and keep
+    /// a copy in the Sent folder when asked. Backends without mail refuse.
+    fn send_mail(&mut self, _message: &[u8], _save_in_sent: bool) -> Result<()> {
+        Err(BackendError::Invalid("this server has no mail".into()))
+    }
+
+    /// SmartReply/SmartForward: send `message` with the original item `id`
+    /// of `collection` attached (unless `replace_mime`: the device included
+    /// it already) and mark the original answered or forwarded.
+    fn send_with_original(
+        &mut self,
+        message: &[u8],
+        original: (&Collection, &str),
+        forward: bool,
+        replace_mime: bool,
+        save_in_sent: bool,
+    ) -> Result<()> {
+        let _ = (message, original, forward, replace_mime, save_in_sent);
+        Err(BackendError::Invalid("this server has no mail".into()))
+    }
+
+    /// Ids of the items of a mail folder that contain `text` (all when
+    /// empty), received inside `window` (Search, Store=Mailbox).
+    fn search(
+        &mut self,
+        collection: &Collection,
+        text: &str,
+        window: Window,
+    ) -> Result<Vec<String>> {
+        let _ = (text, window);
+        Err(BackendError::Invalid(format!(
+            "{} cannot be searched",
+            collection.name
+        )))
+    }
+
+    /// An attachment by the FileReference the backend gave it: content type
+    /// and bytes (ItemOperations Fetch).
+    fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
+        Err(BackendError::NotFound(file_reference.to_string()))
+    }
 
     /// The address books named in `[gal] sources` that this user may read,
     /// forming the directory (GAL). By default: the user's own contact

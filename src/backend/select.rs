@@ -1,13 +1,16 @@
-//! Picks the backend named by `[backend] kind`.
+//! Picks the backend named by `[backend] kind`, with mail next to it when
+//! `[mail] imap_host` is set.
 
+use super::combined::CombinedBackend;
 use super::embedded::EmbeddedBackend;
 use super::horde::HordeBackend;
+use super::mail::MailBackend;
 use super::Backend;
 use crate::config::{BackendKind, Config};
 use anyhow::{Context, Result};
 
 pub fn from_config(config: &Config) -> Result<Box<dyn Backend>> {
-    Ok(match config.backend.kind {
+    let pim: Box<dyn Backend> = match config.backend.kind {
         BackendKind::Embedded => {
             let path = &config.backend.embedded_db;
             Box::new(
@@ -16,5 +19,10 @@ pub fn from_config(config: &Config) -> Result<Box<dyn Backend>> {
             )
         }
         BackendKind::Horde => Box::new(HordeBackend::new(config)),
+    };
+    let mail = MailBackend::from_config(&config.mail).context("[mail] TLS configuration")?;
+    Ok(match mail {
+        Some(mail) => Box::new(CombinedBackend::new(pim, mail)),
+        None => pim,
     })
 }

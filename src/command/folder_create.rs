@@ -1,12 +1,12 @@
-//! FolderCreate (MS-ASCMD 2.2.1.3): a new address book, calendar, task list
-//! or notepad. Mail folders are created by the mail backend when it lands.
+//! FolderCreate (MS-ASCMD 2.2.1.3): a new address book, calendar, task list,
+//! notepad or mail folder; the backend of the class creates it (a backend
+//! without mail refuses mail folders).
 
 use super::folder_edit::{backend_status, commit, reply, snapshot, status};
 use super::{CommandError, Ctx, Outcome};
 use crate::wbxml::codepages::folderhierarchy as fh;
 use crate::wbxml::Element;
 use crate::engine::hierarchy::{self, class_of_type};
-use crate::model::Class;
 
 
 pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
@@ -22,9 +22,6 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     let (Some(class), false) = (class, name.is_empty()) else {
         return Ok(reply(root, status::BAD_REQUEST, None, None));
     };
-    if class == Class::Email {
-        return Ok(reply(root, status::SPECIAL_FOLDER, None, None));
-    }
     let parent_id = if parent == "0" {
         None
     } else {

@@ -18,6 +18,14 @@ pub struct Ctx<'a> {
     pub session: &'a mut dyn Session,
     pub device: &'a mut crate::state::Device,
     pub now: SystemTime,
+    /// The request body as sent, for commands whose body is not WBXML
+    /// (SendMail before 14.0 carries the RFC 822 message itself).
+    pub raw_body: &'a [u8],
+}
+
+/// Commands whose body is a MIME message, not WBXML, in this version.
+pub fn takes_mime_body(cmd: &str, version: crate::eas::version::Version) -> bool {
+    matches!(cmd, "SendMail" | "SmartReply" | "SmartForward") && !version.compose_mail_wbxml()
 }
 
 /// What a command answers.
@@ -73,19 +81,25 @@ registry! {
     "FolderDelete" => folder_delete,
     "FolderSync" => folder_sync,
     "FolderUpdate" => folder_update,
+    "GetAttachment" => get_attachment,
     "GetItemEstimate" => get_item_estimate,
+    "ItemOperations" => item_operations,
     "MoveItems" => move_items,
     "Ping" => ping,
     "Provision" => provision,
     "ResolveRecipients" => resolve_recipients,
     "Search" => search,
+    "SendMail" => send_mail,
     "Settings" => settings,
+    "SmartForward" => smart_forward,
+    "SmartReply" => smart_reply,
     "Sync" => sync,
     "ValidateCert" => validate_cert,
 }
 
 mod folder_edit;
 pub mod identity;
+mod search_mailbox;
 
 /// Run a command by name; `None` when it is not implemented (HTTP 501).
 pub fn dispatch(

@@ -1,8 +1,7 @@
 //! Search (MS-ASCMD 2.2.1.16) of the Global Address List: `Store` `GAL`
 //! with a `Query` matched against the `[gal] sources` address books (see
-//! `backend::directory` for the rule), `Range` and `Total`. Other stores
-//! (Mailbox, DocumentLibrary) are not served here and get Status 2 in their
-//! Store. From 14.1 `Picture` asks for the contacts' photos, limited by
+//! `backend::directory` for the rule), `Range` and `Total`. `Mailbox` is
+//! searched by `search_mailbox`; DocumentLibrary gets Status 2 in its Store. From 14.1 `Picture` asks for the contacts' photos, limited by
 //! `MaxSize` (bytes) and `MaxPictures`; each result then carries a
 //! `gal:Picture` with its own status.
 
@@ -69,6 +68,9 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     let Some(store) = store else {
         return Ok(reply(status::INVALID_REQUEST, None));
     };
+    if super::search_mailbox::is_mailbox(store) {
+        return super::search_mailbox::run(ctx, store);
+    }
     let query = store.text_of(s::Query).map(str::trim).unwrap_or_default();
     let range = match store.path(&[s::Options, s::Range]).and_then(|r| r.text()) {
         Some(text) => parse_range(text),

@@ -456,7 +456,13 @@ fn apply_commands(
                 settle(result, a::Delete, server_id, st, record, responses)?;
             }
             ClientCommand::Delete { server_id, instance_id: None } => {
-                match ctx.session.delete(collection, server_id) {
+                // DeletesAsMoves absent means 1 (MS-ASCMD 2.2.3.45).
+                let deleted = if req.deletes_as_moves == Some(false) {
+                    ctx.session.delete_permanently(collection, server_id)
+                } else {
+                    ctx.session.delete(collection, server_id)
+                };
+                match deleted {
                     Ok(()) | Err(BackendError::NotFound(_)) => {}
                     Err(e @ BackendError::Unavailable(_)) => return Err(e.into()),
                     Err(_) => {

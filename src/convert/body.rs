@@ -64,23 +64,61 @@ pub fn truncate(text: &str, max: usize) -> &str {
 /// The AirSyncBase:Body element for a plain-text body (PIM items keep plain
 /// text), honouring TruncationSize, AllOrNone and Preview.
 pub fn plain_body(text: &str, prefs: &[BodyPreference]) -> Element {
-    let pref = choose(prefs, &[body_type::PLAIN]);
+    body_element(&[(body_type::PLAIN, text.as_bytes())], prefs)
+}
+
+/// The AirSyncBase:Body element for an item that has several body types on
+/// offer (`(type, content)`, e.g. an email's plain, HTML and MIME forms): the
+/// device's first preference that is on offer wins, else the first offer.
+/// Text is cut on a character boundary; content that is not UTF-8 (a MIME
+/// message with 8-bit parts) is cut on bytes and sent as opaque data, so it
+/// reaches the device byte for byte. Preview is plain text (MS-ASAIRS 2.2.2.38).
+pub fn body_element(offers: &[(u32, &[u8])], prefs: &[BodyPreference]) -> Element {
+    let available: Vec<u32> = offers.iter().map(|(t, _)| *t).collect();
+    let mut pref = choose(prefs, &available);
+    let content = match offers.iter().find(|(t, _)| *t == pref.body_type) {
+        Some((_, c)) => *c,
+        None => {
+            let (t, c) = offers.first().copied().unwrap_or((body_type::PLAIN, b""));
+            pref.body_type = t;
+            c
+        }
+    };
     let limit = pref.truncation_size.map(|n| n as usize);
-    let too_long = limit.is_some_and(|n| text.len() > n);
-    let mut body = Element::new(asb::Body).with_text(asb::Type, body_type::PLAIN.to_string());
-    body.push_text(asb::EstimatedDataSize, text.len().to_string());
+    let too_long = limit.is_some_and(|n| content.len() > n);
+    let mut body = Element::new(asb::Body).with_text(asb::Type, pref.body_type.to_string());
+    body.push_text(asb::EstimatedDataSize, content.len().to_string());
     match (too_long, pref.all_or_none) {
         (true, true) => body.push_text(asb::Truncated, "1"),
         (true, false) => {
             body.push_text(asb::Truncated, "1");
-            body.push_text(asb::Data, truncate(text, limit.unwrap_or(0)));
+            body.push(data_element(cut(content, limit.unwrap_or(0))));
         }
-        (false, _) => body.push_text(asb::Data, text),
+        (false, _) => body.push(data_element(content)),
     }
     if let Some(n) = pref.preview.filter(|n| *n > 0) {
-        body.push_text(asb::Preview, truncate(text, n as usize));
+        let plain = offers.iter().find(|(t, _)| *t == body_type::PLAIN);
+        if let Some(text) = plain.and_then(|(_, c)| std::str::from_utf8(c).ok()) {
+            body.push_text(asb::Preview, truncate(text, n as usize));
+        }
     }
     body
+}
+
+/// At most `max` bytes of `content`, on a character boundary when it is text.
+fn cut(content: &[u8], max: usize) -> &[u8] {
+    match std::str::from_utf8(content) {
+        Ok(text) => truncate(text, max).as_bytes(),
+        Err(_) => &content[..max.min(content.len())],
+    }
+}
+
+/// AirSyncBase:Data as a string when it is UTF-8, else as opaque bytes.
+fn data_element(content: &[u8]) -> Element {
+    match std::str::from_utf8(content) {
+        Ok(text) => Element::text_element(asb::Data, text),
+        Err(_) => Element::opaque_element(asb::Data, content),
+    }
 }
 
 /// The text of an AirSyncBase:Body sent by the device (`None` without one).
@@ -114,6 +152,32 @@ mod tests {
         let b = plain_body("hello", &pref(None, false));
         assert_eq!(b.text_of(asb::Data), Some("hello"));
         assert!(b.child(asb::Truncated).is_none());
+    }
+
+    #[test]
+    fn body_element_picks_the_first_offered_preference() {
+        let prefs = vec![
+            BodyPreference {
+                body_type: 3,
+                truncation_size: None,
+                all_or_none: false,
+                preview: None,
+            },
+            BodyPreference {
+                body_type: 2,
+                truncation_size: Some(4),
+                all_or_none: false,
+                preview: Some(3),
+            },
+        ];
+        let b = body_element(&[(1, b"plain text"), (2, b"<p>html</p>")], &prefs);
+        assert_eq!(b.text_of(asb::Type), Some("2"));
+        assert_eq!(b.text_of(asb::Data), Some("<p>h"));
+        assert_eq!(b.text_of(asb::Preview), Some("pla"));
+        // No preference on offer: the first offer, untruncated.
+        let b = body_element(&[(4, b"MIME\xe9")], &prefs);
+        assert_eq!(b.text_of(asb::Type), Some("4"));
+        assert_eq!(b.child(asb::Data).unwrap().bytes(), Some(&b"MIME\xe9"[..]));
     }
 
     #[test]

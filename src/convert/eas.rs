@@ -3,6 +3,7 @@
 
 use super::body::BodyPreference;
 use super::eas_contact;
+use super::eas_email;
 use super::eas_fields::{ItemError, ItemRules};
 use super::{eas_calendar, eas_note, eas_task};
 use crate::backend::BackendError;
@@ -45,6 +46,13 @@ pub fn to_app_data(item: &Item, version: Version, prefs: &[BodyPreference]) -> E
         }
         Item::Task(t) => eas_task::to_application_data(t, rules, prefs, chrono_tz::UTC),
         Item::Note(n) => eas_note::to_application_data(n, rules, prefs),
+        Item::Email(e) => {
+            let mut app = Element::new(airsync::ApplicationData);
+            for child in eas_email::to_eas(e, version, prefs) {
+                app.push(child);
+            }
+            app
+        }
     }
 }
 
@@ -63,10 +71,7 @@ pub fn from_app_data(class: Class, data: &Element, version: Version) -> Result<I
         Class::Notes => eas_note::from_application_data(data, rules)
             .map(Item::Note)
             .map_err(invalid),
-        other => Err(ConvertError::Invalid(format!(
-            "{} items are not supported yet",
-            other.as_str()
-        ))),
+        Class::Email => Ok(Item::Email(eas_email::from_eas(data))),
     }
 }
 
@@ -105,6 +110,11 @@ pub fn apply_change(
         }
         (Item::Note(old), Item::Note(new)) => {
             Item::Note(eas_note::merge_change(old, &new, tags.as_deref(), version))
+        }
+        // Read, Flag or Categories left out of a Change stay (MS-ASEMAIL 3.1.5.3).
+        (Item::Email(old), Item::Email(new)) => {
+            let sent_categories = !new.categories.is_empty();
+            Item::Email(eas_email::merge_change(old, &new, sent_categories))
         }
         (_, sent) => sent,
     }

@@ -131,9 +131,14 @@ impl Server {
         if run.is_none() && super::request::command_code(&ereq.cmd).is_none() {
             return Response::new(501);
         }
-        let body = self.decode_body(ereq, &req.body);
+        // SendMail & co. before 14.0 carry the MIME message itself, not WBXML.
+        let body = if command::takes_mime_body(&ereq.cmd, ereq.version) {
+            Ok(None)
+        } else {
+            self.decode_body(ereq, &req.body)
+        };
         let response = match &body {
-            Ok(body) => self.execute(run, ereq, body.as_ref(), session),
+            Ok(body) => self.execute(run, ereq, body.as_ref(), &req.body, session),
             Err(response) => response.clone(),
         };
         if self.debug.wants(&ereq.device_id) {
@@ -152,6 +157,7 @@ impl Server {
         run: Option<command::Run>,
         ereq: &EasRequest,
         body: Option<&Element>,
+        raw_body: &[u8],
         session: &mut dyn Session,
     ) -> Response {
         let mut device = match self.open_device(ereq) {
@@ -168,6 +174,7 @@ impl Server {
                 session: &mut *session,
                 device: &mut device,
                 now: SystemTime::now(),
+                raw_body,
             };
             run(&mut ctx, body)
         }));

@@ -125,6 +125,22 @@ impl Version {
         self >= Version::V14_0
     }
 
+    /// Email flags (email:Flag) and ContentClass exist from 12.0 (MS-ASEMAIL 2.2.2.34).
+    pub fn email_flags(self) -> bool {
+        self >= Version::V12_0
+    }
+
+    /// SendMail/SmartReply/SmartForward bodies are ComposeMail WBXML from
+    /// 14.0; before, the body is the RFC 822 message itself (MS-ASCMD 2.2.1.16).
+    pub fn compose_mail_wbxml(self) -> bool {
+        self >= Version::V14_0
+    }
+
+    /// Email categories and Email2 conversation ids exist from 14.0 (MS-ASEMAIL).
+    pub fn email_conversations(self) -> bool {
+        self >= Version::V14_0
+    }
+
     /// Settings UserInformation answers with `Accounts` (one `Account` with
     /// `UserDisplayName` and `PrimarySmtpAddress`) from 14.1; before, with a
     /// bare list of `SMTPAddress` (MS-ASCMD 2.2.3.2, 2.2.3.57).

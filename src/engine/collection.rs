@@ -348,6 +348,7 @@ mod tests {
             name: "Book".into(),
             is_default: true,
             parent: None,
+            role: None,
         }
     }
 

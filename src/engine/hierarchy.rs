@@ -5,7 +5,7 @@
 //! 2.2.3.25 asks, and every command can map a ServerId back to its collection
 //! without extra state.
 
-use crate::backend::Collection;
+use crate::backend::{Collection, Role};
 use crate::model::Class;
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +69,14 @@ fn type_of(c: &Collection) -> u32 {
         (Class::Tasks, false) => USER_TASKS,
         (Class::Notes, true) => NOTES,
         (Class::Notes, false) => USER_NOTES,
-        (Class::Email, _) => USER_MAIL,
+        (Class::Email, _) => match c.role {
+            Some(Role::Inbox) => INBOX,
+            Some(Role::Drafts) => DRAFTS,
+            Some(Role::Trash) => DELETED_ITEMS,
+            Some(Role::Sent) => SENT_ITEMS,
+            Some(Role::Outbox) => OUTBOX,
+            None => USER_MAIL,
+        },
     }
 }
 
@@ -136,6 +143,7 @@ impl Folder {
             name: self.display_name.clone(),
             is_default: false,
             parent: None,
+            role: None,
         }
     }
 }
@@ -189,6 +197,7 @@ mod tests {
             name: name.into(),
             is_default: default,
             parent: None,
+            role: None,
         }
     }
 
@@ -221,6 +230,19 @@ mod tests {
         assert_eq!(t("c", Class::Calendar), 8);
         assert_eq!(t("d", Class::Tasks), 15);
         assert_eq!(t("e", Class::Notes), 10);
+    }
+
+    #[test]
+    fn mail_folders_take_their_type_from_the_role() {
+        let mut sent = coll(Class::Email, "Sent", "Sent", false);
+        sent.role = Some(Role::Sent);
+        let mut child = coll(Class::Email, "Work/2026", "2026", false);
+        child.parent = Some("Work".into());
+        let f = folders(&[sent, child]);
+        let by = |id: &str| f.iter().find(|x| x.collection_id == id).unwrap();
+        assert_eq!(by("Sent").folder_type, folder_type::SENT_ITEMS);
+        assert_eq!(by("Work/2026").folder_type, folder_type::USER_MAIL);
+        assert_eq!(by("Work/2026").parent_id, folder_id(Class::Email, "Work"));
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! sync engine needs for ghosted properties (MS-ASCMD 2.2.3.179 `Supported`).
 
 pub mod contact;
+pub mod email;
 pub mod event;
 pub mod note;
 pub mod span;
 pub mod task;
 
 pub use contact::Contact;
+pub use email::Email;
 pub use event::Event;
 pub use note::Note;
 pub use task::Task;
@@ -50,6 +52,7 @@ pub enum Item {
     Event(Event),
     Task(Task),
     Note(Note),
+    Email(Email),
 }
 
 impl Item {
@@ -59,6 +62,7 @@ impl Item {
             Item::Event(_) => Class::Calendar,
             Item::Task(_) => Class::Tasks,
             Item::Note(_) => Class::Notes,
+            Item::Email(_) => Class::Email,
         }
     }
 }

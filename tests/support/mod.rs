@@ -4,5 +4,6 @@
 pub mod client;
 pub mod device;
 pub mod horde;
+pub mod mail;
 pub mod serve;
 pub mod web;

@@ -284,6 +284,7 @@ impl Session for EmbeddedSession {
                     name: r.get(2)?,
                     is_default: r.get(3)?,
                     parent: r.get::<_, Option<i64>>(4)?.map(|p| p.to_string()),
+                    role: None,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -319,6 +320,7 @@ impl Session for EmbeddedSession {
                 name: name.to_string(),
                 is_default: false,
                 parent: parent.map(str::to_string),
+                role: None,
             })
         })
     }
@@ -560,6 +562,7 @@ impl Session for EmbeddedSession {
                             name: r.get(2)?,
                             is_default: false,
                             parent: None,
+                            role: None,
                         })
                     })?;
                 for row in rows {

@@ -202,6 +202,7 @@ impl HordeSession {
                     name: name.as_str().unwrap_or(id).to_string(),
                     is_default: *id == default,
                     parent: None,
+                    role: None,
                 });
             }
         }
@@ -343,6 +344,7 @@ impl Session for HordeSession {
             name: name.to_string(),
             is_default: false,
             parent: None,
+            role: None,
         })
     }
 

@@ -103,6 +103,7 @@ impl Fixture {
             session: &mut session,
             device: &mut device,
             now: SystemTime::now(),
+            raw_body: &[],
         };
         run(&mut ctx, Some(&body)).unwrap()
     }

@@ -1,0 +1,748 @@
+//! Email over IMAP (folders, items, flags, moves) and SMTP (sending), with
+//! the device user's own credentials. `MailSession` implements the
+//! [`Session`] operations for `Class::Email` collections; `backend::combined`
+//! puts it next to the PIM backend.
+//!
+//! Collections are IMAP mailboxes (id = the raw mailbox name), item ids are
+//! IMAP UIDs, and the change cursor is `UIDVALIDITY:HIGHESTMODSEQ:UIDNEXT`
+//! (CONDSTORE/QRESYNC, RFC 7162).
+
+pub mod imap;
+pub mod smtp;
+pub mod tls;
+pub mod utf7;
+
+use self::imap::{fetch_items, quote, Connection, ImapError, Value};
+use self::tls::{Endpoint, Tls};
+use super::{BackendError, ChangeSet, Collection, Cursor, Result, Role, Session, Window};
+use crate::config::MailConfig;
+use crate::convert::mime;
+use crate::model::email::Flag;
+use crate::model::{Class, Item};
+
+/// Where the user's mail lives.
+#[derive(Clone)]
+pub struct MailBackend {
+    imap: Endpoint,
+    smtp: Option<Endpoint>,
+    smtp_auth: bool,
+    domain: Option<String>,
+}
+
+impl MailBackend {
+    /// `None` when `[mail] imap_host` is not set: then there is no mail.
+    /// Fails when the TLS configuration (CA file) cannot be read.
+    pub fn from_config(c: &MailConfig) -> std::io::Result<Option<MailBackend>> {
+        let Some(imap_host) = c.imap_host.clone() else {
+            return Ok(None);
+        };
+        let config = if c.imap_tls != Tls::None || c.smtp_tls != Tls::None {
+            Some(tls::client_config(c.tls_ca_file.as_deref())?)
+        } else {
+            None
+        };
+        let endpoint = |host: String, port, tls| Endpoint {
+            host,
+            port,
+            tls,
+            config: config.clone(),
+        };
+        Ok(Some(MailBackend {
+            imap: endpoint(imap_host, c.imap_port, c.imap_tls),
+            smtp: c
+                .smtp_host
+                .clone()
+                .map(|h| endpoint(h, c.smtp_port, c.smtp_tls)),
+            smtp_auth: c.smtp_auth,
+            domain: c.domain.clone(),
+        }))
+    }
+
+    /// Log in to IMAP as the device user.
+    pub fn open(&self, user: &str, password: &str) -> Result<MailSession> {
+        let mut conn = Connection::open(&self.imap, user, password).map_err(|e| match e {
+            ImapError::LoginFailed => BackendError::AuthFailed,
+            other => BackendError::Unavailable(other.to_string()),
+        })?;
+        // VANISHED in UID FETCH (QRESYNC) reports expunges without a full listing.
+        conn.run("ENABLE QRESYNC").map_err(imap_error)?;
+        Ok(MailSession {
+            conn,
+            backend: self.clone(),
+            user: user.to_string(),
+            password: password.to_string(),
+            mailboxes: None,
+            selected: None,
+        })
+    }
+}
+
+/// The state of the selected mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Selected {
+    name: String,
+    uidvalidity: u32,
+    highest_modseq: u64,
+    uidnext: u32,
+}
+
+/// One user's IMAP connection for one request.
+pub struct MailSession {
+    conn: Connection,
+    backend: MailBackend,
+    user: String,
+    password: String,
+    mailboxes: Option<Vec<Collection>>,
+    selected: Option<Selected>,
+}
+
+fn imap_error(e: ImapError) -> BackendError {
+    match e {
+        ImapError::No { command, text }
+            if command.starts_with("UID") || command.starts_with("SELECT") =>
+        {
+            BackendError::NotFound(format!("{command}: {text}"))
+        }
+        ImapError::No { command, text } => BackendError::Invalid(format!("{command}: {text}")),
+        other => BackendError::Unavailable(other.to_string()),
+    }
+}
+
+/// `uidvalidity:modseq:uidnext`.
+fn parse_cursor(c: &str) -> Option<(u32, u64, u32)> {
+    let mut it = c.split(':');
+    Some((
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+    ))
+}
+
+fn uid_set(ids: &[String]) -> String {
+    ids.iter()
+        .filter(|i| i.parse::<u32>().is_ok())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The UIDs of a `* SEARCH` answer.
+fn searched_uids(reply: &imap::Reply) -> Vec<String> {
+    reply
+        .data("SEARCH")
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_number().map(|n| n.to_string()))
+        .collect()
+}
+
+/// IMAP INTERNALDATE (`24-Nov-2026 10:00:00 +0100`) -> unix seconds.
+fn internal_date(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_str(s.trim(), "%d-%b-%Y %H:%M:%S %z")
+        .ok()
+        .map(|d| d.timestamp())
+}
+
+/// `SEARCH SINCE` date of a window start.
+fn search_date(t: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .format("%-d-%b-%Y")
+        .to_string()
+}
+
+impl MailSession {
+    /// LIST with SPECIAL-USE, parents from the hierarchy delimiter.
+    fn mailboxes(&mut self) -> Result<Vec<Collection>> {
+        if let Some(m) = &self.mailboxes {
+            return Ok(m.clone());
+        }
+        let reply = self
+            .conn
+            .run("LIST \"\" \"*\" RETURN (SPECIAL-USE)")
+            .map_err(imap_error)?;
+        let mut found: Vec<(String, Option<String>, Option<Role>)> = Vec::new();
+        for v in reply.data("LIST") {
+            let (Some(flags), Some(delim), Some(name)) = (v.first(), v.get(1), v.get(2)) else {
+                continue;
+            };
+            let Some(name) = name.as_str().map(str::to_string) else {
+                continue;
+            };
+            let flags: Vec<String> = flags
+                .as_list()
+                .iter()
+                .filter_map(|f| f.as_str().map(str::to_ascii_lowercase))
+                .collect();
+            if flags
+                .iter()
+                .any(|f| f == "\\noselect" || f == "\\nonexistent")
+            {
+                continue;
+            }
+            let role = if name.eq_ignore_ascii_case("INBOX") {
+                Some(Role::Inbox)
+            } else {
+                flags.iter().find_map(|f| match f.as_str() {
+                    "\\drafts" => Some(Role::Drafts),
+                    "\\trash" => Some(Role::Trash),
+                    "\\sent" => Some(Role::Sent),
+                    _ => None,
+                })
+            };
+            let parent = delim
+                .as_str()
+                .filter(|d| !d.is_empty())
+                .and_then(|d| name.rsplit_once(d).map(|(p, _)| p.to_string()));
+            found.push((name, parent, role));
+        }
+        let names: Vec<String> = found.iter().map(|(n, _, _)| n.clone()).collect();
+        let list: Vec<Collection> = found
+            .into_iter()
+            .map(|(id, parent, role)| {
+                let leaf = match &parent {
+                    Some(p) => id[p.len() + 1..].to_string(),
+                    None => id.clone(),
+                };
+                Collection {
+                    name: if role == Some(Role::Inbox) {
+                        "Inbox".into()
+                    } else {
+                        utf7::decode(&leaf)
+                    },
+                    class: Class::Email,
+                    is_default: role == Some(Role::Inbox),
+                    // A parent that is not listed (\Noselect) leaves the child at the top.
+                    parent: parent.filter(|p| names.contains(p)),
+                    role,
+                    id,
+                }
+            })
+            .collect();
+        self.mailboxes = Some(list.clone());
+        Ok(list)
+    }
+
+    fn with_role(&mut self, role: Role) -> Result<Option<String>> {
+        Ok(self
+            .mailboxes()?
+            .into_iter()
+            .find(|c| c.role == Some(role))
+            .map(|c| c.id))
+    }
+
+    /// SELECT (CONDSTORE), unless it is selected already.
+    fn select(&mut self, mailbox: &str) -> Result<Selected> {
+        if let Some(s) = self.selected.as_ref().filter(|s| s.name == mailbox) {
+            return Ok(s.clone());
+        }
+        let reply = self
+            .conn
+            .run(&format!("SELECT {} (CONDSTORE)", quote(mailbox)))
+            .map_err(imap_error)?;
+        let num = |name: &str| {
+            reply
+                .code(name)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let s = Selected {
+            name: mailbox.to_string(),
+            uidvalidity: num("UIDVALIDITY") as u32,
+            highest_modseq: num("HIGHESTMODSEQ"),
+            uidnext: num("UIDNEXT") as u32,
+        };
+        self.selected = Some(s.clone());
+        Ok(s)
+    }
+
+    fn uid_search(&mut self, criteria: &str) -> Result<Vec<String>> {
+        let reply = self
+            .conn
+            .run(&format!("UID SEARCH {criteria}"))
+            .map_err(imap_error)?;
+        Ok(searched_uids(&reply))
+    }
+
+    /// The raw message (BODY.PEEK[], so it stays unread).
+    fn fetch_raw(&mut self, mailbox: &str, uid: &str) -> Result<Option<Vec<u8>>> {
+        self.select(mailbox)?;
+        let reply = self
+            .conn
+            .run(&format!(
+                "UID FETCH {} (BODY.PEEK[])",
+                uid_set(&[uid.to_string()])
+            ))
+            .map_err(imap_error)?;
+        Ok(reply.data("FETCH").into_iter().find_map(|v| {
+            fetch_items(v.first()?.as_list())
+                .into_iter()
+                .find(|(k, _)| k == "BODY[]")
+                .and_then(|(_, v)| match v {
+                    Value::Str(b) => Some(b),
+                    _ => None,
+                })
+        }))
+    }
+
+    /// APPEND a message (flags like `(\Seen)`) to a mailbox.
+    fn append(&mut self, mailbox: &str, flags: &str, message: &[u8]) -> Result<()> {
+        self.conn
+            .run_with_literal(&format!("APPEND {} {flags}", quote(mailbox)), Some(message))
+            .map_err(imap_error)?;
+        Ok(())
+    }
+
+    fn default_from(&self) -> String {
+        match (&self.backend.domain, self.user.contains('@')) {
+            (Some(d), false) => format!("{}@{d}", self.user),
+            _ => self.user.clone(),
+        }
+    }
+}
+
+impl Session for MailSession {
+    fn collections(&mut self) -> Result<Vec<Collection>> {
+        self.mailboxes()
+    }
+
+    fn create_collection(
+        &mut self,
+        class: Class,
+        name: &str,
+        parent: Option<&str>,
+    ) -> Result<Collection> {
+        if class != Class::Email {
+            return Err(BackendError::Invalid("not a mail folder".into()));
+        }
+        let reply = self.conn.run("LIST \"\" \"\"").map_err(imap_error)?;
+        let delim = reply
+            .data("LIST")
+            .first()
+            .and_then(|v| v.get(1).and_then(|d| d.as_str().map(str::to_string)))
+            .unwrap_or_else(|| "/".into());
+        let id = match parent {
+            Some(p) => format!("{p}{delim}{}", utf7::encode(name)),
+            None => utf7::encode(name),
+        };
+        self.conn
+            .run(&format!("CREATE {}", quote(&id)))
+            .map_err(imap_error)?;
+        self.mailboxes = None;
+        Ok(Collection {
+            id,
+            class,
+            name: name.to_string(),
+            is_default: false,
+            parent: parent.map(str::to_string),
+            role: None,
+        })
+    }
+
+    fn rename_collection(&mut self, id: &str, name: &str) -> Result<()> {
+        let new = match self
+            .mailboxes()?
+            .into_iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.parent)
+        {
+            Some(p) => format!("{p}{}{}", &id[p.len()..p.len() + 1], utf7::encode(name)),
+            None => utf7::encode(name),
+        };
+        self.conn
+            .run(&format!("RENAME {} {}", quote(id), quote(&new)))
+            .map_err(imap_error)?;
+        self.mailboxes = None;
+        Ok(())
+    }
+
+    fn delete_collection(&mut self, id: &str) -> Result<()> {
+        self.conn
+            .run(&format!("DELETE {}", quote(id)))
+            .map_err(imap_error)?;
+        self.mailboxes = None;
+        Ok(())
+    }
+
+    fn cursor(&mut self, collection: &Collection) -> Result<Cursor> {
+        let reply = self
+            .conn
+            .run(&format!(
+                "STATUS {} (UIDVALIDITY HIGHESTMODSEQ UIDNEXT)",
+                quote(&collection.id)
+            ))
+            .map_err(imap_error)?;
+        let items = reply.data("STATUS").into_iter().next().unwrap_or_default();
+        let attrs = fetch_items(items.get(1).map(Value::as_list).unwrap_or_default());
+        let get = |k: &str| {
+            attrs
+                .iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.as_number())
+                .unwrap_or(0)
+        };
+        Ok(format!(
+            "{}:{}:{}",
+            get("UIDVALIDITY"),
+            get("HIGHESTMODSEQ"),
+            get("UIDNEXT")
+        ))
+    }
+
+    fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>> {
+        self.select(&collection.id)?;
+        let Some(start) = window.start else {
+            return self.uid_search("ALL");
+        };
+        // YOUNGER (RFC 5032 WITHIN) is exact to the second; SINCE only
+        // knows days, so it is the fallback for servers without WITHIN.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        match self.uid_search(&format!("YOUNGER {}", (now - start).max(1))) {
+            Ok(ids) => Ok(ids),
+            Err(BackendError::Unavailable(e)) => Err(BackendError::Unavailable(e)),
+            Err(_) => self.uid_search(&format!("SINCE {}", search_date(start))),
+        }
+    }
+
+    /// Flag changes and new messages from CHANGEDSINCE, expunges from
+    /// VANISHED. A new UIDVALIDITY means every old UID is gone: the old ids
+    /// are reported deleted now, and the cursor is set so the next call
+    /// reports every message as new (two steps, so a UID that exists in both
+    /// generations is never lost to "deleted wins").
+    fn changes(&mut self, collection: &Collection, since: &Cursor) -> Result<ChangeSet> {
+        // A fresh SELECT so the modseq is current.
+        self.selected = None;
+        let now = self.select(&collection.id)?;
+        let (validity, modseq, uidnext) = parse_cursor(since)
+            .ok_or_else(|| BackendError::Invalid(format!("bad mail cursor {since}")))?;
+        let cursor_now = format!("{}:{}:{}", now.uidvalidity, now.highest_modseq, now.uidnext);
+        if validity != now.uidvalidity {
+            return Ok(ChangeSet {
+                changed: Vec::new(),
+                deleted: (1..uidnext).map(|u| u.to_string()).collect(),
+                cursor: format!("{}:0:1", now.uidvalidity),
+            });
+        }
+        if modseq == 0 {
+            // The second step after a UIDVALIDITY change: everything is new.
+            return Ok(ChangeSet {
+                changed: self.uid_search("ALL")?,
+                deleted: Vec::new(),
+                cursor: cursor_now,
+            });
+        }
+        if modseq == now.highest_modseq {
+            return Ok(ChangeSet {
+                cursor: cursor_now,
+                ..ChangeSet::default()
+            });
+        }
+        let reply = self
+            .conn
+            .run(&format!(
+                "UID FETCH 1:* (UID) (CHANGEDSINCE {modseq} VANISHED)"
+            ))
+            .map_err(imap_error)?;
+        let changed = reply
+            .data("FETCH")
+            .into_iter()
+            .filter_map(|v| {
+                fetch_items(v.first()?.as_list())
+                    .into_iter()
+                    .find(|(k, _)| k == "UID")
+                    .and_then(|(_, v)| v.as_number())
+                    .map(|n| n.to_string())
+            })
+            .collect();
+        let deleted = reply
+            .data("VANISHED")
+            .into_iter()
+            .filter_map(|v| {
+                v.last()
+                    .and_then(|s| s.as_str().map(str::to_string))
+                    .or_else(|| v.last()?.as_number().map(|n| n.to_string()))
+            })
+            .flat_map(|set| imap::expand_set(&set))
+            .map(|u| u.to_string())
+            .collect();
+        Ok(ChangeSet {
+            changed,
+            deleted,
+            cursor: cursor_now,
+        })
+    }
+
+    fn fetch(&mut self, collection: &Collection, ids: &[String]) -> Result<Vec<(String, Item)>> {
+        let set = uid_set(ids);
+        if set.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.select(&collection.id)?;
+        let reply = self
+            .conn
+            .run(&format!(
+                "UID FETCH {set} (UID FLAGS INTERNALDATE BODY.PEEK[])"
+            ))
+            .map_err(imap_error)?;
+        let mut out = Vec::new();
+        for v in reply.data("FETCH") {
+            let items = fetch_items(v.first().map(Value::as_list).unwrap_or_default());
+            let get = |k: &str| items.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+            let (Some(uid), Some(Value::Str(raw))) =
+                (get("UID").and_then(Value::as_number), get("BODY[]"))
+            else {
+                continue;
+            };
+            let prefix = format!("{uid}:");
+            let suffix = format!("@{}", collection.id);
+            let Some(mut email) = mime::parse(raw, &prefix) else {
+                continue;
+            };
+            for a in &mut email.attachments {
+                a.file_reference.push_str(&suffix);
+            }
+            let flags: Vec<String> = get("FLAGS")
+                .map(|f| {
+                    f.as_list()
+                        .iter()
+                        .filter_map(|x| x.as_str().map(str::to_ascii_lowercase))
+                        .collect()
+                })
+                .unwrap_or_default();
+            email.read = Some(flags.iter().any(|f| f == "\\seen"));
+            email.flag = flags.iter().any(|f| f == "\\flagged").then(|| Flag {
+                status: 2,
+                flag_type: Some("for Follow Up".into()),
+                ..Flag::default()
+            });
+            if let Some(t) = get("INTERNALDATE")
+                .and_then(Value::as_str)
+                .and_then(internal_date)
+            {
+                email.date_received = Some(t);
+            }
+            out.push((uid.to_string(), Item::Email(email)));
+        }
+        Ok(out)
+    }
+
+    fn add(&mut self, _collection: &Collection, _item: &Item) -> Result<String> {
+        Err(BackendError::Invalid(
+            "email is added by SendMail, not by Sync".into(),
+        ))
+    }
+
+    /// A device changes Read and Flag only: set \Seen and \Flagged to match.
+    fn replace(&mut self, collection: &Collection, id: &str, item: &Item) -> Result<()> {
+        let Item::Email(e) = item else {
+            return Err(BackendError::Invalid("not an email".into()));
+        };
+        self.select(&collection.id)?;
+        let uid = uid_set(&[id.to_string()]);
+        let mut store = |on: bool, flag: &str| {
+            let sign = if on { '+' } else { '-' };
+            self.conn
+                .run(&format!("UID STORE {uid} {sign}FLAGS.SILENT ({flag})"))
+                .map_err(imap_error)
+        };
+        if let Some(read) = e.read {
+            store(read, "\\Seen")?;
+        }
+        if let Some(f) = &e.flag {
+            store(f.status == 2, "\\Flagged")?;
+        }
+        Ok(())
+    }
+
+    /// Moves to Trash (MS-ASCMD DeletesAsMoves, the default); in Trash itself
+    /// or without one, the message is expunged.
+    fn delete(&mut self, collection: &Collection, id: &str) -> Result<()> {
+        let trash = self.with_role(Role::Trash)?;
+        match trash.filter(|t| *t != collection.id) {
+            Some(trash) => {
+                let to = Collection {
+                    id: trash,
+                    ..collection.clone()
+                };
+                self.move_item(collection, id, &to).map(|_| ())
+            }
+            None => self.delete_permanently(collection, id),
+        }
+    }
+
+    /// \Deleted + UID EXPUNGE of just this message (UIDPLUS).
+    fn delete_permanently(&mut self, collection: &Collection, id: &str) -> Result<()> {
+        self.select(&collection.id)?;
+        let uid = uid_set(&[id.to_string()]);
+        if uid.is_empty() {
+            return Err(BackendError::NotFound(id.to_string()));
+        }
+        self.conn
+            .run(&format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"))
+            .map_err(imap_error)?;
+        self.conn
+            .run(&format!("UID EXPUNGE {uid}"))
+            .map_err(imap_error)?;
+        Ok(())
+    }
+
+    /// UID MOVE; the new UID comes from COPYUID (UIDPLUS).
+    fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String> {
+        self.select(&from.id)?;
+        let uid = uid_set(&[id.to_string()]);
+        if uid.is_empty() {
+            return Err(BackendError::NotFound(id.to_string()));
+        }
+        let reply = self
+            .conn
+            .run(&format!("UID MOVE {uid} {}", quote(&to.id)))
+            .map_err(imap_error)?;
+        reply
+            .code("COPYUID")
+            .and_then(|c| c.split(' ').nth(2).map(str::to_string))
+            .ok_or_else(|| BackendError::NotFound(format!("message {id} in {}", from.id)))
+    }
+
+    /// Submit over SMTP as the user (Bcc header removed), then APPEND to Sent.
+    fn send_mail(&mut self, message: &[u8], save_in_sent: bool) -> Result<()> {
+        let endpoint = self
+            .backend
+            .smtp
+            .clone()
+            .ok_or_else(|| BackendError::Invalid("no [mail] smtp_host configured".into()))?;
+        let recipients = mime::recipients(message);
+        if recipients.is_empty() {
+            return Err(BackendError::Invalid("message has no recipients".into()));
+        }
+        let from = mime::sender(message).unwrap_or_else(|| self.default_from());
+        let outgoing = mime::without_bcc(message);
+        let submission = smtp::Submission {
+            endpoint: &endpoint,
+            login: self
+                .backend
+                .smtp_auth
+                .then_some((self.user.as_str(), self.password.as_str())),
+        };
+        submission
+            .send(
+                &smtp::Envelope {
+                    from: &from,
+                    to: &recipients,
+                },
+                &outgoing,
+            )
+            .map_err(|e| match e {
+                smtp::SmtpError::Refused { code, .. } if (500..600).contains(&code) => {
+                    BackendError::Invalid(e.to_string())
+                }
+                other => BackendError::Unavailable(other.to_string()),
+            })?;
+        if save_in_sent {
+            if let Some(sent) = self.with_role(Role::Sent)? {
+                self.append(&sent, "(\\Seen)", &outgoing)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn send_with_original(
+        &mut self,
+        message: &[u8],
+        (collection, id): (&Collection, &str),
+        forward: bool,
+        replace_mime: bool,
+        save_in_sent: bool,
+    ) -> Result<()> {
+        let original = self
+            .fetch_raw(&collection.id, id)?
+            .ok_or_else(|| BackendError::NotFound(format!("message {id} in {}", collection.id)))?;
+        let outgoing = if replace_mime {
+            message.to_vec()
+        } else {
+            mime::with_original(message, &original)
+        };
+        self.send_mail(&outgoing, save_in_sent)?;
+        let flag = if forward { "$Forwarded" } else { "\\Answered" };
+        self.select(&collection.id)?;
+        self.conn
+            .run(&format!(
+                "UID STORE {} +FLAGS.SILENT ({flag})",
+                uid_set(&[id.to_string()])
+            ))
+            .map_err(imap_error)?;
+        Ok(())
+    }
+
+    /// UID SEARCH CHARSET UTF-8 [SINCE] [BEFORE] TEXT <literal>: the server
+    /// decodes headers and bodies in their charsets.
+    fn search(
+        &mut self,
+        collection: &Collection,
+        text: &str,
+        window: Window,
+    ) -> Result<Vec<String>> {
+        self.select(&collection.id)?;
+        let mut criteria = String::from("UID SEARCH CHARSET UTF-8");
+        if let Some(t) = window.start {
+            criteria.push_str(&format!(" SINCE {}", search_date(t)));
+        }
+        if let Some(t) = window.end {
+            criteria.push_str(&format!(" BEFORE {}", search_date(t)));
+        }
+        let reply = if text.is_empty() {
+            self.conn.run(&format!("{criteria} ALL"))
+        } else {
+            self.conn
+                .run_with_literal(&format!("{criteria} TEXT"), Some(text.as_bytes()))
+        }
+        .map_err(imap_error)?;
+        Ok(searched_uids(&reply))
+    }
+
+    /// FileReference `<uid>:<n>@<mailbox>` (see `fetch`): attachment n of the message.
+    fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
+        let bad = || BackendError::Invalid(format!("bad attachment reference {file_reference}"));
+        let (part, mailbox) = file_reference.split_once('@').ok_or_else(bad)?;
+        let (uid, n) = part.split_once(':').ok_or_else(bad)?;
+        let n: usize = n.parse().map_err(|_| bad())?;
+        if uid.parse::<u32>().is_err() {
+            return Err(bad());
+        }
+        let raw = self
+            .fetch_raw(mailbox, uid)?
+            .ok_or_else(|| BackendError::NotFound(file_reference.to_string()))?;
+        let (_, content_type, bytes) = mime::attachment(&raw, n)
+            .ok_or_else(|| BackendError::NotFound(file_reference.to_string()))?;
+        Ok((content_type, bytes))
+    }
+
+    fn calls(&self) -> u32 {
+        self.conn.commands
+    }
+}
+
+impl Drop for MailSession {
+    fn drop(&mut self) {
+        let _ = self.conn.run("LOGOUT");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_dates_and_sets() {
+        assert_eq!(parse_cursor("17:42:9"), Some((17, 42, 9)));
+        assert_eq!(parse_cursor("17:42"), None);
+        assert_eq!(
+            internal_date("24-Nov-2026 10:00:00 +0100"),
+            Some(1_795_510_800)
+        );
+        assert!(internal_date(" 4-Nov-2026 10:00:00 +0000").is_some());
+        assert_eq!(search_date(1_795_510_800), "24-Nov-2026");
+        assert_eq!(uid_set(&["3".into(), "x".into(), "5".into()]), "3,5");
+    }
+}

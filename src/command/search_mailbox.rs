@@ -1,0 +1,158 @@
+//! Search (MS-ASCMD 2.2.1.16) in the mailbox (`Store/Name` = Mailbox,
+//! 14.0+), called by `search` for that store: free text, optionally one
+//! folder (airsync:CollectionId) and a DateReceived range
+//! (GreaterThan/LessThan), newest first, with Range and Total.
+
+use super::{CommandError, Ctx, Outcome};
+use crate::backend::Window;
+use crate::convert::{self, eas_email, BodyPreference};
+use crate::engine::hierarchy::Folder;
+use crate::engine::store;
+use crate::model::Class;
+use crate::wbxml::codepages::{airsync as a, airsyncbase as asb, email as em, search as s};
+use crate::wbxml::Element;
+
+/// Search Status values (MS-ASCMD 2.2.3.177.16).
+mod status {
+    pub const SUCCESS: u32 = 1;
+    pub const INVALID_REQUEST: u32 = 2;
+    pub const FOLDER_SYNC_REQUIRED: u32 = 11;
+}
+
+/// Results a device may ask for at most in one Range (MS-ASCMD: 0-99 by default).
+const DEFAULT_RANGE: (usize, usize) = (0, 99);
+
+/// Whether this Store asks for the mailbox.
+pub fn is_mailbox(store_req: &Element) -> bool {
+    store_req
+        .text_of(s::Name)
+        .is_some_and(|n| n.trim().eq_ignore_ascii_case("Mailbox"))
+}
+
+pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> {
+    let query = store_req
+        .child(s::Query)
+        .and_then(|q| q.child(s::And).or(Some(q)));
+    let Some(query) = query else {
+        return Ok(Outcome::Wbxml(top(
+            status::SUCCESS,
+            Some(store(status::INVALID_REQUEST)),
+        )));
+    };
+    let text = query
+        .text_of(s::FreeText)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let window = Window {
+        start: bound(query, s::GreaterThan),
+        end: bound(query, s::LessThan),
+    };
+    let mail: Vec<Folder> = store::hierarchy(ctx.device)
+        .into_iter()
+        .filter(|f| f.class == Class::Email)
+        .collect();
+    if mail.is_empty() {
+        // No mail on this server (or not synced yet): the store is not served.
+        return Ok(Outcome::Wbxml(top(
+            status::SUCCESS,
+            Some(store(status::INVALID_REQUEST)),
+        )));
+    }
+    let folders: Vec<Folder> = mail
+        .into_iter()
+        .filter(|f| {
+            query
+                .text_of(a::CollectionId)
+                .is_none_or(|id| id == f.server_id)
+        })
+        .collect();
+    if folders.is_empty() {
+        return Ok(Outcome::Wbxml(top(
+            status::SUCCESS,
+            Some(store(status::FOLDER_SYNC_REQUIRED)),
+        )));
+    }
+    let options = store_req.child(s::Options);
+    let (from, to) = options
+        .and_then(|o| o.text_of(s::Range))
+        .and_then(parse_range)
+        .unwrap_or(DEFAULT_RANGE);
+    let prefs: Vec<BodyPreference> = options
+        .map(|o| {
+            o.children_with(asb::BodyPreference)
+                .map(BodyPreference::parse)
+                .collect()
+        })
+        .unwrap_or_default();
+
+    // Every hit as (folder, UID), newest first (UIDs grow with arrival).
+    let mut hits: Vec<(&Folder, u64)> = Vec::new();
+    for f in &folders {
+        for id in ctx.session.search(&f.collection(), &text, window)? {
+            if let Ok(uid) = id.parse::<u64>() {
+                hits.push((f, uid));
+            }
+        }
+    }
+    hits.sort_by_key(|h| std::cmp::Reverse(h.1));
+    let total = hits.len();
+    let mut out = store(status::SUCCESS);
+    let page: Vec<&(&Folder, u64)> = hits
+        .iter()
+        .skip(from)
+        .take(to.saturating_sub(from) + 1)
+        .collect();
+    for (folder, uid) in &page {
+        let id = uid.to_string();
+        let fetched = ctx
+            .session
+            .fetch(&folder.collection(), std::slice::from_ref(&id))?;
+        let Some((_, item)) = fetched.into_iter().next() else {
+            continue;
+        };
+        let mut props = Element::new(s::Properties);
+        for c in convert::to_app_data(&item, ctx.req.version, &prefs).elements() {
+            props.push(c.clone());
+        }
+        out.push(
+            Element::new(s::Result)
+                .with_text(a::Class, "Email")
+                .with_text(s::LongId, format!("{}:{id}", folder.server_id))
+                .with_text(a::CollectionId, folder.server_id.clone())
+                .with(props),
+        );
+    }
+    if page.is_empty() {
+        out.push(Element::new(s::Result));
+    } else {
+        out.push_text(s::Range, format!("{from}-{}", from + page.len() - 1));
+    }
+    out.push_text(s::Total, total.to_string());
+    Ok(Outcome::Wbxml(top(status::SUCCESS, Some(out))))
+}
+
+fn top(code: u32, store: Option<Element>) -> Element {
+    let mut e = Element::new(s::Search).with_text(s::Status, code.to_string());
+    if let Some(st) = store {
+        e.push(Element::new(s::Response).with(st));
+    }
+    e
+}
+
+fn store(code: u32) -> Element {
+    Element::new(s::Store).with_text(s::Status, code.to_string())
+}
+
+/// `<GreaterThan><email:DateReceived/><Value>date</Value></GreaterThan>`.
+fn bound(query: &Element, tag: crate::wbxml::Tag) -> Option<i64> {
+    let e = query.child(tag).filter(|e| e.has(em::DateReceived))?;
+    eas_email::parse_date(e.text_of(s::Value)?)
+}
+
+/// `0-9` -> (0, 9).
+fn parse_range(r: &str) -> Option<(usize, usize)> {
+    let (a, b) = r.split_once('-')?;
+    let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a <= b).then_some((a, b))
+}

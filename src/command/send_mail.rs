@@ -1,0 +1,146 @@
+//! SendMail (MS-ASCMD 2.2.1.16), and the shared half of SmartReply
+//! (2.2.1.18) and SmartForward (2.2.1.17): the device hands over a complete
+//! RFC 5322 message; the server submits it as the user, unchanged (only a
+//! Bcc header is removed), and keeps a copy in Sent Items when asked.
+//! SmartReply/SmartForward name an original message, which the server
+//! attaches unless the device says ReplaceMime.
+//!
+//! 14.0+: a ComposeMail document (ClientId, Source, SaveInSentItems,
+//! ReplaceMime, Mime). 2.5–12.1: the body is the message itself
+//! (`message/rfc822`); `SaveInSent=T`, `ItemId` and `CollectionId` are query
+//! parameters.
+
+use super::{CommandError, Ctx, Outcome};
+use crate::backend::BackendError;
+use crate::engine::store;
+use crate::wbxml::codepages::composemail as cm;
+use crate::wbxml::{Element, Tag};
+
+/// ComposeMail Status values (MS-ASCMD 2.2.3.177.14, common status codes).
+mod status {
+    pub const INVALID_CONTENT: u32 = 101;
+    pub const SERVER_ERROR_RETRY_LATER: u32 = 111;
+    pub const MESSAGE_HAS_NO_RECIPIENT: u32 = 119;
+    pub const MAIL_SUBMISSION_FAILED: u32 = 120;
+    pub const ITEM_NOT_FOUND: u32 = 150;
+}
+
+/// Which ComposeMail command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Compose {
+    Send,
+    Reply,
+    Forward,
+}
+
+impl Compose {
+    fn root(self) -> Tag {
+        match self {
+            Compose::Send => cm::SendMail,
+            Compose::Reply => cm::SmartReply,
+            Compose::Forward => cm::SmartForward,
+        }
+    }
+}
+
+/// What the device asked for, in either request form.
+struct Request {
+    message: Vec<u8>,
+    save_in_sent: bool,
+    replace_mime: bool,
+    /// (device folder id, item id) of the original message.
+    source: Option<(String, String)>,
+}
+
+pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
+    compose(ctx, body, Compose::Send)
+}
+
+fn request(ctx: &Ctx, body: Option<&Element>) -> Request {
+    if !ctx.req.version.compose_mail_wbxml() {
+        let p = &ctx.req.params;
+        return Request {
+            message: ctx.raw_body.to_vec(),
+            save_in_sent: p.save_in_sent,
+            replace_mime: false,
+            source: p.collection_id.clone().zip(p.item_id.clone()),
+        };
+    }
+    let Some(b) = body else {
+        return Request {
+            message: Vec::new(),
+            save_in_sent: false,
+            replace_mime: false,
+            source: None,
+        };
+    };
+    let text = |e: &Element, tag| e.text_of(tag).map(str::to_string);
+    Request {
+        message: b
+            .child(cm::Mime)
+            .and_then(|m| {
+                m.bytes()
+                    .map(<[u8]>::to_vec)
+                    .or_else(|| m.text().map(|t| t.as_bytes().to_vec()))
+            })
+            .unwrap_or_default(),
+        save_in_sent: b.has(cm::SaveInSentItems),
+        replace_mime: b.has(cm::ReplaceMime),
+        source: b
+            .child(cm::Source)
+            .and_then(|s| text(s, cm::FolderId).zip(text(s, cm::ItemId))),
+    }
+}
+
+pub(super) fn compose(ctx: &mut Ctx, body: Option<&Element>, kind: Compose) -> Result<Outcome, CommandError> {
+    let wbxml = ctx.req.version.compose_mail_wbxml();
+    let req = request(ctx, body);
+    if req.message.is_empty() {
+        return failed(wbxml, kind, status::INVALID_CONTENT, "no message");
+    }
+    let result = match (kind, &req.source) {
+        (Compose::Send, _) => ctx.session.send_mail(&req.message, req.save_in_sent),
+        (_, None) => return failed(wbxml, kind, status::ITEM_NOT_FOUND, "no Source"),
+        (_, Some((folder_id, item_id))) => {
+            let folders = store::hierarchy(ctx.device);
+            let Some(folder) = folders.iter().find(|f| f.server_id == *folder_id) else {
+                return failed(wbxml, kind, status::ITEM_NOT_FOUND, "unknown FolderId");
+            };
+            ctx.session.send_with_original(
+                &req.message,
+                (&folder.collection(), item_id),
+                kind == Compose::Forward,
+                req.replace_mime,
+                req.save_in_sent,
+            )
+        }
+    };
+    match result {
+        Ok(()) => Ok(Outcome::Empty),
+        Err(BackendError::Invalid(why)) if why.contains("no recipients") => {
+            failed(wbxml, kind, status::MESSAGE_HAS_NO_RECIPIENT, &why)
+        }
+        Err(BackendError::Invalid(why)) => failed(wbxml, kind, status::MAIL_SUBMISSION_FAILED, &why),
+        Err(BackendError::NotFound(why)) => failed(wbxml, kind, status::ITEM_NOT_FOUND, &why),
+        Err(BackendError::Unavailable(why)) if wbxml => {
+            log::warn!("{kind:?}: {why}");
+            Ok(Outcome::Wbxml(reply(kind, status::SERVER_ERROR_RETRY_LATER)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn reply(kind: Compose, code: u32) -> Element {
+    Element::new(kind.root()).with_text(cm::Status, code.to_string())
+}
+
+/// 14.0+ says why in the Status element; earlier versions only have HTTP
+/// (400 for a message that cannot be sent as given).
+fn failed(wbxml: bool, kind: Compose, code: u32, why: &str) -> Result<Outcome, CommandError> {
+    log::info!("{kind:?} refused ({code}): {why}");
+    if wbxml {
+        Ok(Outcome::Wbxml(reply(kind, code)))
+    } else {
+        Err(CommandError::BadRequest(why.to_string()))
+    }
+}

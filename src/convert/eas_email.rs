@@ -1,0 +1,300 @@
+//! `model::Email` <-> Sync `ApplicationData` (MS-ASEMAIL 2.2.2, MS-ASAIRS).
+//!
+//! The server sends the whole message view; a device's Change of an email
+//! carries only what a device may change: Read, Flag and Categories
+//! (MS-ASEMAIL 3.1.5.3). Adds of email from a device are not a thing (mail
+//! is created by SendMail or by moving), so there is no full reverse mapping.
+
+use super::body::{body_element, body_type, BodyPreference};
+use crate::eas::version::Version;
+use crate::model::email::{Attachment, Email, Flag};
+use crate::wbxml::codepages::{airsyncbase as asb, email as em, email2, tasks};
+use crate::wbxml::Element;
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// The children of ApplicationData for this email.
+pub fn to_eas(e: &Email, version: Version, prefs: &[BodyPreference]) -> Vec<Element> {
+    let mut out = Vec::new();
+    let mut text = |tag, v: Option<&str>| {
+        if let Some(v) = v {
+            out.push(Element::text_element(tag, v));
+        }
+    };
+    text(em::To, e.to.as_deref());
+    text(em::Cc, e.cc.as_deref());
+    text(em::From, e.from.as_deref());
+    text(em::ReplyTo, e.reply_to.as_deref());
+    text(em::Subject, e.subject.as_deref());
+    text(em::DisplayTo, e.display_to.as_deref());
+    text(em::ThreadTopic, e.thread_topic.as_deref());
+    if let Some(t) = e.date_received {
+        out.push(Element::text_element(em::DateReceived, format_date(t)));
+    }
+    out.push(Element::text_element(
+        em::Importance,
+        e.importance.unwrap_or(1).to_string(),
+    ));
+    out.push(Element::text_element(
+        em::Read,
+        if e.read.unwrap_or(false) { "1" } else { "0" },
+    ));
+    if version.uses_airsyncbase_body() {
+        out.push(body_element(&offers(e), prefs));
+    } else {
+        // 2.5: the plain text in email:Body (MS-ASEMAIL 2.2.2.9).
+        let plain = e.body.plain.as_deref().unwrap_or_default();
+        out.push(Element::text_element(em::Body, plain));
+        out.push(Element::text_element(em::BodyTruncated, "0"));
+    }
+    if let Some(c) = &e.message_class {
+        out.push(Element::text_element(em::MessageClass, c.as_str()));
+    }
+    if let Some(cpid) = e.internet_cpid {
+        out.push(Element::text_element(em::InternetCPID, cpid.to_string()));
+    }
+    if version.email_flags() {
+        if let Some(c) = &e.content_class {
+            out.push(Element::text_element(em::ContentClass, c.as_str()));
+        }
+        out.push(flag_element(e.flag.as_ref()));
+    }
+    if !e.attachments.is_empty() {
+        out.push(attachments_element(&e.attachments, version));
+    }
+    if version.email_conversations() {
+        if !e.categories.is_empty() {
+            let mut cats = Element::new(em::Categories);
+            for c in &e.categories {
+                cats.push_text(em::Category, c.as_str());
+            }
+            out.push(cats);
+        }
+        if let Some(id) = &e.conversation_id {
+            out.push(Element::opaque_element(email2::ConversationId, id.clone()));
+        }
+        if let Some(ix) = &e.conversation_index {
+            out.push(Element::opaque_element(
+                email2::ConversationIndex,
+                ix.clone(),
+            ));
+        }
+    }
+    out
+}
+
+/// The body forms on offer, in the order a device without preference gets them.
+fn offers(e: &Email) -> Vec<(u32, &[u8])> {
+    let mut offers = Vec::new();
+    let plain = e.body.plain.as_deref().unwrap_or_default();
+    offers.push((body_type::PLAIN, plain.as_bytes()));
+    if let Some(h) = &e.body.html {
+        offers.push((body_type::HTML, h.as_bytes()));
+    }
+    if let Some(m) = &e.body.mime {
+        offers.push((body_type::MIME, m.as_slice()));
+    }
+    offers
+}
+
+fn attachments_element(list: &[Attachment], version: Version) -> Element {
+    if !version.uses_airsyncbase_body() {
+        let mut atts = Element::new(em::Attachments);
+        for a in list {
+            atts.push(
+                Element::new(em::Attachment)
+                    .with_text(em::AttMethod, a.method.to_string())
+                    .with_text(em::AttSize, a.estimated_data_size.to_string())
+                    .with_text(em::DisplayName, a.display_name.as_str())
+                    .with_text(em::AttName, a.file_reference.as_str()),
+            );
+        }
+        return atts;
+    }
+    let mut atts = Element::new(asb::Attachments);
+    for a in list {
+        let mut att = Element::new(asb::Attachment)
+            .with_text(asb::DisplayName, a.display_name.as_str())
+            .with_text(asb::FileReference, a.file_reference.as_str())
+            .with_text(asb::Method, a.method.to_string())
+            .with_text(asb::EstimatedDataSize, a.estimated_data_size.to_string());
+        if let Some(cid) = &a.content_id {
+            att.push_text(asb::ContentId, cid.as_str());
+        }
+        if a.is_inline {
+            att.push_text(asb::IsInline, "1");
+        }
+        atts.push(att);
+    }
+    atts
+}
+
+/// email:Flag; an empty element means "no flag" (MS-ASEMAIL 2.2.2.34).
+fn flag_element(flag: Option<&Flag>) -> Element {
+    let mut f = Element::new(em::Flag);
+    let Some(flag) = flag.filter(|f| f.status != 0) else {
+        return f;
+    };
+    f.push_text(em::Status, flag.status.to_string());
+    if let Some(t) = &flag.flag_type {
+        f.push_text(em::FlagType, t.as_str());
+    }
+    for (tag, utc_tag, value) in [
+        (tasks::StartDate, tasks::UtcStartDate, flag.start_date),
+        (tasks::DueDate, tasks::UtcDueDate, flag.due_date),
+    ] {
+        if let Some(t) = value {
+            f.push_text(tag, format_date(t));
+            f.push_text(utc_tag, format_date(t));
+        }
+    }
+    if let Some(t) = flag.complete_time {
+        f.push_text(em::CompleteTime, format_date(t));
+        f.push_text(tasks::DateCompleted, format_date(t));
+    }
+    f
+}
+
+/// What a device's Change says: only Read, Flag and Categories are taken;
+/// the rest of the returned email is empty.
+pub fn from_eas(data: &Element) -> Email {
+    Email {
+        read: data.bool_of(em::Read),
+        flag: data.child(em::Flag).map(|f| Flag {
+            status: f.u32_of(em::Status).unwrap_or(0),
+            flag_type: f.text_of(em::FlagType).map(str::to_string),
+            start_date: f.text_of(tasks::UtcStartDate).and_then(parse_date),
+            due_date: f.text_of(tasks::UtcDueDate).and_then(parse_date),
+            complete_time: f.text_of(em::CompleteTime).and_then(parse_date),
+        }),
+        categories: data
+            .child(em::Categories)
+            .map(|c| {
+                c.children_with(em::Category)
+                    .filter_map(|x| x.text().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ..Email::default()
+    }
+}
+
+/// The stored email after a device's Change: the existing message with the
+/// fields the device sent; a field it left out stays as it was.
+pub fn merge_change(old: &Email, sent: &Email, sent_categories: bool) -> Email {
+    let mut e = old.clone();
+    if sent.read.is_some() {
+        e.read = sent.read;
+    }
+    if sent.flag.is_some() {
+        e.flag = sent.flag.clone();
+    }
+    if sent_categories {
+        e.categories = sent.categories.clone();
+    }
+    e
+}
+
+/// `2026-11-24T09:00:00.000Z`.
+pub fn format_date(t: i64) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S.000Z")
+        .to_string()
+}
+
+/// An EAS date (`2026-11-24T09:00:00.000Z`, also without fraction or in
+/// the basic form) -> unix seconds.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let s = s.trim().trim_end_matches('Z');
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y%m%dT%H%M%S"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .map(|d| d.and_utc().timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::email::EmailBody;
+    use crate::wbxml::codepages::airsync;
+
+    fn sample() -> Email {
+        Email {
+            subject: Some("Hi".into()),
+            from: Some("bob@example.test".into()),
+            date_received: Some(1_795_510_800),
+            read: Some(false),
+            flag: Some(Flag {
+                status: 2,
+                flag_type: Some("Follow up".into()),
+                ..Flag::default()
+            }),
+            categories: vec!["Work".into()],
+            body: EmailBody {
+                plain: Some("hello world".into()),
+                html: Some("<p>hello world</p>".into()),
+                mime: Some(b"Subject: Hi\r\n\r\nhello world\r\n".to_vec()),
+            },
+            ..Email::default()
+        }
+    }
+
+    fn app(children: Vec<Element>) -> Element {
+        let mut e = Element::new(airsync::ApplicationData);
+        for c in children {
+            e.push(c);
+        }
+        e
+    }
+
+    #[test]
+    fn versions_get_their_own_body_and_flag_forms() {
+        let e = sample();
+        let prefs = [BodyPreference {
+            body_type: 1,
+            truncation_size: Some(5),
+            all_or_none: false,
+            preview: None,
+        }];
+        let v16 = app(to_eas(&e, Version::V16_1, &prefs));
+        assert_eq!(
+            v16.text_of(em::DateReceived),
+            Some("2026-11-24T09:00:00.000Z")
+        );
+        assert_eq!(
+            v16.path(&[asb::Body, asb::Data]).unwrap().text(),
+            Some("hello")
+        );
+        assert_eq!(v16.path(&[em::Flag, em::Status]).unwrap().text(), Some("2"));
+        assert_eq!(
+            v16.path(&[em::Categories, em::Category]).unwrap().text(),
+            Some("Work")
+        );
+        let v25 = app(to_eas(&e, Version::V2_5, &prefs));
+        assert_eq!(v25.text_of(em::Body), Some("hello world"));
+        assert!(v25.child(em::Flag).is_none() && v25.child(asb::Body).is_none());
+        let v12 = app(to_eas(&e, Version::V12_1, &prefs));
+        assert!(v12.child(em::Flag).is_some() && v12.child(em::Categories).is_none());
+    }
+
+    #[test]
+    fn a_change_takes_only_read_flag_and_categories() {
+        let old = sample();
+        let change = app(vec![
+            Element::text_element(em::Read, "1"),
+            Element::text_element(em::Subject, "ignored"),
+            Element::new(em::Flag),
+        ]);
+        let sent = from_eas(&change);
+        let merged = merge_change(&old, &sent, change.has(em::Categories));
+        assert_eq!(merged.read, Some(true));
+        assert_eq!(merged.flag.as_ref().map(|f| f.status), Some(0));
+        assert_eq!(merged.subject.as_deref(), Some("Hi"));
+        assert_eq!(merged.categories, vec!["Work".to_string()]);
+        // Read alone leaves the flag alone.
+        let sent = from_eas(&app(vec![Element::text_element(em::Read, "0")]));
+        let merged = merge_change(&old, &sent, false);
+        assert_eq!((merged.read, merged.flag), (Some(false), old.flag.clone()));
+        assert_eq!(parse_date("2026-11-24T09:00:00.000Z"), Some(1_795_510_800));
+    }
+}

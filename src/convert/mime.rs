@@ -1,0 +1,419 @@
+//! RFC 5322 / MIME message -> `model::Email`.
+//!
+//! Parsing is `mail-parser`'s: it decodes RFC 2047 encoded words, RFC 2231
+//! parameters, every common charset and nested multiparts, which a device
+//! needs right on every message and which is far too much to redo here.
+//! This module only decides what ActiveSync shows: message class, importance,
+//! the attachment list and the body forms.
+
+use crate::model::email::{Attachment, Email, EmailBody};
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+
+/// The email of a raw message. Attachments get `FileReference`s
+/// `<reference_prefix><part number>`, so the backend can find them again.
+/// `None` when the bytes are not a message at all.
+pub fn parse(raw: &[u8], reference_prefix: &str) -> Option<Email> {
+    let msg = MessageParser::default().parse(raw)?;
+    let to = msg.to().map(address_list);
+    Some(Email {
+        display_to: msg.to().map(display_names),
+        to,
+        cc: msg.cc().map(address_list),
+        from: msg.from().map(address_list),
+        reply_to: msg.reply_to().map(address_list),
+        subject: msg.subject().map(str::to_string),
+        date_received: msg.date().map(|d| d.to_timestamp()),
+        thread_topic: msg.thread_name().map(str::to_string),
+        importance: importance(&msg),
+        message_class: Some(message_class(&msg).to_string()),
+        internet_cpid: Some(65001),
+        content_class: Some("urn:content-classes:message".into()),
+        attachments: attachments(&msg, reference_prefix),
+        conversation_id: conversation_id(&msg),
+        body: EmailBody {
+            plain: msg.body_text(0).map(|t| t.into_owned()),
+            html: html_body(&msg),
+            mime: Some(raw.to_vec()),
+        },
+        ..Email::default()
+    })
+}
+
+/// Email2:ConversationId (16 bytes): a hash of the thread's first
+/// Message-ID (the first of References, else In-Reply-To, else the message's
+/// own), so a reply lands in the conversation of the message it answers.
+fn conversation_id(msg: &Message) -> Option<Vec<u8>> {
+    use blake2::digest::{Update, VariableOutput};
+    let first = |v: &HeaderValue| match v {
+        HeaderValue::Text(t) => Some(t.to_string()),
+        HeaderValue::TextList(l) => l.first().map(|t| t.to_string()),
+        _ => None,
+    };
+    let root = first(msg.references())
+        .or_else(|| first(msg.in_reply_to()))
+        .or_else(|| msg.message_id().map(str::to_string))?;
+    let mut hasher = blake2::Blake2bVar::new(16).ok()?;
+    hasher.update(root.as_bytes());
+    let mut out = vec![0; 16];
+    hasher.finalize_variable(&mut out).ok()?;
+    Some(out)
+}
+
+/// `"Name" <a@b>, c@d`: names quoted so a comma inside one stays inside.
+fn address_list(a: &Address) -> String {
+    a.iter()
+        .filter_map(|addr| {
+            let email = addr.address()?;
+            Some(match addr.name() {
+                Some(n) if !n.is_empty() => format!("\"{}\" <{email}>", n.replace('"', "'")),
+                _ => email.to_string(),
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// MS-ASEMAIL DisplayTo: the recipients' names (addresses when nameless), `;`-separated.
+fn display_names(a: &Address) -> String {
+    a.iter()
+        .filter_map(|addr| addr.name().or(addr.address()).map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Importance / X-Priority -> 0 low, 1 normal, 2 high.
+fn importance(msg: &Message) -> Option<u32> {
+    let text = |name: &str| {
+        msg.header(name)
+            .and_then(HeaderValue::as_text)
+            .map(|s| s.trim().to_ascii_lowercase())
+    };
+    if let Some(i) = text("Importance") {
+        return Some(match i.as_str() {
+            "high" => 2,
+            "low" => 0,
+            _ => 1,
+        });
+    }
+    match text("X-Priority").and_then(|p| p.chars().next()) {
+        Some('1') | Some('2') => Some(2),
+        Some('4') | Some('5') => Some(0),
+        _ => Some(1),
+    }
+}
+
+/// MS-ASEMAIL 2.2.2.47 MessageClass: S/MIME messages must be marked so a
+/// device asks for the MIME body instead of showing an empty one.
+fn message_class(msg: &Message) -> &'static str {
+    let root = msg.root_part();
+    let ct = root.content_type();
+    let is = |t: &str, s: &str| root.is_content_type(t, s);
+    let protocol = ct
+        .and_then(|c| c.attribute("protocol"))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if is("multipart", "signed") && protocol.contains("pkcs7-signature") {
+        "IPM.Note.SMIME.MultipartSigned"
+    } else if is("application", "pkcs7-mime") || is("application", "x-pkcs7-mime") {
+        "IPM.Note.SMIME"
+    } else {
+        "IPM.Note"
+    }
+}
+
+/// The HTML body when the message has a real one (not text converted by the parser).
+fn html_body(msg: &Message) -> Option<String> {
+    let part = msg.html_part(0)?;
+    if part.is_content_type("text", "html") {
+        msg.body_html(0).map(|h| h.into_owned())
+    } else {
+        None
+    }
+}
+
+/// The attachment list (MS-ASAIRS 2.2.2.7): every part the parser counts as
+/// an attachment, inline images included (IsInline + ContentId for `cid:`).
+fn attachments(msg: &Message, prefix: &str) -> Vec<Attachment> {
+    msg.attachments()
+        .enumerate()
+        .map(|(n, part)| {
+            let embedded = matches!(part.body, PartType::Message(_));
+            let is_inline = part
+                .content_disposition()
+                .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline"));
+            Attachment {
+                file_reference: format!("{prefix}{n}"),
+                display_name: part
+                    .attachment_name()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("attachment-{}", n + 1)),
+                estimated_data_size: part.contents().len() as u64,
+                method: if embedded { 5 } else { 1 },
+                content_id: part
+                    .content_id()
+                    .map(|c| c.trim_matches(['<', '>']).to_string()),
+                is_inline,
+            }
+        })
+        .collect()
+}
+
+/// The decoded content of attachment `n` (as numbered by `parse`): name,
+/// content type and bytes, for ItemOperations Fetch.
+pub fn attachment(raw: &[u8], n: usize) -> Option<(String, String, Vec<u8>)> {
+    let msg = MessageParser::default().parse(raw)?;
+    let part = msg.attachments().nth(n)?;
+    let ct = part
+        .content_type()
+        .map(|c| match c.subtype() {
+            Some(s) => format!("{}/{}", c.ctype(), s),
+            None => c.ctype().to_string(),
+        })
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let name = part.attachment_name().unwrap_or_default().to_string();
+    Some((name, ct, part.contents().to_vec()))
+}
+
+/// The envelope recipients of a message a device sends: To, Cc and Bcc.
+pub fn recipients(raw: &[u8]) -> Vec<String> {
+    let Some(msg) = MessageParser::default().parse_headers(raw) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = [msg.to(), msg.cc(), msg.bcc()]
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a.iter().filter_map(|x| x.address().map(str::to_string)))
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The From address, for the envelope sender.
+pub fn sender(raw: &[u8]) -> Option<String> {
+    let msg = MessageParser::default().parse_headers(raw)?;
+    msg.from()?.first()?.address().map(str::to_string)
+}
+
+/// The message without its top-level Bcc header (and its folded lines), every
+/// other byte as it was: Bcc recipients must not see each other.
+pub fn without_bcc(raw: &[u8]) -> Vec<u8> {
+    let header_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 2)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 1))
+        .unwrap_or(raw.len());
+    let mut out = Vec::with_capacity(raw.len());
+    let mut skipping = false;
+    for line in raw[..header_end].split_inclusive(|b| *b == b'\n') {
+        let folded = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if !folded {
+            skipping = line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"bcc:");
+        }
+        if !skipping {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(&raw[header_end..]);
+    out
+}
+
+/// SmartForward/SmartReply without ReplaceMime: the device's message with
+/// the original attached as `message/rfc822`. The device's top-level headers
+/// stay on top; its own content (headers Content-* and body) becomes the
+/// first part byte for byte, so nothing the device wrote is re-encoded.
+pub fn with_original(message: &[u8], original: &[u8]) -> Vec<u8> {
+    let (head, body) = split_header(message);
+    let mut top = Vec::new();
+    let mut content = Vec::new();
+    let mut into_content = false;
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        let folded = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if !folded {
+            let lower = line.to_ascii_lowercase();
+            into_content = lower.starts_with(b"content-") || lower.starts_with(b"mime-version:");
+            if lower.starts_with(b"mime-version:") {
+                continue;
+            }
+        }
+        if into_content {
+            content.extend_from_slice(line);
+        } else {
+            top.extend_from_slice(line);
+        }
+    }
+    if content.is_empty() {
+        content.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii\r\n");
+    }
+    let mut boundary = String::from("=_eas-original");
+    let mut n = 0u32;
+    while contains(message, boundary.as_bytes()) || contains(original, boundary.as_bytes()) {
+        n += 1;
+        boundary = format!("=_eas-original-{n}");
+    }
+    let mut out = top;
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    out.extend_from_slice(
+        format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n").as_bytes(),
+    );
+    out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+    out.extend_from_slice(&content);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
+    out.extend_from_slice(b"Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n");
+    out.extend_from_slice(original);
+    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Header block (with its last line break) and body of a message.
+fn split_header(raw: &[u8]) -> (&[u8], &[u8]) {
+    let crlf = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| (p + 2, p + 4));
+    let lf = raw
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|p| (p + 1, p + 2));
+    match (crlf, lf) {
+        (Some(c), Some(l)) if l.0 < c.0 => (&raw[..l.0], &raw[l.1..]),
+        (Some(c), _) => (&raw[..c.0], &raw[c.1..]),
+        (None, Some(l)) => (&raw[..l.0], &raw[l.1..]),
+        (None, None) => (raw, b""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LATIN1: &[u8] = b"From: =?ISO-8859-1?Q?J=F6rg_M=FCller?= <joerg@example.org>\r\n\
+To: Alice <alice@example.test>, bob@example.test\r\n\
+Subject: =?ISO-8859-1?Q?Gr=FC=DFe?=\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0100\r\n\
+X-Priority: 1\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=ISO-8859-1\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\n\
+Sch\xf6ne Gr\xfc\xdfe\r\n";
+
+    #[test]
+    fn headers_charsets_and_bodies_decode() {
+        let e = parse(LATIN1, "5:").unwrap();
+        assert_eq!(e.subject.as_deref(), Some("Grüße"));
+        assert_eq!(
+            e.from.as_deref(),
+            Some("\"Jörg Müller\" <joerg@example.org>")
+        );
+        assert_eq!(
+            e.to.as_deref(),
+            Some("\"Alice\" <alice@example.test>, bob@example.test")
+        );
+        assert_eq!(e.display_to.as_deref(), Some("Alice; bob@example.test"));
+        assert_eq!(e.date_received, Some(1_795_510_800));
+        assert_eq!(e.importance, Some(2));
+        assert_eq!(e.message_class.as_deref(), Some("IPM.Note"));
+        assert_eq!(
+            e.body.plain.as_deref().map(str::trim_end),
+            Some("Schöne Grüße")
+        );
+        assert_eq!(e.body.html, None);
+        assert_eq!(e.body.mime.as_deref(), Some(LATIN1));
+    }
+
+    #[test]
+    fn attachments_are_listed_with_rfc2231_names_and_fetched_by_number() {
+        let raw = b"From: a@example.test\r\nSubject: att\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n\
+Content-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\n\
+Content-Type: text/plain\r\n\
+Content-Disposition: attachment; filename*=UTF-8''R%C3%A9sum%C3%A9.txt\r\n\r\nhello\r\n\
+--XX\r\nContent-Type: image/png\r\nContent-ID: <img1@x>\r\nContent-Disposition: inline\r\n\
+Content-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n--XX--\r\n";
+        let e = parse(raw, "7:").unwrap();
+        assert_eq!(e.attachments.len(), 2);
+        assert_eq!(e.attachments[0].display_name, "Résumé.txt");
+        assert_eq!(e.attachments[0].file_reference, "7:0");
+        assert!(!e.attachments[0].is_inline);
+        assert_eq!(e.attachments[1].content_id.as_deref(), Some("img1@x"));
+        assert!(e.attachments[1].is_inline);
+        let (name, ct, bytes) = attachment(raw, 1).unwrap();
+        assert_eq!((name.as_str(), ct.as_str()), ("", "image/png"));
+        assert_eq!(bytes, b"\x89PNG");
+        assert!(attachment(raw, 2).is_none());
+    }
+
+    #[test]
+    fn recipients_sender_and_bcc_removal() {
+        let raw = b"From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nBcc: carol@example.org,\r\n dave@example.org\r\nCc: \"E\" <e@example.test>\r\nSubject: x\r\n\r\nBcc: body stays\r\n";
+        assert_eq!(
+            recipients(raw),
+            vec![
+                "bob@example.test",
+                "e@example.test",
+                "carol@example.org",
+                "dave@example.org"
+            ]
+        );
+        assert_eq!(sender(raw).as_deref(), Some("alice@example.test"));
+        assert_eq!(
+            without_bcc(raw),
+            b"From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nCc: \"E\" <e@example.test>\r\nSubject: x\r\n\r\nBcc: body stays\r\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn the_original_is_attached_and_the_device_part_kept_byte_for_byte() {
+        let reply = b"From: a@example.test\r\nTo: b@example.test\r\nSubject: Re: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain;\r\n charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe\r\n";
+        let original = b"Subject: x\r\nMessage-ID: <o@x>\r\n\r\nfirst\r\n";
+        let out = with_original(reply, original);
+        assert!(contains(&out, b"Content-Type: text/plain;\r\n charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe\r\n"));
+        let msg = MessageParser::default().parse(&out).unwrap();
+        assert_eq!(msg.subject(), Some("Re: x"));
+        assert_eq!(
+            msg.body_text(0).as_deref().map(str::trim_end),
+            Some("Grüße")
+        );
+        let inner = msg.attachment(0).unwrap().message().unwrap();
+        assert_eq!(inner.message_id(), Some("o@x"));
+        assert_eq!(recipients(&out), vec!["b@example.test"]);
+    }
+
+    #[test]
+    fn a_reply_joins_the_conversation_of_its_root() {
+        let root = parse(b"Message-ID: <root@x>\r\nSubject: a\r\n\r\nhi\r\n", "").unwrap();
+        let reply = parse(
+            b"Message-ID: <r2@x>\r\nIn-Reply-To: <r1@x>\r\nReferences: <root@x> <r1@x>\r\nSubject: Re: a\r\n\r\nyo\r\n",
+            "",
+        )
+        .unwrap();
+        let other = parse(b"Message-ID: <other@x>\r\n\r\n.\r\n", "").unwrap();
+        assert_eq!(root.conversation_id.as_ref().map(Vec::len), Some(16));
+        assert_eq!(root.conversation_id, reply.conversation_id);
+        assert_ne!(root.conversation_id, other.conversation_id);
+        assert_eq!(
+            parse(b"Subject: none\r\n\r\n", "").unwrap().conversation_id,
+            None
+        );
+    }
+
+    #[test]
+    fn smime_messages_get_their_message_class() {
+        let signed = b"Subject: s\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhi\r\n--B--\r\n";
+        assert_eq!(
+            parse(signed, "").unwrap().message_class.as_deref(),
+            Some("IPM.Note.SMIME.MultipartSigned")
+        );
+        let enveloped = b"Subject: e\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n";
+        assert_eq!(
+            parse(enveloped, "").unwrap().message_class.as_deref(),
+            Some("IPM.Note.SMIME")
+        );
+    }
+}

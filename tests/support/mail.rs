@@ -1,0 +1,110 @@
+//! The real mail server of the email tests: Dovecot + Postfix on loopback
+//! from `scripts/mail-setup.sh` (users alice/alicepass, bob/bobpass), and a
+//! direct IMAP connection to look at what the server did.
+
+use fs2::FileExt;
+use horde_activesync::backend::mail::imap::Connection;
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+pub const IMAP_PORT: u16 = 10143;
+pub const SUBMISSION_PORT: u16 = 10587;
+
+/// The `[mail]` section for `Served::start`.
+pub fn config() -> String {
+    format!(
+        "[mail]\nimap_host = \"127.0.0.1\"\nimap_port = {IMAP_PORT}\n\
+         smtp_host = \"127.0.0.1\"\nsmtp_port = {SUBMISSION_PORT}\ndomain = \"example.test\"\n"
+    )
+}
+
+/// The `[mail]` section with STARTTLS for IMAP and implicit TLS for SMTP
+/// (port 10465); `ca`: trust the test CA of mail-setup.sh.
+pub fn tls_config(ca: bool) -> String {
+    let ca = if ca {
+        "tls_ca_file = \"/var/lib/eas-mail/tls/ca.pem\"\n"
+    } else {
+        ""
+    };
+    format!(
+        "[mail]\nimap_host = \"127.0.0.1\"\nimap_port = {IMAP_PORT}\nimap_tls = \"starttls\"\n\
+         smtp_host = \"127.0.0.1\"\nsmtp_port = 10465\nsmtp_tls = \"implicit\"\n\
+         domain = \"example.test\"\n{ca}"
+    )
+}
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+fn imap_answers() -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", IMAP_PORT)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+    let mut buf = [0u8; 4];
+    s.read_exact(&mut buf).is_ok() && &buf == b"* OK"
+}
+
+/// Run the setup script under a file lock (test binaries run in parallel),
+/// with extra arguments.
+fn run_setup(args: &[&str]) {
+    let lock =
+        std::fs::File::create(std::env::temp_dir().join("horde-activesync-mail.lock")).unwrap();
+    lock.lock_exclusive().unwrap();
+    let out = Command::new("bash")
+        .arg(script("mail-setup.sh"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("bash scripts/mail-setup.sh");
+    assert!(
+        out.status.success(),
+        "mail-setup.sh {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Make sure Dovecot and Postfix run (once per test binary; skipped when
+/// IMAP already answers).
+pub fn ensure_mail() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        if !imap_answers() {
+            run_setup(&[]);
+        }
+    });
+}
+
+/// Exclusive use of the mailboxes for one test: every user's mail deleted,
+/// alice's INBOX = the 12 seed messages. Hold the guard for the whole test.
+pub fn fresh_mailboxes() -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    ensure_mail();
+    run_setup(&["--reset", "--seed", "12"]);
+    guard
+}
+
+/// Delete all mail again and re-seed, under the guard of `fresh_mailboxes`:
+/// the INBOX gets a new UIDVALIDITY and its UIDs are reused.
+pub fn reseed() {
+    run_setup(&["--reset", "--seed", "12"]);
+}
+
+/// Add seed messages up to `n` in alice's INBOX (under `fresh_mailboxes`).
+pub fn seed(n: usize) {
+    run_setup(&["--seed", &n.to_string()]);
+}
+
+/// An IMAP login of `user` (password `<user>pass`), as another mail client.
+pub fn imap(user: &str) -> Connection {
+    Connection::login("127.0.0.1", IMAP_PORT, user, &format!("{user}pass")).unwrap()
+}
