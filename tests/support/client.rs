@@ -225,6 +225,9 @@ impl Client {
         head.push_str("\r\n");
         let mut stream = TcpStream::connect(host).unwrap_or_else(|e| panic!("connect {host}: {e}"));
         stream.set_read_timeout(Some(self.timeout)).unwrap();
+        // Head and body go out as two writes: without this, Nagle holds the
+        // body until the server's delayed ACK (40 ms per request).
+        stream.set_nodelay(true).unwrap();
         stream
             .write_all(head.as_bytes())
             .expect("sending the request head");
