@@ -140,30 +140,35 @@ fn main() {
         "[log]\nlevel = \"warn\"\ndebug_dir = \"debug\"\ndebug_devices = [\"CALLS1\"]\n",
     );
     let config = dir.path().join("activesync.toml");
-    let web = WebServer::start(Variant::LighttpdCgi, &config);
-    // Warm both up once (PHP opcache, Horde session, page cache).
-    round(&web.base_url, "WARMOURS");
+    let cgi = WebServer::start(Variant::LighttpdCgi, &config);
+    let fcgi = WebServer::start(Variant::LighttpdFastcgi, &config);
+    // Warm everything up once (PHP opcache, Horde session, page cache).
+    round(&cgi.base_url, "WARMCGI");
+    round(&fcgi.base_url, "WARMFCGI");
     round(&php_url, "WARMPHP");
-    let ours = medians(&web.base_url, "OURS", rounds);
+    let ours_cgi = medians(&cgi.base_url, "CGI", rounds);
+    let ours_fcgi = medians(&fcgi.base_url, "FCGI", rounds);
     let php = medians(&php_url, "PHP", rounds);
-    round(&web.base_url, "CALLS1");
+    round(&cgi.base_url, "CALLS1");
     let calls = calls_per_request(&dir.path().join("debug"));
 
     println!("\ncontacts workload, {CONTACTS} contacts, median of {rounds} rounds (ms)");
     println!(
-        "{:<22} {:>12} {:>12} {:>7}",
-        "step", "ours (CGI)", "Horde PHP", "ratio"
+        "{:<22} {:>10} {:>10} {:>10} {:>9} {:>9}",
+        "step", "ours CGI", "ours FCGI", "Horde PHP", "CGI/PHP", "FCGI/PHP"
     );
     for i in 0..5 {
         println!(
-            "{:<22} {:>12.1} {:>12.1} {:>7.2}",
+            "{:<22} {:>10.1} {:>10.1} {:>10.1} {:>9.2} {:>9.2}",
             STEPS[i],
-            ours[i],
+            ours_cgi[i],
+            ours_fcgi[i],
             php[i],
-            ours[i] / php[i]
+            ours_cgi[i] / php[i],
+            ours_fcgi[i] / php[i]
         );
     }
-    println!("JSON-RPC calls per request (FolderSync, Sync 0, Sync, Sync, Sync, FolderSync, GetItemEstimate): {calls:?}");
+    println!("JSON-RPC calls per request under CGI (FolderSync, Sync 0, Sync, Sync, Sync, FolderSync, GetItemEstimate): {calls:?}");
 
     // The embedded store: our CPU per request, from /proc of the serve process.
     let served = Served::start("[provisioning]\nmode = \"none\"\n", &[(USER, PASSWORD)]);
