@@ -84,6 +84,7 @@ registry! {
     "GetAttachment" => get_attachment,
     "GetItemEstimate" => get_item_estimate,
     "ItemOperations" => item_operations,
+    "MeetingResponse" => meeting_response,
     "MoveItems" => move_items,
     "Ping" => ping,
     "Provision" => provision,

@@ -623,8 +623,9 @@ pub fn merge_change(
 }
 
 /// The occurrence an AirSyncBase:InstanceId names (16.0+ Sync Change or
-/// Delete of one occurrence), as the series stores original starts.
-fn occurrence(series: &Event, instance_id: &str) -> Result<When, ItemError> {
+/// Delete of one occurrence; MeetingResponse InstanceId from 14.1), as the
+/// series stores original starts.
+pub fn occurrence(series: &Event, instance_id: &str) -> Result<When, ItemError> {
     let instant = super::eas_fields::parse_time(instance_id)
         .ok_or_else(|| ItemError::invalid(asb::InstanceId, instance_id))?;
     Ok(match series.start {

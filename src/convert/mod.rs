@@ -10,6 +10,7 @@ pub mod eas_note;
 pub mod eas_task;
 pub mod ghost;
 pub mod ical;
+pub mod itip;
 pub mod mime;
 pub mod note;
 pub mod recurrence;

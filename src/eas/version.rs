@@ -160,6 +160,20 @@ impl Version {
         self >= Version::V14_0
     }
 
+    /// MeetingResponse names one occurrence of a recurring meeting with
+    /// `InstanceId` from 14.1; in 12.1 and 14.0 it is an invalid request
+    /// (MS-ASCMD 2.2.3.92.1).
+    pub fn meeting_response_instance_id(self) -> bool {
+        self >= Version::V14_1
+    }
+
+    /// From 16.0 the server mails the answer to the organizer when the
+    /// MeetingResponse asks with `SendResponse`; before, the client sends
+    /// its own answer with SendMail (MS-ASCMD 2.2.1.11).
+    pub fn meeting_response_sends_mail(self) -> bool {
+        self >= Version::V16_0
+    }
+
     /// Settings RightsManagementInformation exists from 14.1 (MS-ASCMD 2.2.3.156).
     pub fn has_rights_management(self) -> bool {
         self >= Version::V14_1
