@@ -185,7 +185,8 @@ impl Request {
         let mut event = ical::parse_event(&text).map_err(|_| invalid())?;
         let uid = event.uid.clone().ok_or_else(invalid)?;
         let me = my_address(ctx);
-        if itip::is_organizer(&event, &me) {
+        // A request must come from someone else (RFC 5546 3.2.2).
+        if organized_by_user(ctx, &event) {
             return Err(invalid());
         }
         let calendar = default_calendar(ctx)?;
@@ -218,7 +219,17 @@ impl Request {
             return Err(invalid());
         };
         let me = my_address(ctx);
-        if itip::is_organizer(&event, &me) || event.organizer_email.is_none() {
+        // An appointment without attendees, or the user's own meeting, has
+        // nobody to answer (Status 2). Kronolith names the calendar's owner
+        // as ORGANIZER of every event with attendees (it keeps no organizer),
+        // so the user being listed as an attendee is what tells an
+        // invitation from their own meeting.
+        let invited = event
+            .attendees
+            .iter()
+            .flatten()
+            .any(|a| a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&me)));
+        if !invited && organized_by_user(ctx, &event) {
             return Err(invalid());
         }
         let now = DateTime::<Utc>::from(ctx.now);
@@ -252,6 +263,13 @@ impl Request {
         let Some(send) = &self.send else {
             return Ok(());
         };
+        if organized_by_user(ctx, event) {
+            log::warn!(
+                "MeetingResponse: the organizer of {uid} is not known (the calendar names the \
+                 user); answer not sent"
+            );
+            return Ok(());
+        }
         let me = my_address(ctx);
         let reply = Reply {
             event,
@@ -341,6 +359,16 @@ fn answer_occurrence(
         changes: Box::new(changes),
     });
     Ok(start)
+}
+
+/// Whether the event names the user (by address, or by user name as
+/// Kronolith writes an owner without an address) or nobody as organizer.
+fn organized_by_user(ctx: &Ctx, event: &Event) -> bool {
+    let me = my_address(ctx);
+    match event.organizer_email.as_deref().map(str::trim) {
+        None | Some("") => true,
+        Some(o) => o.eq_ignore_ascii_case(&me) || o.eq_ignore_ascii_case(&ctx.req.user),
+    }
 }
 
 /// The user's address as attendees list it.

@@ -90,15 +90,6 @@ pub fn sequence_of(text: &str) -> Option<u32> {
     event.property("SEQUENCE")?.value.trim().parse().ok()
 }
 
-/// Whether `address` is the event's organizer (an organizer cannot answer
-/// their own meeting, MS-ASCMD 2.2.3.177.9 Status 2).
-pub fn is_organizer(event: &Event, address: &str) -> bool {
-    event
-        .organizer_email
-        .as_deref()
-        .is_some_and(|o| o.trim().eq_ignore_ascii_case(address))
-}
-
 /// Record `address`'s answer on the event as the attendee's own copy keeps
 /// it (MS-OXOCAL 3.1.4.8): their ATTENDEE status, ResponseType, the reply
 /// time, MeetingStatus "received", and the busy status the answer implies.
@@ -364,8 +355,6 @@ mod tests {
         record_answer(&mut event, "carol@example.test", Answer::Accepted, now());
         assert_eq!(event.attendees.as_ref().unwrap().len(), 2);
         assert_eq!(event.busy_status, Some(BusyStatus::Busy));
-        assert!(is_organizer(&event, "Bob@Example.test"));
-        assert!(!is_organizer(&event, "alice@example.test"));
     }
 
     #[test]

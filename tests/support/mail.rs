@@ -108,3 +108,40 @@ pub fn seed(n: usize) {
 pub fn imap(user: &str) -> Connection {
     Connection::login("127.0.0.1", IMAP_PORT, user, &format!("{user}pass")).unwrap()
 }
+
+/// Wait (at most 10 s) for a message of `user`'s `mailbox` matching an IMAP
+/// SEARCH `criteria` (`HEADER Message-ID "<x>"`, `SUBJECT "y"`); its bytes.
+pub fn wait_for_message(user: &str, mailbox: &str, criteria: &str) -> Vec<u8> {
+    use horde_activesync::backend::mail::imap::{fetch_items, Value};
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut conn = imap(user);
+    loop {
+        conn.run(&format!("SELECT \"{mailbox}\"")).unwrap();
+        let found = conn.run(&format!("UID SEARCH {criteria}")).unwrap();
+        let uid = found
+            .data("SEARCH")
+            .into_iter()
+            .flatten()
+            .find_map(|v| v.as_number());
+        if let Some(uid) = uid {
+            let r = conn.run(&format!("UID FETCH {uid} (BODY.PEEK[])")).unwrap();
+            let items = fetch_items(r.data("FETCH")[0][0].as_list());
+            if let Some((_, Value::Str(b))) = items.into_iter().find(|(k, _)| k == "BODY[]") {
+                return b;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no message {criteria} in {user}'s {mailbox}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// How many messages of `user`'s `mailbox` match an IMAP SEARCH `criteria`.
+pub fn count_messages(user: &str, mailbox: &str, criteria: &str) -> usize {
+    let mut conn = imap(user);
+    conn.run(&format!("SELECT \"{mailbox}\"")).unwrap();
+    let found = conn.run(&format!("UID SEARCH {criteria}")).unwrap();
+    found.data("SEARCH").into_iter().flatten().count()
+}

@@ -5,5 +5,6 @@ pub mod client;
 pub mod device;
 pub mod horde;
 pub mod mail;
+pub mod meeting;
 pub mod serve;
 pub mod web;
