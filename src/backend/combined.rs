@@ -135,6 +135,14 @@ impl Session for CombinedSession {
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         self.mail()?.fetch_attachment(file_reference)
     }
+    fn free_busy(
+        &mut self,
+        user: &str,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<super::free_busy::FreeBusy>> {
+        self.pim.free_busy(user, start, end)
+    }
     fn calls(&self) -> u32 {
         self.pim.calls() + self.mail.as_ref().map_or(0, |m| m.calls())
     }

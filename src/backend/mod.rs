@@ -4,8 +4,10 @@
 pub mod combined;
 pub mod directory;
 pub mod embedded;
+pub mod free_busy;
 pub mod horde;
 pub mod mail;
+mod occurrences;
 mod select;
 pub use select::from_config;
 
@@ -200,6 +202,19 @@ pub trait Session: Send {
             }
         }
         Ok(found)
+    }
+
+    /// When `user` (a user of this server, not necessarily the session's)
+    /// is busy between `start` and `end`, for ResolveRecipients
+    /// Availability; `None` when this backend has no free/busy for them.
+    fn free_busy(
+        &mut self,
+        user: &str,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<free_busy::FreeBusy>> {
+        let _ = (user, start, end);
+        Ok(None)
     }
 
     /// Backend round trips (JSON-RPC calls) made by this session so far, for

@@ -7,17 +7,26 @@
 //! no S/MIME certificates are stored, so a request for them gets Status 7
 //! (no valid certificate) with count 0. From 14.1 `Picture` returns the
 //! contacts' photos within `MaxSize`/`MaxPictures` (statuses as in Search).
-//! `Availability` (14.0+) is answered per resolved recipient with Status
-//! 163, "free/busy data not available": neither backend can read another
-//! person's calendar yet.
+//! `Availability` (14.0+): for a resolved recipient who is a user of this
+//! server (`identity::user_of`), `MergedFreeBusy` from the backend's
+//! free/busy (`Session::free_busy`: Kronolith's published free/busy, the
+//! embedded store's events), one digit per 30 minutes; anyone else gets
+//! Status 163 (no free/busy data). The window runs from StartTime to
+//! EndTime (default seven days, at least 30 minutes, at most 42 days as
+//! Exchange 2010 allows; otherwise Status 5).
 
+use super::identity;
 use super::search::PictureLimits;
 use super::{CommandError, Ctx, Outcome};
-use base64::Engine;
 use crate::backend::directory;
+use crate::backend::free_busy::FreeBusy;
+use crate::backend::BackendError;
+use crate::model::event::BusyStatus;
 use crate::model::{Class, Contact};
 use crate::wbxml::codepages::resolverecipients as r;
 use crate::wbxml::Element;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
 
 /// ResolveRecipients:Status values (MS-ASCMD 2.2.3.177.12).
 pub mod status {
@@ -39,6 +48,12 @@ const TYPE_CONTACT: u32 = 2;
 /// Most `To` elements and suggestions per `To` (the spec's limits).
 const MAX_TO: usize = 100;
 const MAX_SUGGESTIONS: usize = 9999;
+/// One MergedFreeBusy digit per this much time.
+const SLOT_MINUTES: i64 = 30;
+/// The window when the request names no EndTime, and the longest allowed.
+const DEFAULT_WINDOW_DAYS: i64 = 7;
+const MAX_WINDOW_DAYS: i64 = 42;
+
 /// `CertificateRetrieval` 1 = do not retrieve certificates.
 const NO_CERTIFICATES: u32 = 1;
 
@@ -66,13 +81,16 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         .filter(|_| ctx.req.version.has_contact_pictures())
         .map(|p| PictureLimits::parse(p, r::MaxSize, r::MaxPictures));
     let mut pictures_sent = 0;
-    let window = options
+    let free_busy_window = match options
         .and_then(|o| o.child(r::Availability))
-        .filter(|_| ctx.req.version.has_availability());
-    if window.is_some_and(|w| !valid_window(w)) {
-        return Ok(status_only(status::PROTOCOL_ERROR));
-    }
-    let availability = window.is_some();
+        .filter(|_| ctx.req.version.has_availability())
+    {
+        Some(w) => match window(w) {
+            Some(window) => Some(window),
+            None => return Ok(status_only(status::PROTOCOL_ERROR)),
+        },
+        None => None,
+    };
     // A book named in [gal] sources is the directory even for the user who
     // owns it; the user's other address books are their own contacts.
     let directory_books = ctx.session.gal_collections(&ctx.config.gal.sources)?;
@@ -95,9 +113,13 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
             max_suggestions,
             certificates,
             pictures,
-            availability,
+            availability: free_busy_window,
         };
-        response.push(answer(to, found, &wants, &mut pictures_sent));
+        let mut free_busy = |address: &str| match wants.availability {
+            Some(window) => availability(ctx, address, window).map(Some),
+            None => Ok(None),
+        };
+        response.push(answer(to, found, &wants, &mut pictures_sent, &mut free_busy)?);
     }
     Ok(Outcome::Wbxml(response))
 }
@@ -107,11 +129,21 @@ struct Wants {
     max_suggestions: usize,
     certificates: bool,
     pictures: Option<PictureLimits>,
-    availability: bool,
+    /// The free/busy window asked for.
+    availability: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
+/// The Availability element of a recipient, when it was asked for.
+type FreeBusyOf<'a> = dyn FnMut(&str) -> Result<Option<Element>, CommandError> + 'a;
+
 /// The `Response` for one `To`; `pictures_sent` counts photos across `To`s.
-fn answer(to: &str, mut found: Vec<(u32, Contact)>, wants: &Wants, pictures_sent: &mut usize) -> Element {
+fn answer(
+    to: &str,
+    mut found: Vec<(u32, Contact)>,
+    wants: &Wants,
+    pictures_sent: &mut usize,
+    free_busy: &mut FreeBusyOf,
+) -> Result<Element, CommandError> {
     let max = wants.max_suggestions;
     // One entry per address: the directory's wins over a private copy.
     let mut seen: Vec<String> = Vec::new();
@@ -147,11 +179,10 @@ fn answer(to: &str, mut found: Vec<(u32, Contact)>, wants: &Wants, pictures_sent
                 directory::addresses(c).next().unwrap_or_default(),
             );
         // Availability and certificates only for a resolved recipient.
-        if wants.availability && code == status::SUCCESS {
-            recipient.push(
-                Element::new(r::Availability)
-                    .with_text(r::Status, status::FREE_BUSY_UNAVAILABLE.to_string()),
-            );
+        if code == status::SUCCESS {
+            if let Some(a) = free_busy(directory::addresses(c).next().unwrap_or_default())? {
+                recipient.push(a);
+            }
         }
         if wants.certificates && code == status::SUCCESS {
             recipient.push(
@@ -170,23 +201,154 @@ fn answer(to: &str, mut found: Vec<(u32, Contact)>, wants: &Wants, pictures_sent
         }
         e.push(recipient);
     }
-    e
+    Ok(e)
 }
 
-/// An Availability request needs a StartTime and, when it has one, an
-/// EndTime at least 30 minutes later (MS-ASCMD 2.2.3.16).
-fn valid_window(w: &Element) -> bool {
-    let time = |tag| {
-        w.text_of(tag)
-            .map(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
+/// The Availability of the person at `address`: MergedFreeBusy when they
+/// are a user of this server with free/busy data, else Status 163. A
+/// backend that cannot answer costs the recipient its free/busy, not the
+/// whole command.
+fn availability(
+    ctx: &mut Ctx,
+    address: &str,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Element, CommandError> {
+    let known = match identity::user_of(ctx.config, address) {
+        Some(user) => match ctx.session.free_busy(&user, start, end) {
+            Ok(known) => known,
+            Err(e @ BackendError::AuthFailed) => return Err(e.into()),
+            Err(e) => {
+                log::warn!("ResolveRecipients: no free/busy of {address}: {e}");
+                None
+            }
+        },
+        None => None,
     };
-    match (time(r::StartTime), time(r::EndTime)) {
-        (Some(Some(_)), None) => true,
-        (Some(Some(start)), Some(Some(end))) => end - start >= chrono::Duration::minutes(30),
-        _ => false,
+    Ok(match known {
+        Some(fb) => Element::new(r::Availability)
+            .with_text(r::Status, status::SUCCESS.to_string())
+            .with_text(r::MergedFreeBusy, merged_free_busy(start, end, &fb)),
+        None => Element::new(r::Availability)
+            .with_text(r::Status, status::FREE_BUSY_UNAVAILABLE.to_string()),
+    })
+}
+
+/// MergedFreeBusy (MS-ASCMD 2.2.3.107): one digit per 30 minutes from
+/// `start` to `end` (the last slot may be shorter): 0 free, 1 tentative,
+/// 2 busy, 3 out of office, 4 no data (outside what `fb` covers). A slot
+/// takes the highest digit of anything inside it.
+pub fn merged_free_busy(start: DateTime<Utc>, end: DateTime<Utc>, fb: &FreeBusy) -> String {
+    let slot = Duration::minutes(SLOT_MINUTES);
+    let mut out = String::new();
+    let mut from = start;
+    while from < end {
+        let to = (from + slot).min(end);
+        let digit = if to <= fb.covered.0 || from >= fb.covered.1 {
+            '4'
+        } else {
+            fb.busy
+                .iter()
+                .filter(|b| b.start < to && b.end > from)
+                .map(|b| match b.status {
+                    BusyStatus::Tentative => '1',
+                    BusyStatus::OutOfOffice => '3',
+                    BusyStatus::Free | BusyStatus::WorkingElsewhere => '0',
+                    BusyStatus::Busy => '2',
+                })
+                .max()
+                .unwrap_or('0')
+        };
+        out.push(digit);
+        from = to;
     }
+    out
+}
+
+/// The window of an Availability request: StartTime, and EndTime or seven
+/// days later; `None` (Status 5) when a time is malformed, the window is
+/// shorter than 30 minutes or longer than 42 days (MS-ASCMD 2.2.3.61.1).
+fn window(w: &Element) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let time = |tag| {
+        w.text_of(tag).map(|t| {
+            DateTime::parse_from_rfc3339(t.trim())
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        })
+    };
+    let start = time(r::StartTime)??;
+    let end = match time(r::EndTime) {
+        None => start + Duration::days(DEFAULT_WINDOW_DAYS),
+        Some(end) => end?,
+    };
+    let length = end - start;
+    (length >= Duration::minutes(SLOT_MINUTES) && length <= Duration::days(MAX_WINDOW_DAYS))
+        .then_some((start, end))
 }
 
 fn status_only(code: u32) -> Outcome {
     Outcome::Wbxml(Element::new(r::ResolveRecipients).with_text(r::Status, code.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::free_busy::Busy;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, h, m, 0).unwrap()
+    }
+
+    fn busy(from: DateTime<Utc>, to: DateTime<Utc>, status: BusyStatus) -> Busy {
+        Busy {
+            start: from,
+            end: to,
+            status,
+        }
+    }
+
+    #[test]
+    fn one_digit_per_half_hour_highest_wins() {
+        let fb = FreeBusy {
+            covered: (at(8, 0), at(20, 0)),
+            busy: vec![
+                busy(at(9, 0), at(10, 0), BusyStatus::Busy),
+                busy(at(9, 45), at(10, 10), BusyStatus::OutOfOffice),
+                busy(at(11, 0), at(11, 30), BusyStatus::Tentative),
+                busy(at(12, 0), at(12, 30), BusyStatus::Free),
+            ],
+        };
+        // 08:00 .. 13:00: ten slots.
+        assert_eq!(merged_free_busy(at(8, 0), at(13, 0), &fb), "0023301000");
+        // A window not on the half hour, ending mid-slot.
+        assert_eq!(merged_free_busy(at(8, 50), at(10, 5), &fb), "233");
+        // Outside what is covered: no data.
+        assert_eq!(merged_free_busy(at(19, 0), at(21, 0), &fb), "0044");
+        let nothing = FreeBusy {
+            covered: (at(8, 0), at(20, 0)),
+            busy: Vec::new(),
+        };
+        assert_eq!(merged_free_busy(at(8, 0), at(9, 0), &nothing), "00");
+    }
+
+    #[test]
+    fn window_defaults_and_limits() {
+        let avail = |start: &str, end: Option<&str>| {
+            let mut e = Element::new(r::Availability).with_text(r::StartTime, start);
+            if let Some(end) = end {
+                e.push_text(r::EndTime, end);
+            }
+            window(&e)
+        };
+        let start = "2026-12-01T08:00:00.000Z";
+        assert_eq!(
+            avail(start, None).map(|(s, e)| e - s),
+            Some(Duration::days(7))
+        );
+        assert!(avail(start, Some("2026-12-01T08:30:00.000Z")).is_some());
+        assert!(avail(start, Some("2026-12-01T08:29:00.000Z")).is_none());
+        assert!(avail(start, Some("2027-01-13T08:00:00.000Z")).is_none(), "43 days");
+        assert!(avail("yesterday", None).is_none());
+        assert!(window(&Element::new(r::Availability)).is_none());
+    }
 }

@@ -28,7 +28,8 @@
 use super::login_cache::LoginCache;
 use super::{db, random};
 use crate::backend::{
-    directory, Backend, BackendError, ChangeSet, Collection, Cursor, Result, Session, Window,
+    directory, free_busy, Backend, BackendError, ChangeSet, Collection, Cursor, Result, Session,
+    Window,
 };
 use crate::model::span::{in_window, span_of, Span};
 use crate::model::{Class, Contact, Item};
@@ -623,6 +624,47 @@ impl Session for EmbeddedSession {
             }
             Ok(found)
         })
+    }
+
+    /// Free/busy is readable by every user, like Horde's published
+    /// free/busy: the events of all of `user`'s calendars whose stored span
+    /// meets the window (one query), expanded into occurrences.
+    fn free_busy(
+        &mut self,
+        user: &str,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<free_busy::FreeBusy>> {
+        let events = self.read(|c, _| {
+            let known = c
+                .prepare_cached("SELECT 1 FROM users WHERE name = ?1")?
+                .exists([user])?;
+            if !known {
+                return Ok(None);
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT i.data FROM items i JOIN collections c ON c.id = i.collection
+                  WHERE c.user = ?1 AND c.class = ?2
+                    AND (i.start IS NULL OR i.start < ?4) AND (i.end IS NULL OR i.end > ?3)",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    user,
+                    Class::Calendar.as_str(),
+                    start.timestamp(),
+                    end.timestamp()
+                ],
+                |r| r.get::<_, String>(0),
+            )?;
+            let mut events = Vec::new();
+            for row in rows {
+                if let Ok(Item::Event(event)) = serde_json::from_str(&row?) {
+                    events.push(event);
+                }
+            }
+            Ok(Some(events))
+        })?;
+        Ok(events.map(|events| free_busy::from_events(&events, start, end)))
     }
 
     fn calls(&self) -> u32 {

@@ -10,6 +10,8 @@
 //! export carries the whole calendar (measured: see tests/horde_backend.rs).
 
 use super::items_from_export;
+use super::rpc::RpcClient;
+use crate::backend::free_busy::{self, FreeBusy};
 use crate::backend::{BackendError, Result};
 use crate::convert::ical;
 use crate::model::{Event, Item};
@@ -28,6 +30,35 @@ pub fn fetch(export: &HashMap<String, String>, uids: &[String]) -> Vec<(String, 
 pub fn to_ical(event: &Event, uid: &str) -> Result<String> {
     ical::check_event(event).map_err(|e| BackendError::Invalid(format!("event: {e:#}")))?;
     Ok(ical::write_event(event, uid))
+}
+
+/// Largest published free/busy read (a month of busy periods is a few KB).
+const MAX_FREE_BUSY_BYTES: u64 = 1024 * 1024;
+
+/// `user`'s free/busy as Kronolith publishes it (`kronolith/fb.php?u=`, the
+/// page Horde itself links as a user's free/busy URL). Over JSON-RPC,
+/// `calendar.getFreeBusy` answers `{"type":"vFreebusy"}` (the PHP object does
+/// not serialize) and `calendar.lookupFreeBusy` needs a free/busy URL in the
+/// person's contact, so the published page is the one place with the data.
+/// It covers the user's free/busy calendars from today for the user's
+/// `freebusy_days` (30 by default) and Horde caches it for six minutes.
+pub fn free_busy(rpc: &mut RpcClient, user: &str) -> Result<Option<FreeBusy>> {
+    let query = url_escape(user);
+    let text = rpc.get_page(&format!("kronolith/fb.php?u={query}"), MAX_FREE_BUSY_BYTES)?;
+    Ok(free_busy::from_vfreebusy(&text))
+}
+
+/// Percent-encoding of a query value (RFC 3986 unreserved kept).
+fn url_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// One VCALENDAR per VEVENT of `text` (each with the VTIMEZONEs), the series
@@ -56,6 +87,15 @@ pub fn one_event_each(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod split_tests {
+    #[test]
+    fn user_names_are_escaped_in_the_query() {
+        assert_eq!(
+            super::url_escape("jane.doe@example.com"),
+            "jane.doe%40example.com"
+        );
+        assert_eq!(super::url_escape("a&b c"), "a%26b%20c");
+    }
+
     #[test]
     fn series_first_then_each_override_with_its_zone() {
         let text =

@@ -504,6 +504,20 @@ impl Session for HordeSession {
         Ok(new_id)
     }
 
+    /// Kronolith's published free/busy of `user` (one HTTP GET); the
+    /// window is what Horde publishes, whatever `start` and `end` ask.
+    fn free_busy(
+        &mut self,
+        user: &str,
+        _start: chrono::DateTime<chrono::Utc>,
+        _end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<crate::backend::free_busy::FreeBusy>> {
+        if !self.classes.contains(&Class::Calendar) {
+            return Ok(None);
+        }
+        calendar::free_busy(&mut self.rpc, user)
+    }
+
     fn calls(&self) -> u32 {
         self.rpc.calls()
     }

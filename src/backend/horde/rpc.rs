@@ -158,6 +158,32 @@ impl RpcClient {
         parse_reply(method, &text)
     }
 
+    /// GET another page of the same Horde, `path` relative to the folder of
+    /// rpc.php (Kronolith's published free/busy, `kronolith/fb.php?u=...`);
+    /// counted as a call. At most `limit` bytes are read.
+    pub fn get_page(&mut self, path: &str, limit: u64) -> Result<String> {
+        self.calls += 1;
+        let base = self
+            .url
+            .rsplit_once('/')
+            .map_or(self.url.as_str(), |(b, _)| b);
+        let url = format!("{base}/{path}");
+        let response = match agent().get(&url).timeout(self.timeout).call() {
+            Ok(response) => response,
+            Err(ureq::Error::Status(404, _)) => {
+                return Err(BackendError::NotFound(format!("Horde page {path}")))
+            }
+            Err(e) => return Err(BackendError::Unavailable(format!("{path}: {e}"))),
+        };
+        let mut text = String::new();
+        response
+            .into_reader()
+            .take(limit)
+            .read_to_string(&mut text)
+            .map_err(|e| BackendError::Unavailable(format!("{path}: reading reply: {e}")))?;
+        Ok(text)
+    }
+
     fn remember_cookie(&self, response: &ureq::Response) {
         let horde = response
             .all("set-cookie")
