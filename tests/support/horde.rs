@@ -253,3 +253,27 @@ pub fn horde_config(extra: &str) -> tempfile::TempDir {
     .expect("write config");
     dir
 }
+
+/// Forget Kronolith's published free/busy of `user`: `kronolith/fb.php`
+/// caches it for six minutes in Horde's file cache (key
+/// `kronolith.fb.u.<user>`, file `cache_<md5 of the key>`), so a test that
+/// just changed the user's calendar removes the entry to see the change.
+pub fn drop_free_busy_cache(user: &str) {
+    let key = format!("kronolith.fb.u.{user}");
+    let out = Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(key.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("run md5sum");
+    let md5 = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let _ = std::fs::remove_file(format!("/var/lib/horde/cache/cache_{md5}"));
+}
