@@ -135,6 +135,9 @@ impl Session for CombinedSession {
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         self.mail()?.fetch_attachment(file_reference)
     }
+    fn certificates(&mut self, books: &[Collection], address: &str) -> Result<Vec<Vec<u8>>> {
+        self.pim.certificates(books, address)
+    }
     fn free_busy(
         &mut self,
         user: &str,

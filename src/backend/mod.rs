@@ -204,6 +204,14 @@ pub trait Session: Send {
         Ok(found)
     }
 
+    /// The S/MIME certificates (DER) stored for the contact with this
+    /// address in these address books, for ResolveRecipients. By default
+    /// none: the contact model keeps no certificates.
+    fn certificates(&mut self, books: &[Collection], address: &str) -> Result<Vec<Vec<u8>>> {
+        let _ = (books, address);
+        Ok(Vec::new())
+    }
+
     /// When `user` (a user of this server, not necessarily the session's)
     /// is busy between `start` and `end`, for ResolveRecipients
     /// Availability; `None` when this backend has no free/busy for them.

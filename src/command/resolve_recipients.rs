@@ -4,8 +4,9 @@
 //! matches one entry's address exactly, or matches one entry at all, is
 //! resolved (Status 1); several matches are suggestions (2, or 3 when
 //! `MaxAmbiguousRecipients` cut the list); none is Status 4. Certificates:
-//! no S/MIME certificates are stored, so a request for them gets Status 7
-//! (no valid certificate) with count 0. From 14.1 `Picture` returns the
+//! the S/MIME certificates stored with the contact (`Session::certificates`:
+//! Turba's `smimePublicKey`; the embedded store keeps none, so Status 7 "no
+//! valid certificate" with count 0), within `MaxCertificates`. From 14.1 `Picture` returns the
 //! contacts' photos within `MaxSize`/`MaxPictures` (statuses as in Search).
 //! `Availability` (14.0+): for a resolved recipient who is a user of this
 //! server (`identity::user_of`), `MergedFreeBusy` from the backend's
@@ -37,6 +38,8 @@ pub mod status {
     pub const PROTOCOL_ERROR: u32 = 5;
     /// Certificates: the recipient has no valid S/MIME certificate.
     pub const NO_VALID_CERTIFICATE: u32 = 7;
+    /// Certificates: returning them would pass MaxCertificates.
+    pub const CERTIFICATE_LIMIT: u32 = 8;
     /// Availability: no free/busy data for this recipient.
     pub const FREE_BUSY_UNAVAILABLE: u32 = 163;
 }
@@ -54,8 +57,12 @@ const SLOT_MINUTES: i64 = 30;
 const DEFAULT_WINDOW_DAYS: i64 = 7;
 const MAX_WINDOW_DAYS: i64 = 42;
 
-/// `CertificateRetrieval` 1 = do not retrieve certificates.
+/// `CertificateRetrieval`: 1 none, 2 full certificates, 3 mini-certificates.
 const NO_CERTIFICATES: u32 = 1;
+const FULL_CERTIFICATES: u32 = 2;
+const MINI_CERTIFICATES: u32 = 3;
+/// The most certificates one response carries (MaxCertificates' range).
+const MAX_CERTIFICATES: usize = 9999;
 
 pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
     let Some(body) = body.filter(|b| b.tag == r::ResolveRecipients) else {
@@ -72,9 +79,15 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     let max_suggestions = options
         .and_then(|o| o.u32_of(r::MaxAmbiguousRecipients))
         .map_or(MAX_SUGGESTIONS, |m| (m as usize).min(MAX_SUGGESTIONS));
-    let certificates = options
-        .and_then(|o| o.u32_of(r::CertificateRetrieval))
-        .is_some_and(|c| c != NO_CERTIFICATES);
+    let certificates = match options.and_then(|o| o.u32_of(r::CertificateRetrieval)) {
+        None | Some(NO_CERTIFICATES) => None,
+        Some(FULL_CERTIFICATES) => Some(r::Certificate),
+        Some(MINI_CERTIFICATES) => Some(r::MiniCertificate),
+        Some(_) => return Ok(status_only(status::PROTOCOL_ERROR)),
+    };
+    let mut certificates_left = options
+        .and_then(|o| o.u32_of(r::MaxCertificates))
+        .map_or(MAX_CERTIFICATES, |m| (m as usize).min(MAX_CERTIFICATES));
 
     let pictures = options
         .and_then(|o| o.child(r::Picture))
@@ -100,6 +113,7 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         .into_iter()
         .filter(|c| c.class == Class::Contacts && !directory_books.iter().any(|d| d.id == c.id))
         .collect();
+    let all_books: Vec<_> = directory_books.iter().chain(&own).cloned().collect();
 
     let mut response = Element::new(r::ResolveRecipients).with_text(r::Status, status::SUCCESS.to_string());
     for to in wanted {
@@ -111,15 +125,21 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         }
         let wants = Wants {
             max_suggestions,
-            certificates,
             pictures,
-            availability: free_busy_window,
         };
-        let mut free_busy = |address: &str| match wants.availability {
-            Some(window) => availability(ctx, address, window).map(Some),
-            None => Ok(None),
+        // What a resolved recipient gets besides its name: Availability,
+        // then Certificates (the order of MS-ASCMD 2.2.3.145).
+        let mut extras = |address: &str| {
+            let mut out = Vec::new();
+            if let Some(window) = free_busy_window {
+                out.push(availability(ctx, address, window)?);
+            }
+            if let Some(tag) = certificates {
+                out.push(certificates_of(ctx, &all_books, address, tag, &mut certificates_left)?);
+            }
+            Ok(out)
         };
-        response.push(answer(to, found, &wants, &mut pictures_sent, &mut free_busy)?);
+        response.push(answer(to, found, &wants, &mut pictures_sent, &mut extras)?);
     }
     Ok(Outcome::Wbxml(response))
 }
@@ -127,14 +147,12 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
 /// What the request's Options ask for.
 struct Wants {
     max_suggestions: usize,
-    certificates: bool,
     pictures: Option<PictureLimits>,
-    /// The free/busy window asked for.
-    availability: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-/// The Availability element of a recipient, when it was asked for.
-type FreeBusyOf<'a> = dyn FnMut(&str) -> Result<Option<Element>, CommandError> + 'a;
+/// The Availability and Certificates elements of a resolved recipient, by
+/// address, as far as the request asked for them.
+type ExtrasOf<'a> = dyn FnMut(&str) -> Result<Vec<Element>, CommandError> + 'a;
 
 /// The `Response` for one `To`; `pictures_sent` counts photos across `To`s.
 fn answer(
@@ -142,7 +160,7 @@ fn answer(
     mut found: Vec<(u32, Contact)>,
     wants: &Wants,
     pictures_sent: &mut usize,
-    free_busy: &mut FreeBusyOf,
+    extras: &mut ExtrasOf,
 ) -> Result<Element, CommandError> {
     let max = wants.max_suggestions;
     // One entry per address: the directory's wins over a private copy.
@@ -180,16 +198,9 @@ fn answer(
             );
         // Availability and certificates only for a resolved recipient.
         if code == status::SUCCESS {
-            if let Some(a) = free_busy(directory::addresses(c).next().unwrap_or_default())? {
-                recipient.push(a);
+            for extra in extras(directory::addresses(c).next().unwrap_or_default())? {
+                recipient.push(extra);
             }
-        }
-        if wants.certificates && code == status::SUCCESS {
-            recipient.push(
-                Element::new(r::Certificates)
-                    .with_text(r::Status, status::NO_VALID_CERTIFICATE.to_string())
-                    .with_text(r::CertificateCount, "0"),
-            );
         }
         if let Some(limits) = wants.pictures {
             let (status, photo) = limits.check(c.picture.as_deref(), pictures_sent);
@@ -200,6 +211,44 @@ fn answer(
             recipient.push(picture);
         }
         e.push(recipient);
+    }
+    Ok(e)
+}
+
+/// The Certificates of the person at `address`: the stored S/MIME
+/// certificates as `Certificate` (CertificateRetrieval 2) or, for 3, as
+/// `MiniCertificate` (no smaller form of a certificate is stored, so the
+/// certificate itself); Status 7 without one, 8 when they would pass the
+/// request's MaxCertificates (CertificateCount then says how many were held
+/// back, MS-ASCMD 2.2.3.101).
+fn certificates_of(
+    ctx: &mut Ctx,
+    books: &[crate::backend::Collection],
+    address: &str,
+    tag: crate::wbxml::Tag,
+    left: &mut usize,
+) -> Result<Element, CommandError> {
+    let found = match ctx.session.certificates(books, address) {
+        Ok(found) => found,
+        Err(e @ BackendError::AuthFailed) => return Err(e.into()),
+        Err(e) => {
+            log::warn!("ResolveRecipients: no certificates of {address}: {e}");
+            Vec::new()
+        }
+    };
+    let code = match found.len() {
+        0 => status::NO_VALID_CERTIFICATE,
+        n if n > *left => status::CERTIFICATE_LIMIT,
+        _ => status::SUCCESS,
+    };
+    let mut e = Element::new(r::Certificates)
+        .with_text(r::Status, code.to_string())
+        .with_text(r::CertificateCount, found.len().to_string());
+    if code == status::SUCCESS {
+        *left -= found.len();
+        for der in found {
+            e.push_text(tag, base64::engine::general_purpose::STANDARD.encode(der));
+        }
     }
     Ok(e)
 }

@@ -20,6 +20,7 @@
 //! - `add`, `replace`, `delete`: 1; `move_item`: 3.
 
 pub mod calendar;
+mod certificates;
 pub mod contacts;
 mod icalendar;
 pub mod notes;
@@ -502,6 +503,11 @@ impl Session for HordeSession {
             imported_uid(self.call(&app.method("import"), json!([content, content_type, to.id]))?)?;
         self.delete(from, id)?;
         Ok(new_id)
+    }
+
+    /// Turba's `smimePublicKey` of the contact (one call).
+    fn certificates(&mut self, books: &[Collection], address: &str) -> Result<Vec<Vec<u8>>> {
+        certificates::certificates(&mut self.rpc, books, address)
     }
 
     /// Kronolith's published free/busy of `user` (one HTTP GET); the
