@@ -231,7 +231,8 @@ fn meetings_in_a_kronolith_calendar_are_answered_per_series_and_occurrence() {
     assert!(export.contains("PARTSTAT=ACCEPTED"), "{export}");
 
     // InstanceId of a single meeting, InstanceId from a 14.0 device, an
-    // appointment without attendees: Status 2; a malformed InstanceId: 104.
+    // appointment without attendees, a time the series has no occurrence
+    // at: Status 2; a malformed InstanceId: 104.
     let result = respond(
         &alice,
         request(1, &calendar, &single).with_text(mr::InstanceId, "2027-12-01T10:00:00.000Z"),
@@ -246,6 +247,13 @@ fn meetings_in_a_kronolith_calendar_are_answered_per_series_and_occurrence() {
     assert_eq!(result.text_of(mr::Status), Some("2"));
     let result = respond(&alice, request(1, &calendar, &own));
     assert_eq!(result.text_of(mr::Status), Some("2"));
+    for not_an_occurrence in ["2027-12-03T11:00:00.000Z", "2027-12-09T10:00:00.000Z"] {
+        let result = respond(
+            &alice,
+            request(1, &calendar, &series).with_text(mr::InstanceId, not_an_occurrence),
+        );
+        assert_eq!(result.text_of(mr::Status), Some("2"), "{not_an_occurrence}");
+    }
     let result = respond(
         &alice,
         request(1, &calendar, &series).with_text(mr::InstanceId, "tomorrow"),

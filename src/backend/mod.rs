@@ -7,7 +7,7 @@ pub mod embedded;
 pub mod free_busy;
 pub mod horde;
 pub mod mail;
-mod occurrences;
+pub mod occurrences;
 mod select;
 pub use select::from_config;
 

@@ -91,6 +91,24 @@ pub fn between(event: &Event, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occ
     found
 }
 
+/// Whether the series has an occurrence originally starting at `original`
+/// (exceptions aside: a moved or deleted occurrence still counts).
+pub fn is_occurrence(event: &Event, original: When) -> bool {
+    let zone = event
+        .time_zone
+        .as_deref()
+        .and_then(parse_iana)
+        .unwrap_or(Tz::UTC);
+    let plain = Event {
+        exceptions: None,
+        ..event.clone()
+    };
+    let at = span(original, original, zone).0;
+    between(&plain, at, at + Duration::seconds(1))
+        .iter()
+        .any(|o| o.start == at)
+}
+
 /// Start and end instants; an all-day event runs from the start of its
 /// first day to the start of its end day in its zone.
 fn span(start: When, end: When, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -253,6 +271,16 @@ mod tests {
         assert_eq!(o[1].start, at(2026, 12, 5, 14));
         assert_eq!(o[1].end, at(2026, 12, 5, 15), "keeps the series' length");
         assert_eq!(o[1].busy, Some(BusyStatus::Tentative));
+        assert!(
+            is_occurrence(&daily, When::At(at(2026, 12, 3, 10))),
+            "deleted, still one"
+        );
+        assert!(!is_occurrence(&daily, When::At(at(2026, 12, 2, 10))));
+        assert!(!is_occurrence(&daily, When::At(at(2026, 12, 3, 11))));
+        assert!(
+            !is_occurrence(&daily, When::At(at(2026, 12, 7, 10))),
+            "past the count"
+        );
 
         // Tuesdays and Thursdays every other week, until Dec 31.
         let weekly = series(RecurrenceType::Weekly, |r| {

@@ -23,7 +23,7 @@
 
 use super::identity;
 use super::{CommandError, Ctx, Outcome};
-use crate::backend::{BackendError, Collection};
+use crate::backend::{occurrences, BackendError, Collection};
 use crate::convert::eas_calendar;
 use crate::convert::eas_fields::parse_time;
 use crate::convert::ical;
@@ -323,7 +323,8 @@ impl SendResponse {
     }
 }
 
-/// The occurrence `instance_id` of a recurring meeting answered: declined
+/// The occurrence `instance_id` of a recurring meeting answered (one the
+/// series does not have is Status 2): declined
 /// becomes a deleted exception, otherwise the occurrence's exception gets
 /// the attendee's status. Returns the occurrence's original start.
 fn answer_occurrence(
@@ -338,6 +339,9 @@ fn answer_occurrence(
     }
     let start = eas_calendar::occurrence(event, instance_id)
         .map_err(|_| Failure::Status(status::INVALID_DATETIME))?;
+    if !occurrences::is_occurrence(event, start) {
+        return Err(invalid());
+    }
     if answer == Answer::Declined {
         eas_calendar::delete_occurrence(event, instance_id).map_err(|_| invalid())?;
         return Ok(start);

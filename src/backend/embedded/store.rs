@@ -16,9 +16,10 @@
 //!   its deletions; they go with their collection or user.
 //! - Moves keep the item id: the source logs a deletion, the target a change.
 //! - Every statement is keyed by the session's user: collection ids of other
-//!   users are `NotFound`, exactly like ids that never existed. The one
-//!   exception is reading the directory: address books named in `[gal]
-//!   sources` (as `owner/name` or by id) can be searched by every user.
+//!   users are `NotFound`, exactly like ids that never existed. The
+//!   exceptions are reading the directory (address books named in `[gal]
+//!   sources`, as `owner/name` or by id, can be searched by every user) and
+//!   free/busy (when a user's events keep them busy, not what they are).
 //! - Writes run in `BEGIN IMMEDIATE` transactions (see `db`), so concurrent
 //!   processes and threads queue instead of failing, and counter values are
 //!   committed in the order they are taken.
