@@ -500,7 +500,7 @@ fn fetching_100_contacts_costs_a_constant_number_of_calls() {
         .unwrap()
         .contains(&late));
     let calls = session.calls();
-    let got = session.fetch(&book, &[late.clone()]).unwrap();
+    let got = session.fetch(&book, std::slice::from_ref(&late)).unwrap();
     assert_eq!(session.calls() - calls, 1, "keys learnt by the listing");
     assert_eq!(got.len(), 1);
     // A contact deleted behind our back is left out, not an error.
