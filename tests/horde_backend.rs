@@ -621,6 +621,28 @@ fn calls_per_session_method() {
     timed("cursor", 1, session.as_mut(), &mut |s| {
         cursor = s.cursor(&book).unwrap()
     });
+    // The change points of a few collections, side by side, in order.
+    let defaults: Vec<_> = all.iter().filter(|c| c.is_default).cloned().collect();
+    let mut points = Vec::new();
+    timed(
+        "cursors (defaults)",
+        defaults.len() as u32,
+        session.as_mut(),
+        &mut |s| {
+            points = s
+                .cursors(&defaults)
+                .into_iter()
+                .map(Result::unwrap)
+                .collect()
+        },
+    );
+    for (collection, point) in defaults.iter().zip(&points) {
+        assert_eq!(
+            &session.cursor(collection).unwrap(),
+            point,
+            "{collection:?}"
+        );
+    }
     timed("changes, none", 1, session.as_mut(), &mut |s| {
         s.changes(&book, &cursor).unwrap();
     });

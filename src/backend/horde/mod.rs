@@ -14,7 +14,7 @@
 //! - `collections`: 1 per app (`sources`), 2 for an app where the user has
 //!   several collections (+ `getDefaultShare`); the apps' calls run side by
 //!   side, so it takes the time of one or two calls.
-//! - `cursor`: 1 (`getHighestModSeq`); `changes`: 1 when nothing changed, else 2.
+//! - `cursor`: 1 (`getHighestModSeq`), `cursors`: 1 per collection side by side; `changes`: 1 when nothing changed, else 2.
 //! - `list`: 1 (`listUids`); contacts 2 side by side (+ the keys of the
 //!   whole address book for the windows that follow).
 //! - `fetch` of W items: contacts 2 (1 when `list` or an earlier window
@@ -386,6 +386,23 @@ impl Session for HordeSession {
         let app = self.app(collection)?;
         let v = self.call(&app.method("getHighestModSeq"), json!([collection.id]))?;
         Ok(modseq_value(&v).to_string())
+    }
+
+    fn cursors(&mut self, collections: &[Collection]) -> Vec<Result<Cursor>> {
+        let calls = collections
+            .iter()
+            .map(|c| Ok((self.app(c)?.method("getHighestModSeq"), json!([c.id]))))
+            .collect::<Result<Vec<_>>>();
+        match calls {
+            Ok(calls) => self
+                .rpc
+                .call_all(calls)
+                .into_iter()
+                .map(|v| Ok(modseq_value(&v?).to_string()))
+                .collect(),
+            // A collection of no Horde app: the caller gets the error.
+            Err(e) => vec![Err(e)],
+        }
     }
 
     fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>> {
