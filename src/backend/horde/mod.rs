@@ -389,20 +389,26 @@ impl Session for HordeSession {
     }
 
     fn cursors(&mut self, collections: &[Collection]) -> Vec<Result<Cursor>> {
-        let calls = collections
-            .iter()
-            .map(|c| Ok((self.app(c)?.method("getHighestModSeq"), json!([c.id]))))
-            .collect::<Result<Vec<_>>>();
-        match calls {
-            Ok(calls) => self
-                .rpc
-                .call_all(calls)
-                .into_iter()
-                .map(|v| Ok(modseq_value(&v?).to_string()))
-                .collect(),
-            // A collection of no Horde app: the caller gets the error.
-            Err(e) => vec![Err(e)],
+        let mut calls = Vec::new();
+        let mut out: Vec<Option<Result<Cursor>>> = Vec::with_capacity(collections.len());
+        for c in collections {
+            match self.app(c) {
+                Ok(app) => {
+                    calls.push((app.method("getHighestModSeq"), json!([c.id])));
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
         }
+        let mut answers = self.rpc.call_all(calls).into_iter();
+        out.into_iter()
+            .map(|known| {
+                known.unwrap_or_else(|| {
+                    let answer = answers.next().expect("one answer per call");
+                    Ok(modseq_value(&answer?).to_string())
+                })
+            })
+            .collect()
     }
 
     fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>> {
