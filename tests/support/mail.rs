@@ -83,14 +83,30 @@ pub fn ensure_mail() {
     });
 }
 
+/// Exclusive use of the mailboxes, held for one test: the threads of this
+/// test binary queue on a mutex, other test binaries (also those of other
+/// checkouts on the same machine, which share Dovecot) on a file lock, so
+/// no `--reset` wipes the mail of a test that is still running.
+pub struct Mailboxes {
+    _thread: MutexGuard<'static, ()>,
+    _process: std::fs::File,
+}
+
 /// Exclusive use of the mailboxes for one test: every user's mail deleted,
 /// alice's INBOX = the 12 seed messages. Hold the guard for the whole test.
-pub fn fresh_mailboxes() -> MutexGuard<'static, ()> {
+pub fn fresh_mailboxes() -> Mailboxes {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let thread = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let process =
+        std::fs::File::create(std::env::temp_dir().join("horde-activesync-mailboxes.lock"))
+            .unwrap();
+    process.lock_exclusive().unwrap();
     ensure_mail();
     run_setup(&["--reset", "--seed", "12"]);
-    guard
+    Mailboxes {
+        _thread: thread,
+        _process: process,
+    }
 }
 
 /// Delete all mail again and re-seed, under the guard of `fresh_mailboxes`:
