@@ -77,6 +77,9 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     Ok(Outcome::Wbxml(response))
 }
 
+/// AirSyncBase:Type of an HTML body.
+const HTML_BODY: u32 = 2;
+
 /// Why one Request was not answered.
 enum Failure {
     /// Reported in its Result.
@@ -107,6 +110,8 @@ fn invalid() -> Failure {
 /// A 16.x SendResponse: mail the answer, with this note and proposed time.
 struct SendResponse {
     comment: Option<String>,
+    /// The note is HTML (AirSyncBase Type 2).
+    html: bool,
     proposed: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
@@ -279,6 +284,7 @@ impl Request {
             answer: self.answer,
             instance,
             comment: send.comment.as_deref(),
+            comment_is_html: send.html,
             proposed: send.proposed,
             sequence,
             now: DateTime::<Utc>::from(ctx.now),
@@ -302,10 +308,9 @@ impl Request {
 
 impl SendResponse {
     fn parse(e: &Element) -> Result<SendResponse, Failure> {
-        let comment = e
-            .child(asb::Body)
-            .and_then(|b| b.text_of(asb::Data))
-            .map(str::to_string);
+        let body = e.child(asb::Body);
+        let comment = body.and_then(|b| b.text_of(asb::Data)).map(str::to_string);
+        let html = body.and_then(|b| b.u32_of(asb::Type)) == Some(HTML_BODY);
         let time = |tag| e.text_of(tag).map(|t| parse_time(t).ok_or_else(invalid));
         let proposed = match (time(mr::ProposedStartTime), time(mr::ProposedEndTime)) {
             (None, None) => None,
@@ -319,7 +324,11 @@ impl SendResponse {
             // One without the other is invalid (MS-ASCMD 2.2.3.140/141).
             _ => return Err(invalid()),
         };
-        Ok(SendResponse { comment, proposed })
+        Ok(SendResponse {
+            comment,
+            html,
+            proposed,
+        })
     }
 }
 

@@ -134,6 +134,8 @@ pub struct Reply<'a> {
     pub instance: Option<When>,
     /// The user's note to the organizer (SendResponse's body).
     pub comment: Option<&'a str>,
+    /// The note is HTML (AirSyncBase Type 2), not plain text.
+    pub comment_is_html: bool,
     /// A new time the attendee proposes (makes the answer a COUNTER).
     pub proposed: Option<(DateTime<Utc>, DateTime<Utc>)>,
     pub sequence: Option<u32>,
@@ -202,15 +204,20 @@ impl Reply<'_> {
         if let Some(subject) = &self.event.subject {
             v.push(ContentLine::text("SUMMARY", subject));
         }
+        // COMMENT is plain text (RFC 5545 3.8.1.4); an HTML note goes only
+        // into the mail.
         if let Some(comment) = self.comment.filter(|c| !c.trim().is_empty()) {
-            v.push(ContentLine::text("COMMENT", comment));
+            if !self.comment_is_html {
+                v.push(ContentLine::text("COMMENT", comment));
+            }
         }
         cal.components.push(v);
         cal.to_text()
     }
 
     /// The answer as a mail to the organizer: a multipart/alternative with
-    /// the user's note (or a one-line summary) and the iTIP part
+    /// the user's note (plain or HTML as sent; else a one-line summary) and
+    /// the iTIP part
     /// (`text/calendar; method=REPLY`, RFC 6047 2.4). `None` when the event
     /// names no organizer address to send it to.
     pub fn message(&self) -> Option<Vec<u8>> {
@@ -225,12 +232,16 @@ impl Reply<'_> {
             self.answer.subject_prefix(),
             self.event.subject.as_deref().unwrap_or_default()
         );
-        let note = match self.comment.filter(|c| !c.trim().is_empty()) {
-            Some(c) => c.to_string(),
-            None => format!(
-                "{} has {}.",
-                self.attendee,
-                self.answer.partstat().to_lowercase()
+        let (note_type, note) = match self.comment.filter(|c| !c.trim().is_empty()) {
+            Some(c) if self.comment_is_html => ("text/html", c.to_string()),
+            Some(c) => ("text/plain", c.to_string()),
+            None => (
+                "text/plain",
+                format!(
+                    "{} has {}.",
+                    self.attendee,
+                    self.answer.partstat().to_lowercase()
+                ),
             ),
         };
         let boundary = format!(
@@ -256,7 +267,7 @@ impl Reply<'_> {
             "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
         ));
         for (content_type, body) in [
-            ("text/plain; charset=UTF-8".to_string(), note),
+            (format!("{note_type}; charset=UTF-8"), note),
             (
                 format!("text/calendar; charset=UTF-8; method={}", self.method()),
                 self.calendar(),
@@ -368,6 +379,7 @@ mod tests {
             answer: Answer::Declined,
             instance: None,
             comment: Some("Sorry"),
+            comment_is_html: false,
             proposed: None,
             sequence: Some(2),
             now: now(),
@@ -408,6 +420,16 @@ mod tests {
         assert!(counter.contains("METHOD:COUNTER"));
         assert!(counter.contains("DTSTART:20261202T090000Z"));
         assert!(counter.contains("DTEND:20261202T100000Z"));
+
+        reply.comment = Some("<p>Sorry</p>");
+        reply.comment_is_html = true;
+        assert!(!reply.calendar().contains("COMMENT"));
+        let raw = reply.message().unwrap();
+        let parsed = MessageParser::default().parse(&raw[..]).unwrap();
+        assert!(parsed
+            .parts
+            .iter()
+            .any(|p| p.is_content_type("text", "html")));
 
         let no_organizer = Event::default();
         reply.event = &no_organizer;
