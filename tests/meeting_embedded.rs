@@ -4,7 +4,10 @@
 
 mod support;
 
-use horde_activesync::wbxml::codepages::{airsync as a, calendar as cal, meetingresponse as mr};
+use horde_activesync::wbxml::codepages::{
+    airsync as a, calendar as cal, meetingresponse as mr, search as s,
+};
+use horde_activesync::wbxml::Element;
 use support::device::{commands, Phone};
 use support::horde::unique;
 use support::mail::{self, count_messages, fresh_mailboxes, wait_for_message};
@@ -106,18 +109,43 @@ fn a_recurring_invitation_is_accepted_then_answered_per_occurrence_and_declined(
         vec![("Delete".to_string(), calendar_id.clone())]
     );
 
-    // 14.1 has no SendResponse: the server mails nothing (the device sends
-    // its own answer with SendMail).
+    // A 14.1 device that found the invitation with Search answers it by its
+    // LongId. 14.1 has no SendResponse: the server mails nothing (the device
+    // sends its own answer with SendMail).
     let second = unique("once");
     let subject = format!("Review {second}");
     send_invitation(&bob, &second, &subject, false);
     let mut old = Phone::new(&served.url, "alice", "alicepass", "EMBALICE2", "14.1");
     old.folder_sync();
-    let listed = messages(&mut old, &inbox);
-    let id = id_of(&listed, &subject);
-    let result = respond(&old, request(1, &inbox, &id).with(send_response("ok")));
+    let search = Element::new(s::Search).with(
+        Element::new(s::Store)
+            .with_text(s::Name, "Mailbox")
+            .with(
+                Element::new(s::Query).with(
+                    Element::new(s::And)
+                        .with_text(a::Class, "Email")
+                        .with_text(a::CollectionId, inbox.clone())
+                        .with_text(s::FreeText, second.clone()),
+                ),
+            )
+            .with(Element::new(s::Options).with_text(s::Range, "0-9")),
+    );
+    let found = old.client.post("Search", Some(&search)).body.unwrap();
+    let long_id = found
+        .path(&[s::Response, s::Store, s::Result])
+        .and_then(|r| r.text_of(s::LongId))
+        .unwrap_or_else(|| panic!("{}", to_xml(&found)))
+        .to_string();
+    let by_long_id = Element::new(mr::Request)
+        .with_text(mr::UserResponse, "1")
+        .with_text(s::LongId, long_id.clone())
+        .with(send_response("ok"));
+    let result = respond(&old, by_long_id);
     assert_eq!(result.text_of(mr::Status), Some("1"), "{}", to_xml(&result));
     assert!(result.text_of(mr::CalendarId).is_some());
+    // LongId together with CollectionId is invalid (MS-ASCMD 2.2.3.150.2).
+    let both = request(1, &inbox, "1").with_text(s::LongId, long_id);
+    assert_eq!(respond(&old, both).text_of(mr::Status), Some("2"));
     assert_eq!(
         count_messages("bob", "INBOX", &format!("SUBJECT \"Accepted: {subject}\"")),
         0

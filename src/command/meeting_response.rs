@@ -1,7 +1,8 @@
 //! MeetingResponse (MS-ASCMD 2.2.1.11): the user accepts, tentatively
 //! accepts or declines a meeting, named by a meeting request mail (its
 //! iCalendar `METHOD:REQUEST` part, read over IMAP) or by an event of a
-//! calendar folder.
+//! calendar folder (CollectionId + RequestId, or the search:LongId that
+//! Search Store=Mailbox hands out).
 //!
 //! - Accept / tentative: the event is stored in the user's default calendar
 //!   (imported from the mail, or the calendar's own event updated) with the
@@ -131,21 +132,27 @@ impl Request {
             .u32_of(mr::UserResponse)
             .and_then(Answer::from_user_response)
             .ok_or_else(invalid)?;
-        // This server hands out no search LongIds, so none can name a request.
-        if e.child(search::LongId).is_some() {
-            return Err(invalid());
-        }
-        let folder = e
-            .text_of(mr::CollectionId)
-            .and_then(|id| folders.iter().find(|f| f.server_id == id.trim()))
+        // A search:LongId (Search Store=Mailbox hands out `<folder>:<uid>`)
+        // stands for CollectionId + RequestId, and excludes them.
+        let (folder_id, request_id) = match e.text_of(search::LongId) {
+            Some(_) if e.has(mr::CollectionId) || e.has(mr::RequestId) => {
+                return Err(invalid())
+            }
+            Some(long_id) => long_id.trim().split_once(':').ok_or_else(invalid)?,
+            None => (
+                e.text_of(mr::CollectionId).ok_or_else(invalid)?.trim(),
+                e.text_of(mr::RequestId).ok_or_else(invalid)?.trim(),
+            ),
+        };
+        let folder = folders
+            .iter()
+            .find(|f| f.server_id == folder_id)
             .cloned()
             .ok_or_else(invalid)?;
-        let request_id = e
-            .text_of(mr::RequestId)
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .ok_or_else(invalid)?
-            .to_string();
+        if request_id.is_empty() {
+            return Err(invalid());
+        }
+        let request_id = request_id.to_string();
         let instance_id = e.text_of(mr::InstanceId).map(|i| i.trim().to_string());
         if let Some(instance) = &instance_id {
             // Only a calendar item has occurrences to name.
