@@ -227,5 +227,9 @@ mod tests {
         assert!(!Version::V14_0.has_device_information_in_provision());
         assert!(Version::V14_1.has_device_information_in_provision());
         assert!(!Version::V2_5.uses_airsyncbase_body());
+        assert!(!Version::V14_0.meeting_response_instance_id());
+        assert!(Version::V14_1.meeting_response_instance_id());
+        assert!(!Version::V14_1.meeting_response_sends_mail());
+        assert!(Version::V16_0.meeting_response_sends_mail());
     }
 }
