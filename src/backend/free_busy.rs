@@ -84,7 +84,8 @@ pub fn from_vfreebusy(text: &str) -> Option<FreeBusy> {
             let Some(start) = parse_time(from) else {
                 continue;
             };
-            let end = parse_time(to).or_else(|| parse_duration(to).map(|d| start + d));
+            let end = parse_time(to)
+                .or_else(|| parse_duration(to).and_then(|d| start.checked_add_signed(d)));
             if let Some(end) = end.filter(|e| *e > start) {
                 busy.push(Busy { start, end, status });
             }

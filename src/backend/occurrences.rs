@@ -32,6 +32,11 @@ pub fn between(event: &Event, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occ
         return Vec::new();
     };
     let first = span(start, end, zone);
+    // Dates a calendar can hold; anything else (a malformed item) has no
+    // occurrences rather than overflowing the date arithmetic below.
+    if !(1..=9999).contains(&first.0.year()) || !(1..=9999).contains(&first.1.year()) {
+        return Vec::new();
+    }
     let length = first.1 - first.0;
     let mut found = Vec::new();
     let mut keep = |o: Occurrence| {
@@ -51,7 +56,9 @@ pub fn between(event: &Event, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occ
     let first_day = local_day(start, zone);
     let mut count = 0u32;
     for offset in 0..MAX_DAYS {
-        let day = first_day + Duration::days(offset);
+        let Some(day) = first_day.checked_add_signed(Duration::days(offset)) else {
+            break;
+        };
         let original = match start {
             When::Day(_) => When::Day(day),
             When::At(t) => When::At(from_local(zone, day.and_time(to_local(zone, t).time()))),
@@ -292,6 +299,15 @@ mod tests {
             starts(&weekly, at(2026, 11, 1, 0), at(2027, 2, 1, 0)),
             ["12-01 10", "12-03 10", "12-15 10", "12-17 10", "12-29 10"]
         );
+    }
+
+    #[test]
+    fn dates_no_calendar_holds_have_no_occurrences() {
+        let far = Utc.with_ymd_and_hms(200_000, 1, 1, 0, 0, 0).unwrap();
+        let mut e = series(RecurrenceType::Daily, |_| {});
+        e.start = Some(When::At(far));
+        e.end = Some(When::At(far));
+        assert!(between(&e, at(2026, 1, 1, 0), far).is_empty());
     }
 
     #[test]
