@@ -90,6 +90,36 @@ fn a_recurring_invitation_is_accepted_then_answered_per_occurrence_and_declined(
         to_xml(&coll)
     );
 
+    // Bob moves the Dec 3 occurrence and asks about it alone; accepting that
+    // request answers the occurrence and keeps the series.
+    send_occurrence_update(&bob, &uid, &summary, 3);
+    let mut again = Phone::new(&served.url, "alice", "alicepass", "EMBALICE3", "16.1");
+    again.folder_sync();
+    let listed = messages(&mut again, &inbox);
+    let update = id_of(&listed, &summary);
+    let result = respond(
+        &again,
+        request(1, &inbox, &update).with(send_response("Fine")),
+    );
+    assert_eq!(result.text_of(mr::Status), Some("1"), "{}", to_xml(&result));
+    assert_eq!(result.text_of(mr::CalendarId), Some(calendar_id.as_str()));
+    let reply = wait_for_message("bob", "INBOX", &format!("SUBJECT \"Accepted: {summary}\""));
+    let (_, ical) = itip_part(&reply);
+    assert!(ical.contains("RECURRENCE-ID:20271203T100000Z"), "{ical}");
+    let coll = alice.sync(&calendar, Some(100), vec![]);
+    assert_eq!(
+        commands(&coll),
+        vec![("Change".to_string(), calendar_id.clone())]
+    );
+    let changed = coll
+        .path(&[a::Commands, a::Change, a::ApplicationData])
+        .unwrap();
+    assert!(
+        changed.has(cal::Recurrence) && changed.has(cal::Exceptions),
+        "the series stays, with the occurrence as an exception: {}",
+        to_xml(changed)
+    );
+
     // The whole series declined: gone from the calendar, bob told.
     let result = respond(
         &alice,

@@ -204,6 +204,22 @@ impl Request {
         let calendar = default_calendar(ctx)?;
         let stored = find_by_uid(ctx, &calendar, &uid)?;
         let now = DateTime::<Utc>::from(ctx.now);
+        let sequence = itip::sequence_of(&text);
+        // A request about one occurrence of a series the calendar has
+        // answers that occurrence; it must not replace the series.
+        let occurrence = itip::occurrence_of(&text).map_err(|_| invalid())?;
+        if let (Some(original), Some(id)) = (occurrence, &stored) {
+            let Item::Event(mut series) = fetch_one(ctx, &calendar, id)? else {
+                return Err(invalid());
+            };
+            answer_occurrence(&mut series, original, &me, self.answer, now)?;
+            ctx.session
+                .replace(&calendar, id, &Item::Event(series))?;
+            itip::record_answer(&mut event, &me, self.answer, now);
+            self.mail_answer(ctx, &event, &uid, Some(original), sequence)?;
+            self.delete_request(ctx, &mailbox);
+            return Ok((self.answer != Answer::Declined).then(|| id.clone()));
+        }
         itip::record_answer(&mut event, &me, self.answer, now);
         let calendar_id = match (self.answer, stored) {
             (Answer::Declined, Some(id)) => {
@@ -217,11 +233,17 @@ impl Request {
             }
             (_, None) => Some(ctx.session.add(&calendar, &Item::Event(event.clone()))?),
         };
-        self.mail_answer(ctx, &event, &uid, None, itip::sequence_of(&text))?;
-        if let Err(e) = ctx.session.delete(&mailbox, &self.request_id) {
+        self.mail_answer(ctx, &event, &uid, occurrence, sequence)?;
+        self.delete_request(ctx, &mailbox);
+        Ok(calendar_id)
+    }
+
+    /// The answered request mail goes (to Trash where there is one); a
+    /// failure only costs the device a stale message, so it is logged.
+    fn delete_request(&self, ctx: &mut Ctx, mailbox: &Collection) {
+        if let Err(e) = ctx.session.delete(mailbox, &self.request_id) {
             log::warn!("MeetingResponse: request {} not deleted: {e}", self.request_id);
         }
-        Ok(calendar_id)
     }
 
     /// A meeting in a calendar folder: its (or one occurrence's) answer.
@@ -250,7 +272,12 @@ impl Request {
                 itip::record_answer(&mut event, &me, self.answer, now);
                 None
             }
-            Some(id) => Some(answer_occurrence(&mut event, id, &me, self.answer, now)?),
+            Some(id) => {
+                let start = eas_calendar::occurrence(&event, id)
+                    .map_err(|_| Failure::Status(status::INVALID_DATETIME))?;
+                answer_occurrence(&mut event, start, &me, self.answer, now)?;
+                Some(start)
+            }
         };
         if self.answer == Answer::Declined && instance.is_none() {
             ctx.session.delete(&calendar, &self.request_id)?;
@@ -339,34 +366,37 @@ impl SendResponse {
     }
 }
 
-/// The occurrence `instance_id` of a recurring meeting answered (one the
-/// series does not have is Status 2): declined
+/// The occurrence of a recurring meeting that originally starts at
+/// `start` answered (one the series does not have is Status 2): declined
 /// becomes a deleted exception, otherwise the occurrence's exception gets
-/// the attendee's status. Returns the occurrence's original start.
+/// the attendee's status.
 fn answer_occurrence(
     event: &mut Event,
-    instance_id: &str,
+    start: When,
     me: &str,
     answer: Answer,
     now: DateTime<Utc>,
-) -> Result<When, Failure> {
-    if event.recurrence.is_none() {
+) -> Result<(), Failure> {
+    if event.recurrence.is_none() || !occurrences::is_occurrence(event, start) {
         return Err(invalid());
-    }
-    let start = eas_calendar::occurrence(event, instance_id)
-        .map_err(|_| Failure::Status(status::INVALID_DATETIME))?;
-    if !occurrences::is_occurrence(event, start) {
-        return Err(invalid());
-    }
-    if answer == Answer::Declined {
-        eas_calendar::delete_occurrence(event, instance_id).map_err(|_| invalid())?;
-        return Ok(start);
     }
     let attendees = event.attendees.clone();
     let exceptions = event.exceptions.get_or_insert_with(Vec::new);
-    let mut changes = match exceptions.iter().position(|x| x.original_start == Some(start)) {
-        Some(i) if exceptions[i].deleted == Some(true) => return Err(invalid()),
-        Some(i) => *exceptions.remove(i).changes,
+    let earlier = exceptions
+        .iter()
+        .position(|x| x.original_start == Some(start))
+        .map(|i| exceptions.remove(i));
+    if answer == Answer::Declined {
+        exceptions.push(Exception {
+            original_start: Some(start),
+            deleted: Some(true),
+            changes: Box::default(),
+        });
+        return Ok(());
+    }
+    let mut changes = match earlier {
+        Some(x) if x.deleted == Some(true) => return Err(invalid()),
+        Some(x) => *x.changes,
         None => Event::default(),
     };
     if changes.attendees.is_none() {
@@ -378,7 +408,7 @@ fn answer_occurrence(
         deleted: None,
         changes: Box::new(changes),
     });
-    Ok(start)
+    Ok(())
 }
 
 /// Whether the event names the user (by address, or by user name as

@@ -5,6 +5,7 @@
 //! proposes another time (RFC 5546 3.2.3 and 3.2.7).
 
 use super::contentline::{Component, ContentLine};
+use super::timezone;
 use crate::model::event::{Attendee, AttendeeType, BusyStatus, Event, ResponseStatus, When};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -88,6 +89,46 @@ pub fn sequence_of(text: &str) -> Option<u32> {
     let cal = roots.iter().find(|c| c.name == "VCALENDAR")?;
     let event = cal.components_named("VEVENT").next()?;
     event.property("SEQUENCE")?.value.trim().parse().ok()
+}
+
+/// When a request is about one occurrence of a series only (every VEVENT
+/// has a RECURRENCE-ID, RFC 5546 3.2.2.1): that occurrence's original start.
+/// `Ok(None)` for a whole meeting; an error for a RECURRENCE-ID whose zone
+/// or value cannot be read (answering it as a whole meeting could replace
+/// the series).
+pub fn occurrence_of(text: &str) -> anyhow::Result<Option<When>> {
+    let roots = Component::parse_all(text)?;
+    let Some(cal) = roots.iter().find(|c| c.name == "VCALENDAR") else {
+        return Ok(None);
+    };
+    let mut ids = cal
+        .components_named("VEVENT")
+        .map(|v| v.property("RECURRENCE-ID"));
+    let Some(Some(first)) = ids.next() else {
+        return Ok(None);
+    };
+    if ids.any(|id| id.is_none()) {
+        return Ok(None);
+    }
+    let value = first.value.trim();
+    if first
+        .param_value("VALUE")
+        .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
+        || value.len() == 8
+    {
+        let day = chrono::NaiveDate::parse_from_str(value, "%Y%m%d")?;
+        return Ok(Some(When::Day(day)));
+    }
+    let local =
+        chrono::NaiveDateTime::parse_from_str(value.trim_end_matches('Z'), "%Y%m%dT%H%M%S")?;
+    let zone = match first.param_value("TZID") {
+        _ if value.ends_with('Z') => chrono_tz::Tz::UTC,
+        None => chrono_tz::Tz::UTC,
+        Some(tzid) => timezone::parse_iana(tzid)
+            .or_else(|| timezone::windows_zone(tzid))
+            .ok_or_else(|| anyhow::anyhow!("RECURRENCE-ID zone {tzid:?}"))?,
+    };
+    Ok(Some(When::At(timezone::from_local(zone, local))))
 }
 
 /// Record `address`'s answer on the event as the attendee's own copy keeps
@@ -351,6 +392,28 @@ mod tests {
         assert_eq!(sequence_of(&text), Some(2));
         assert_eq!(request_in_message(&invitation("CANCEL")), None);
         assert_eq!(request_in_message(b"Subject: hi\r\n\r\nplain"), None);
+    }
+
+    #[test]
+    fn requests_about_one_occurrence() {
+        assert_eq!(occurrence_of(REQUEST).unwrap(), None);
+        let one = REQUEST.replace(
+            "SEQUENCE:2\r\n",
+            "SEQUENCE:2\r\nRECURRENCE-ID;TZID=Europe/Berlin:20261203T110000\r\n",
+        );
+        assert_eq!(
+            occurrence_of(&one).unwrap(),
+            Some(When::At(
+                Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap()
+            ))
+        );
+        let day = REQUEST.replace("SEQUENCE:2\r\n", "RECURRENCE-ID;VALUE=DATE:20261203\r\n");
+        assert!(matches!(occurrence_of(&day).unwrap(), Some(When::Day(_))));
+        let unknown = REQUEST.replace(
+            "SEQUENCE:2\r\n",
+            "RECURRENCE-ID;TZID=Nowhere/Else:20261203T110000\r\n",
+        );
+        assert!(occurrence_of(&unknown).is_err());
     }
 
     #[test]

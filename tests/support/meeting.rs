@@ -32,36 +32,56 @@ pub fn meeting(method: &str, uid: &str, summary: &str, recurring: bool) -> Strin
     )
 }
 
-/// The invitation mail (iMIP, RFC 6047): text and `method=REQUEST` parts.
-pub fn invitation(uid: &str, summary: &str, recurring: bool) -> Vec<u8> {
+/// The invitation mail (iMIP, RFC 6047): text and `method=REQUEST` parts,
+/// Message-ID `<{message_id}>`.
+fn invitation_mail(message_id: &str, summary: &str, calendar: &str) -> Vec<u8> {
     format!(
         "From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: {summary}\r\n\
-         Message-ID: <{uid}@example.test>\r\nMIME-Version: 1.0\r\n\
+         Message-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n\
          Content-Type: multipart/alternative; boundary=\"inv\"\r\n\r\n\
          --inv\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nPlease come.\r\n\
-         --inv\r\nContent-Type: text/calendar; charset=UTF-8; method=REQUEST\r\n\r\n{}\r\n--inv--\r\n",
-        meeting("REQUEST", uid, summary, recurring)
+         --inv\r\nContent-Type: text/calendar; charset=UTF-8; method=REQUEST\r\n\r\n{calendar}\r\n--inv--\r\n"
     )
     .into_bytes()
 }
 
-/// Bob's phone sends the invitation (SendMail → Postfix); returns once it
-/// is in alice's INBOX.
-pub fn send_invitation(bob: &Phone, uid: &str, summary: &str, recurring: bool) {
+/// Bob's phone sends a mail (SendMail → Postfix); returns once it is in
+/// alice's INBOX.
+fn send_to_alice(bob: &Phone, message_id: &str, mail: Vec<u8>) {
     let req = Element::new(cm::SendMail)
-        .with_text(cm::ClientId, uid)
-        .with(Element::opaque_element(
-            cm::Mime,
-            invitation(uid, summary, recurring),
-        ));
+        .with_text(cm::ClientId, message_id)
+        .with(Element::opaque_element(cm::Mime, mail));
     let reply = bob.client.post("SendMail", Some(&req));
     assert_eq!(reply.status, 200, "{}", reply.xml());
     assert!(reply.body.is_none(), "SendMail failed: {}", reply.xml());
     wait_for_message(
         "alice",
         "INBOX",
-        &format!("HEADER Message-ID \"<{uid}@example.test>\""),
+        &format!("HEADER Message-ID \"<{message_id}>\""),
     );
+}
+
+/// Bob invites alice to the meeting `uid`.
+pub fn send_invitation(bob: &Phone, uid: &str, summary: &str, recurring: bool) {
+    let id = format!("{uid}@example.test");
+    let calendar = meeting("REQUEST", uid, summary, recurring);
+    send_to_alice(bob, &id, invitation_mail(&id, summary, &calendar));
+}
+
+/// Bob moves one occurrence of the daily series `uid` (the one of
+/// `day`, 2027-12-DD 10:00 UTC) to 14:00 and asks alice about it alone.
+pub fn send_occurrence_update(bob: &Phone, uid: &str, summary: &str, day: u32) {
+    let id = format!("{uid}.{day}@example.test");
+    let calendar = meeting("REQUEST", uid, summary, false)
+        .replace(
+            "DTSTART:20271201T100000Z\r\nDTEND:20271201T110000Z\r\n",
+            &format!(
+                "RECURRENCE-ID:202712{day:02}T100000Z\r\n\
+                 DTSTART:202712{day:02}T140000Z\r\nDTEND:202712{day:02}T150000Z\r\n"
+            ),
+        )
+        .replace("SEQUENCE:1", "SEQUENCE:2");
+    send_to_alice(bob, &id, invitation_mail(&id, summary, &calendar));
 }
 
 /// (ServerId, Subject) of every message of a mail folder, from its first
