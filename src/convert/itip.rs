@@ -233,6 +233,10 @@ impl Reply<'_> {
                 v.push(when_line("DTSTART", When::At(start)));
                 v.push(when_line("DTEND", When::At(end)));
             }
+            // The times of the meeting answered; left out for one
+            // occurrence, whose RECURRENCE-ID says which (the event may be
+            // the whole series).
+            None if self.instance.is_some() => {}
             None => {
                 if let Some(start) = self.event.start {
                     v.push(when_line("DTSTART", start));
@@ -475,6 +479,14 @@ mod tests {
             Some("REPLY")
         );
         assert!(String::from_utf8_lossy(calendar_part.contents()).contains("PARTSTAT=DECLINED"));
+
+        reply.instance = Some(When::At(
+            Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap(),
+        ));
+        let one = reply.calendar();
+        assert!(one.contains("RECURRENCE-ID:20261203T100000Z"), "{one}");
+        assert!(!one.contains("DTSTART"), "not the series' times: {one}");
+        reply.instance = None;
 
         let start = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap();
         reply.proposed = Some((start, start + chrono::Duration::hours(1)));
