@@ -112,6 +112,9 @@ impl Session for CombinedSession {
     fn delete_permanently(&mut self, c: &Collection, id: &str) -> Result<()> {
         self.for_class(c.class)?.delete_permanently(c, id)
     }
+    fn empty_collection(&mut self, c: &Collection) -> Result<()> {
+        self.for_class(c.class)?.empty_collection(c)
+    }
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String> {
         self.for_class(from.class)?.move_item(from, id, to)
     }

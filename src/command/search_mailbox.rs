@@ -1,14 +1,16 @@
 //! Search (MS-ASCMD 2.2.1.16) in the mailbox (`Store/Name` = Mailbox,
 //! 14.0+), called by `search` for that store: free text, optionally one
 //! folder (airsync:CollectionId) and a DateReceived range
-//! (GreaterThan/LessThan), newest first, with Range and Total.
+//! (GreaterThan/LessThan), newest first, with Range and Total. The search
+//! itself ([`hits`], [`fetch_hit`]) is shared with Find.
 
+use super::search::{parse_range, DEFAULT_RANGE};
 use super::{CommandError, Ctx, Outcome};
 use crate::backend::Window;
 use crate::convert::{self, eas_email, BodyPreference};
 use crate::engine::hierarchy::Folder;
 use crate::engine::store;
-use crate::model::Class;
+use crate::model::{Class, Item};
 use crate::wbxml::codepages::{airsync as a, airsyncbase as asb, email as em, search as s};
 use crate::wbxml::Element;
 
@@ -19,14 +21,54 @@ mod status {
     pub const FOLDER_SYNC_REQUIRED: u32 = 11;
 }
 
-/// Results a device may ask for at most in one Range (MS-ASCMD: 0-99 by default).
-const DEFAULT_RANGE: (usize, usize) = (0, 99);
-
 /// Whether this Store asks for the mailbox.
 pub fn is_mailbox(store_req: &Element) -> bool {
     store_req
         .text_of(s::Name)
         .is_some_and(|n| n.trim().eq_ignore_ascii_case("Mailbox"))
+}
+
+/// The device's mail folders (from the hierarchy it last got).
+pub fn mail_folders(ctx: &Ctx) -> Vec<Folder> {
+    store::hierarchy(ctx.device)
+        .into_iter()
+        .filter(|f| f.class == Class::Email)
+        .collect()
+}
+
+/// One message that matched: its folder and UID.
+pub struct Hit<'f> {
+    pub folder: &'f Folder,
+    pub uid: u64,
+}
+
+/// Every message of `folders` containing `text` (all when empty) received
+/// inside `window`, newest first (UIDs grow with arrival).
+pub fn hits<'f>(
+    ctx: &mut Ctx,
+    folders: &'f [Folder],
+    text: &str,
+    window: Window,
+) -> Result<Vec<Hit<'f>>, CommandError> {
+    let mut hits = Vec::new();
+    for folder in folders {
+        for id in ctx.session.search(&folder.collection(), text, window)? {
+            if let Ok(uid) = id.parse::<u64>() {
+                hits.push(Hit { folder, uid });
+            }
+        }
+    }
+    hits.sort_by_key(|h| std::cmp::Reverse(h.uid));
+    Ok(hits)
+}
+
+/// The message of a hit; `None` when it went away since the search.
+pub fn fetch_hit(ctx: &mut Ctx, hit: &Hit) -> Result<Option<Item>, CommandError> {
+    let id = hit.uid.to_string();
+    let fetched = ctx
+        .session
+        .fetch(&hit.folder.collection(), std::slice::from_ref(&id))?;
+    Ok(fetched.into_iter().next().map(|(_, item)| item))
 }
 
 pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> {
@@ -48,10 +90,7 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
         start: bound(query, s::GreaterThan),
         end: bound(query, s::LessThan),
     };
-    let mail: Vec<Folder> = store::hierarchy(ctx.device)
-        .into_iter()
-        .filter(|f| f.class == Class::Email)
-        .collect();
+    let mail = mail_folders(ctx);
     if mail.is_empty() {
         // No mail on this server (or not synced yet): the store is not served.
         return Ok(Outcome::Wbxml(top(
@@ -74,10 +113,15 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
         )));
     }
     let options = store_req.child(s::Options);
-    let (from, to) = options
+    let Some((from, to)) = options
         .and_then(|o| o.text_of(s::Range))
-        .and_then(parse_range)
-        .unwrap_or(DEFAULT_RANGE);
+        .map_or(Some(DEFAULT_RANGE), parse_range)
+    else {
+        return Ok(Outcome::Wbxml(top(
+            status::SUCCESS,
+            Some(store(status::INVALID_REQUEST)),
+        )));
+    };
     let prefs: Vec<BodyPreference> = options
         .map(|o| {
             o.children_with(asb::BodyPreference)
@@ -86,29 +130,11 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
         })
         .unwrap_or_default();
 
-    // Every hit as (folder, UID), newest first (UIDs grow with arrival).
-    let mut hits: Vec<(&Folder, u64)> = Vec::new();
-    for f in &folders {
-        for id in ctx.session.search(&f.collection(), &text, window)? {
-            if let Ok(uid) = id.parse::<u64>() {
-                hits.push((f, uid));
-            }
-        }
-    }
-    hits.sort_by_key(|h| std::cmp::Reverse(h.1));
-    let total = hits.len();
+    let hits = hits(ctx, &folders, &text, window)?;
     let mut out = store(status::SUCCESS);
-    let page: Vec<&(&Folder, u64)> = hits
-        .iter()
-        .skip(from)
-        .take(to.saturating_sub(from) + 1)
-        .collect();
-    for (folder, uid) in &page {
-        let id = uid.to_string();
-        let fetched = ctx
-            .session
-            .fetch(&folder.collection(), std::slice::from_ref(&id))?;
-        let Some((_, item)) = fetched.into_iter().next() else {
+    let page: Vec<&Hit> = hits.iter().skip(from).take(to + 1 - from).collect();
+    for hit in &page {
+        let Some(item) = fetch_hit(ctx, hit)? else {
             continue;
         };
         let mut props = Element::new(s::Properties);
@@ -118,8 +144,8 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
         out.push(
             Element::new(s::Result)
                 .with_text(a::Class, "Email")
-                .with_text(s::LongId, format!("{}:{id}", folder.server_id))
-                .with_text(a::CollectionId, folder.server_id.clone())
+                .with_text(s::LongId, format!("{}:{}", hit.folder.server_id, hit.uid))
+                .with_text(a::CollectionId, hit.folder.server_id.clone())
                 .with(props),
         );
     }
@@ -128,7 +154,7 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
     } else {
         out.push_text(s::Range, format!("{from}-{}", from + page.len() - 1));
     }
-    out.push_text(s::Total, total.to_string());
+    out.push_text(s::Total, hits.len().to_string());
     Ok(Outcome::Wbxml(top(status::SUCCESS, Some(out))))
 }
 
@@ -148,11 +174,4 @@ fn store(code: u32) -> Element {
 fn bound(query: &Element, tag: crate::wbxml::Tag) -> Option<i64> {
     let e = query.child(tag).filter(|e| e.has(em::DateReceived))?;
     eas_email::parse_date(e.text_of(s::Value)?)
-}
-
-/// `0-9` -> (0, 9).
-fn parse_range(r: &str) -> Option<(usize, usize)> {
-    let (a, b) = r.split_once('-')?;
-    let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-    (a <= b).then_some((a, b))
 }

@@ -1,0 +1,258 @@
+//! Find (MS-ASCMD 2.2.1.2, protocol 16.1): one search, named by the
+//! device's `SearchId`, of either the mailbox (`MailBoxSearchCriterion`:
+//! free text, optionally one folder and with `DeepTraversal` its
+//! subfolders) or the directory (`GALSearchCriterion`: the same GAL as
+//! Search). Results carry the short property sets of the spec (find:
+//! Properties with email:/gal: fields), newest mail first, people by
+//! display name, with `Range` and `Total`.
+//!
+//! The searching is Search's own (`search_mailbox::hits`,
+//! `search::gal_search`); only the request and response shapes are Find's.
+//! A Range must start at 0 (a device pages by asking for more rows).
+//! FreeText is matched as plain text (IMAP SEARCH TEXT), not as KQL
+//! property restrictions.
+
+use super::search::{gal_properties, gal_search, parse_range, PictureLimits, DEFAULT_RANGE};
+use super::search_mailbox::{self, Hit};
+use super::{CommandError, Ctx, Outcome};
+use crate::backend::Window;
+use crate::convert::{eas_email, mime};
+use crate::engine::hierarchy::{self, folder_type, Folder};
+use crate::model::{Class, Item};
+use crate::wbxml::codepages::{airsync as a, email as em, email2, find as f, itemoperations as io};
+use crate::wbxml::Element;
+
+/// Find Status values (MS-ASCMD 2.2.3.177.2).
+mod status {
+    pub const SUCCESS: u32 = 1;
+    /// One or more of the search parameters was invalid.
+    pub const INVALID_REQUEST: u32 = 2;
+    /// The folder hierarchy is out of date (an unknown CollectionId).
+    pub const FOLDER_SYNC_REQUIRED: u32 = 3;
+    /// The requested range does not begin with 0.
+    pub const RANGE_NOT_FROM_ZERO: u32 = 4;
+}
+
+/// Longest find:Preview (MS-ASCMD 2.2.3.137: up to 255 characters).
+const PREVIEW_CHARS: usize = 255;
+
+pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
+    let Some(find) = body.filter(|b| b.tag == f::Find) else {
+        return Ok(answer(status::INVALID_REQUEST, None));
+    };
+    if !ctx.req.version.has_find() {
+        log::info!("Find from a {} client (Find is 16.1)", ctx.req.version);
+        return Ok(answer(status::INVALID_REQUEST, None));
+    }
+    let search_id = find
+        .text_of(f::SearchId)
+        .map(str::trim)
+        .filter(|id| !id.is_empty());
+    let execute = find.child(f::ExecuteSearch);
+    let mailbox = execute.and_then(|e| e.child(f::MailBoxSearchCriterion));
+    let gal = execute.and_then(|e| e.child(f::GalSearchCriterion));
+    let (Some(_), Some(criterion)) = (search_id, mailbox.or(gal)) else {
+        return Ok(answer(status::INVALID_REQUEST, None));
+    };
+    let store = if mailbox.is_some() { "Mailbox" } else { "GAL" };
+    let range = match criterion.path(&[f::Options, f::Range]).and_then(Element::text) {
+        Some(text) => parse_range(text),
+        None => Some(DEFAULT_RANGE),
+    };
+    let Some((first, last)) = range else {
+        return Ok(answer(status::INVALID_REQUEST, None));
+    };
+    if first != 0 {
+        return Ok(answer(
+            status::SUCCESS,
+            Some(response(store, status::RANGE_NOT_FROM_ZERO)),
+        ));
+    }
+    let rows = last + 1;
+    let found = if mailbox.is_some() {
+        find_mail(ctx, criterion, rows)?
+    } else {
+        find_people(ctx, criterion, rows)?
+    };
+    Ok(match found {
+        Found::Rows { results, total } => {
+            let mut r = response(store, status::SUCCESS);
+            let shown = results.len();
+            for result in results {
+                r.push(result);
+            }
+            if shown > 0 {
+                r.push_text(f::Range, format!("0-{}", shown - 1));
+            }
+            r.push_text(f::Total, total.to_string());
+            answer(status::SUCCESS, Some(r))
+        }
+        Found::Refused(code) => answer(code, None),
+    })
+}
+
+/// What a criterion found: result rows and the number of matches, or a
+/// status refusing the request.
+enum Found {
+    Rows { results: Vec<Element>, total: usize },
+    Refused(u32),
+}
+
+/// MailBoxSearchCriterion: Query (FreeText, airsync:Class,
+/// airsync:CollectionId) and Options/DeepTraversal.
+fn find_mail(ctx: &mut Ctx, criterion: &Element, rows: usize) -> Result<Found, CommandError> {
+    let Some(query) = criterion.child(f::Query) else {
+        return Ok(Found::Refused(status::INVALID_REQUEST));
+    };
+    let text = query.text_of(f::FreeText).map(str::trim).unwrap_or_default();
+    let is_email = query
+        .text_of(a::Class)
+        .is_none_or(|c| c.trim() == Class::Email.as_str());
+    if text.is_empty() || !is_email {
+        return Ok(Found::Refused(status::INVALID_REQUEST));
+    }
+    let mail = search_mailbox::mail_folders(ctx);
+    let folders: Vec<Folder> = match query.text_of(a::CollectionId).map(str::trim) {
+        None => mail,
+        Some(id) => {
+            let Some(top) = mail.iter().find(|f| f.server_id == id) else {
+                return Ok(Found::Refused(status::FOLDER_SYNC_REQUIRED));
+            };
+            let mut chosen = vec![top.clone()];
+            if criterion.path(&[f::Options, f::DeepTraversal]).is_some() {
+                chosen.extend(hierarchy::descendants(&mail, id).into_iter().cloned());
+            }
+            chosen
+        }
+    };
+    let hits = search_mailbox::hits(ctx, &folders, text, Window::default())?;
+    let mut results = Vec::new();
+    for hit in hits.iter().take(rows) {
+        if let Some(Item::Email(email)) = search_mailbox::fetch_hit(ctx, hit)? {
+            results.push(mail_result(hit, &email));
+        }
+    }
+    Ok(Found::Rows {
+        results,
+        total: hits.len(),
+    })
+}
+
+/// One mailbox Result with the spec's property set for a message list.
+fn mail_result(hit: &Hit, e: &crate::model::Email) -> Element {
+    let mut props = Element::new(f::Properties)
+        .with_opt_text(em::Subject, e.subject.clone())
+        .with_opt_text(em::DateReceived, e.date_received.map(eas_email::format_date))
+        .with_opt_text(em::DisplayTo, e.display_to.clone())
+        .with_opt_text(f::DisplayCc, e.cc.as_deref().and_then(display_cc))
+        .with_text(em::Importance, e.importance.unwrap_or(1).to_string())
+        .with_text(em::Read, flag(e.read.unwrap_or(false)))
+        .with_text(
+            email2::IsDraft,
+            flag(hit.folder.folder_type == folder_type::DRAFTS),
+        );
+    if let Some(plain) = e.body.plain.as_deref() {
+        let preview: String = plain
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(PREVIEW_CHARS)
+            .collect();
+        props.push_text(f::Preview, preview);
+    }
+    props.push_text(f::HasAttachments, flag(!e.attachments.is_empty()));
+    if let Some(from) = &e.from {
+        props.push_text(em::From, from.as_str());
+    }
+    Element::new(f::Result)
+        .with_text(a::Class, Class::Email.as_str())
+        .with_text(a::ServerId, hit.uid.to_string())
+        .with_text(a::CollectionId, hit.folder.server_id.clone())
+        .with(props)
+}
+
+/// The display names of a Cc list (`"Ann" <a@x>, b@y` -> `Ann; b@y`).
+fn display_cc(cc: &str) -> Option<String> {
+    let header = format!("Cc: {cc}\r\n\r\n");
+    let msg = mail_parser::MessageParser::default().parse(header.as_bytes())?;
+    msg.cc().map(mime::display_names).filter(|s| !s.is_empty())
+}
+
+/// GALSearchCriterion: Query (the text; some clients wrap it in FreeText)
+/// and Options/Picture.
+fn find_people(ctx: &mut Ctx, criterion: &Element, rows: usize) -> Result<Found, CommandError> {
+    let query = criterion
+        .child(f::Query)
+        .and_then(|q| q.text().or_else(|| q.text_of(f::FreeText)))
+        .map(str::trim)
+        .unwrap_or_default();
+    if query.is_empty() {
+        return Ok(Found::Refused(status::INVALID_REQUEST));
+    }
+    let pictures = criterion
+        .path(&[f::Options, f::Picture])
+        .map(|p| PictureLimits::parse(p, f::MaxSize, f::MaxPictures));
+    let found = gal_search(ctx, query)?;
+    let mut sent = 0;
+    let results = found
+        .iter()
+        .take(rows)
+        .map(|entry| {
+            let mut props = gal_properties(f::Properties, &entry.contact);
+            if let Some(limits) = pictures {
+                props.push(limits.picture(&entry.contact, &mut sent));
+            }
+            Element::new(f::Result)
+                .with_text(a::Class, Class::Contacts.as_str())
+                .with_text(a::ServerId, entry.id.clone())
+                .with_text(
+                    a::CollectionId,
+                    hierarchy::folder_id(Class::Contacts, &entry.book),
+                )
+                .with(props)
+        })
+        .collect();
+    Ok(Found::Rows {
+        results,
+        total: found.len(),
+    })
+}
+
+fn flag(on: bool) -> &'static str {
+    if on {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+/// `<Find><Status/>[<Response/>]</Find>`.
+fn answer(code: u32, response: Option<Element>) -> Outcome {
+    let mut e = Element::new(f::Find).with_text(f::Status, code.to_string());
+    if let Some(r) = response {
+        e.push(r);
+    }
+    Outcome::Wbxml(e)
+}
+
+/// `<Response><itemoperations:Store/><Status/>...`.
+fn response(store: &str, code: u32) -> Element {
+    Element::new(f::Response)
+        .with_text(io::Store, store)
+        .with_text(f::Status, code.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cc_display_names() {
+        assert_eq!(
+            display_cc("\"Ann Lee\" <ann@x.test>, bob@y.test").as_deref(),
+            Some("Ann Lee; bob@y.test")
+        );
+        assert_eq!(display_cc(""), None);
+    }
+}
