@@ -6,14 +6,14 @@
 //! Properties with email:/gal: fields), newest mail first, people by
 //! display name, with `Range` and `Total`.
 //!
-//! The searching is Search's own (`search_mailbox::hits`,
+//! The searching is Search's own (`search_mailbox::page`,
 //! `search::gal_search`); only the request and response shapes are Find's.
 //! A Range must start at 0 (a device pages by asking for more rows).
 //! FreeText is matched as plain text (IMAP SEARCH TEXT), not as KQL
 //! property restrictions.
 
 use super::search::{gal_properties, gal_search, parse_range, PictureLimits, DEFAULT_RANGE};
-use super::search_mailbox::{self, Hit};
+use super::search_mailbox;
 use super::{CommandError, Ctx, Outcome};
 use crate::backend::Window;
 use crate::convert::{eas_email, mime};
@@ -125,21 +125,23 @@ fn find_mail(ctx: &mut Ctx, criterion: &Element, rows: usize) -> Result<Found, C
             chosen
         }
     };
-    let hits = search_mailbox::hits(ctx, &folders, text, Window::default())?;
-    let mut results = Vec::new();
-    for hit in hits.iter().take(rows) {
-        if let Some(Item::Email(email)) = search_mailbox::fetch_hit(ctx, hit)? {
-            results.push(mail_result(hit, &email));
-        }
-    }
+    let page = search_mailbox::page(ctx, &folders, text, Window::default(), (0, rows - 1))?;
+    let results = page
+        .rows
+        .iter()
+        .filter_map(|(folder, uid, item)| match item {
+            Item::Email(email) => Some(mail_result(folder, *uid, email)),
+            _ => None,
+        })
+        .collect();
     Ok(Found::Rows {
         results,
-        total: hits.len(),
+        total: page.total,
     })
 }
 
 /// One mailbox Result with the spec's property set for a message list.
-fn mail_result(hit: &Hit, e: &crate::model::Email) -> Element {
+fn mail_result(folder: &Folder, uid: u64, e: &crate::model::Email) -> Element {
     let mut props = Element::new(f::Properties)
         .with_opt_text(em::Subject, e.subject.clone())
         .with_opt_text(em::DateReceived, e.date_received.map(eas_email::format_date))
@@ -149,7 +151,7 @@ fn mail_result(hit: &Hit, e: &crate::model::Email) -> Element {
         .with_text(em::Read, flag(e.read.unwrap_or(false)))
         .with_text(
             email2::IsDraft,
-            flag(hit.folder.folder_type == folder_type::DRAFTS),
+            flag(folder.folder_type == folder_type::DRAFTS),
         );
     if let Some(plain) = e.body.plain.as_deref() {
         let preview: String = plain
@@ -167,8 +169,8 @@ fn mail_result(hit: &Hit, e: &crate::model::Email) -> Element {
     }
     Element::new(f::Result)
         .with_text(a::Class, Class::Email.as_str())
-        .with_text(a::ServerId, hit.uid.to_string())
-        .with_text(a::CollectionId, hit.folder.server_id.clone())
+        .with_text(a::ServerId, uid.to_string())
+        .with_text(a::CollectionId, folder.server_id.clone())
         .with(props)
 }
 

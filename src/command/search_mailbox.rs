@@ -2,7 +2,7 @@
 //! 14.0+), called by `search` for that store: free text, optionally one
 //! folder (airsync:CollectionId) and a DateReceived range
 //! (GreaterThan/LessThan), newest first, with Range and Total. The search
-//! itself ([`hits`], [`fetch_hit`]) is shared with Find.
+//! itself ([`page`]) is shared with Find.
 
 use super::search::{parse_range, DEFAULT_RANGE};
 use super::{CommandError, Ctx, Outcome};
@@ -36,39 +36,51 @@ pub fn mail_folders(ctx: &Ctx) -> Vec<Folder> {
         .collect()
 }
 
-/// One message that matched: its folder and UID.
-pub struct Hit<'f> {
-    pub folder: &'f Folder,
-    pub uid: u64,
+/// One page of matching messages, newest first, and how many matched.
+pub struct Page<'f> {
+    pub total: usize,
+    /// The folder, the message's UID and the message.
+    pub rows: Vec<(&'f Folder, u64, Item)>,
 }
 
-/// Every message of `folders` containing `text` (all when empty) received
-/// inside `window`, newest first (UIDs grow with arrival).
-pub fn hits<'f>(
+/// Rows `from..=to` of the messages of `folders` containing `text` (all
+/// when empty) received inside `window`, newest first. In one folder UIDs
+/// grow with arrival, so each folder's newest `to + 1` hits are enough to
+/// know the page; they are fetched in one call per folder and ordered by
+/// date across folders.
+pub fn page<'f>(
     ctx: &mut Ctx,
     folders: &'f [Folder],
     text: &str,
     window: Window,
-) -> Result<Vec<Hit<'f>>, CommandError> {
-    let mut hits = Vec::new();
+    (from, to): (usize, usize),
+) -> Result<Page<'f>, CommandError> {
+    let mut total = 0;
+    let mut rows = Vec::new();
     for folder in folders {
-        for id in ctx.session.search(&folder.collection(), text, window)? {
-            if let Ok(uid) = id.parse::<u64>() {
-                hits.push(Hit { folder, uid });
+        let collection = folder.collection();
+        let mut uids: Vec<u64> = ctx
+            .session
+            .search(&collection, text, window)?
+            .iter()
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        total += uids.len();
+        uids.sort_unstable_by(|a, b| b.cmp(a));
+        let newest: Vec<String> = uids.iter().take(to + 1).map(u64::to_string).collect();
+        for (id, item) in ctx.session.fetch(&collection, &newest)? {
+            if let Ok(uid) = id.parse() {
+                rows.push((folder, uid, item));
             }
         }
     }
-    hits.sort_by_key(|h| std::cmp::Reverse(h.uid));
-    Ok(hits)
-}
-
-/// The message of a hit; `None` when it went away since the search.
-pub fn fetch_hit(ctx: &mut Ctx, hit: &Hit) -> Result<Option<Item>, CommandError> {
-    let id = hit.uid.to_string();
-    let fetched = ctx
-        .session
-        .fetch(&hit.folder.collection(), std::slice::from_ref(&id))?;
-    Ok(fetched.into_iter().next().map(|(_, item)| item))
+    let received = |item: &Item| match item {
+        Item::Email(e) => e.date_received.unwrap_or(0),
+        _ => 0,
+    };
+    rows.sort_by_key(|(_, uid, item)| std::cmp::Reverse((received(item), *uid)));
+    let rows = rows.into_iter().skip(from).take(to + 1 - from).collect();
+    Ok(Page { total, rows })
 }
 
 pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> {
@@ -130,31 +142,27 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
         })
         .unwrap_or_default();
 
-    let hits = hits(ctx, &folders, &text, window)?;
+    let page = page(ctx, &folders, &text, window, (from, to))?;
     let mut out = store(status::SUCCESS);
-    let page: Vec<&Hit> = hits.iter().skip(from).take(to + 1 - from).collect();
-    for hit in &page {
-        let Some(item) = fetch_hit(ctx, hit)? else {
-            continue;
-        };
+    for (folder, uid, item) in &page.rows {
         let mut props = Element::new(s::Properties);
-        for c in convert::to_app_data(&item, ctx.req.version, &prefs).elements() {
+        for c in convert::to_app_data(item, ctx.req.version, &prefs).elements() {
             props.push(c.clone());
         }
         out.push(
             Element::new(s::Result)
                 .with_text(a::Class, "Email")
-                .with_text(s::LongId, format!("{}:{}", hit.folder.server_id, hit.uid))
-                .with_text(a::CollectionId, hit.folder.server_id.clone())
+                .with_text(s::LongId, format!("{}:{uid}", folder.server_id))
+                .with_text(a::CollectionId, folder.server_id.clone())
                 .with(props),
         );
     }
-    if page.is_empty() {
+    if page.rows.is_empty() {
         out.push(Element::new(s::Result));
     } else {
-        out.push_text(s::Range, format!("{from}-{}", from + page.len() - 1));
+        out.push_text(s::Range, format!("{from}-{}", from + page.rows.len() - 1));
     }
-    out.push_text(s::Total, hits.len().to_string());
+    out.push_text(s::Total, page.total.to_string());
     Ok(Outcome::Wbxml(top(status::SUCCESS, Some(out))))
 }
 
