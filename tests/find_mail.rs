@@ -6,17 +6,21 @@
 mod support;
 
 use horde_activesync::wbxml::codepages::{
-    airsync as a, email as em, email2, find as f, itemoperations as io,
+    airsync as a, email as em, email2, find as f, gal, itemoperations as io,
 };
 use horde_activesync::wbxml::Element;
-use support::device::Phone;
+use support::device::{contact_add, Phone};
 use support::mail::{self, fresh_mailboxes, imap};
 use support::serve::Served;
 
+/// The server with mail, and bob's address book as the GAL.
 fn start() -> (Served, Phone) {
     let served = Served::start(
-        &format!("[provisioning]\nmode = \"none\"\n{}", mail::config()),
-        &[("alice", "alicepass")],
+        &format!(
+            "[provisioning]\nmode = \"none\"\n[gal]\nsources = [\"bob/Contacts\"]\n{}",
+            mail::config()
+        ),
+        &[("alice", "alicepass"), ("bob", "bobpass")],
     );
     let mut phone = Phone::new(&served.url, "alice", "alicepass", "FINDMAIL", "16.1");
     phone.folder_sync();
@@ -190,4 +194,35 @@ fn deep_traversal_searches_subfolders_and_cc_preview_and_attachments_show() {
         .path(&[f::Properties, f::HasAttachments])
         .and_then(Element::text)
         == Some("1")));
+}
+
+#[test]
+fn gal_find_works_when_mail_is_configured_too() {
+    let _mail = fresh_mailboxes();
+    let (served, alice) = start();
+    let mut bob = Phone::new(&served.url, "bob", "bobpass", "BOBGAL", "16.1");
+    bob.folder_sync();
+    let book = bob.folder(9);
+    bob.start(&book, None);
+    bob.sync(
+        &book,
+        None,
+        vec![contact_add("g1", "Gustav", "Mahler", "gustav@example.test")],
+    );
+    let req = Element::new(f::Find).with_text(f::SearchId, "g").with(
+        Element::new(f::ExecuteSearch).with(
+            Element::new(f::GalSearchCriterion)
+                .with_text(f::Query, "gust")
+                .with(Element::new(f::Options).with_text(f::Range, "0-9")),
+        ),
+    );
+    let r = alice.client.post("Find", Some(&req)).body.unwrap();
+    let resp = r.child(f::Response).unwrap();
+    assert_eq!(resp.text_of(io::Store), Some("GAL"));
+    assert_eq!(resp.text_of(f::Total), Some("1"));
+    assert_eq!(
+        resp.path(&[f::Result, f::Properties, gal::EmailAddress])
+            .and_then(Element::text),
+        Some("gustav@example.test")
+    );
 }

@@ -6,7 +6,7 @@
 
 use super::mail::{MailBackend, MailSession};
 use super::{Backend, ChangeSet, Collection, Cursor, Result, Session, Window};
-use crate::model::{Class, Item};
+use crate::model::{Class, Contact, Item};
 
 pub struct CombinedBackend {
     pim: Box<dyn Backend>,
@@ -137,6 +137,19 @@ impl Session for CombinedSession {
     }
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         self.mail()?.fetch_attachment(file_reference)
+    }
+    /// The directory lives in the PIM backend (the embedded store reads
+    /// other users' books there), never in IMAP.
+    fn gal_collections(&mut self, sources: &[String]) -> Result<Vec<Collection>> {
+        self.pim.gal_collections(sources)
+    }
+    fn search_contacts(
+        &mut self,
+        collections: &[Collection],
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Contact)>> {
+        self.pim.search_contacts(collections, query, limit)
     }
     fn calls(&self) -> u32 {
         self.pim.calls() + self.mail.as_ref().map_or(0, |m| m.calls())
