@@ -107,6 +107,18 @@ fn find_pages_through_mail_with_total_and_the_spec_properties() {
     assert!(props.text_of(em::Read).is_some());
     assert!(props.text_of(f::Preview).unwrap().chars().count() <= 255);
 
+    // KQL: a property restriction and a phrase, both must match.
+    let r = find(
+        &phone,
+        "subject:Genève \"ordre du jour\"",
+        None,
+        "0-9",
+        false,
+    );
+    assert_eq!(total(response(&r)), 1);
+    let r = find(&phone, "lorem AND zzqxj", None, "0-9", false);
+    assert_eq!(total(response(&r)), 0);
+
     // Nothing found: no Result, Total 0.
     let r = find(&phone, "zzqxj-nowhere", Some(&inbox), "0-9", false);
     let resp = response(&r);

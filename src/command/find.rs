@@ -9,8 +9,8 @@
 //! The searching is Search's own (`search_mailbox::page`,
 //! `search::gal_search`); only the request and response shapes are Find's.
 //! A Range must start at 0 (a device pages by asking for more rows).
-//! FreeText is matched as plain text (IMAP SEARCH TEXT), not as KQL
-//! property restrictions.
+//! FreeText is Keyword Query Language; its words and phrases must all be
+//! in a message (IMAP SEARCH TEXT), see [`kql_terms`].
 
 use super::search::{gal_properties, gal_search, parse_range, PictureLimits, DEFAULT_RANGE};
 use super::search_mailbox;
@@ -125,7 +125,9 @@ fn find_mail(ctx: &mut Ctx, criterion: &Element, rows: usize) -> Result<Found, C
             chosen
         }
     };
-    let page = search_mailbox::page(ctx, &folders, text, Window::default(), (0, rows - 1))?;
+    let terms = kql_terms(text);
+    let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+    let page = search_mailbox::page(ctx, &folders, &terms, Window::default(), (0, rows - 1))?;
     let results = page
         .rows
         .iter()
@@ -138,6 +140,48 @@ fn find_mail(ctx: &mut Ctx, criterion: &Element, rows: usize) -> Result<Found, C
         results,
         total: page.total,
     })
+}
+
+/// The words of a Keyword Query Language query, each to be found: quoted
+/// phrases stay whole, `AND` joins, and a property restriction
+/// (`subject:budget`) is searched as its value anywhere in the message —
+/// wider than KQL, never missing a match. `OR` and `NOT` are not
+/// understood and are searched as words.
+fn kql_terms(query: &str) -> Vec<String> {
+    let mut terms = Vec::new();
+    let mut rest = query.trim();
+    while !rest.is_empty() {
+        let (token, after) = match rest.find(|c: char| c.is_whitespace() || c == '"') {
+            Some(0) if rest.starts_with('"') => {
+                let end = rest[1..].find('"').map_or(rest.len(), |i| i + 1);
+                (&rest[1..end], rest.get(end + 1..).unwrap_or(""))
+            }
+            Some(i) if rest[i..].starts_with('"') && rest[..i].ends_with(':') => {
+                // prop:"a phrase"
+                let end = rest[i + 1..].find('"').map_or(rest.len(), |j| i + 1 + j);
+                (&rest[i + 1..end], rest.get(end + 1..).unwrap_or(""))
+            }
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        rest = after.trim_start();
+        let value = match token.split_once(':') {
+            // (`http://...` is a word, not a property.)
+            Some((prop, value))
+                if !prop.is_empty()
+                    && prop.chars().all(char::is_alphanumeric)
+                    && !value.starts_with('/') =>
+            {
+                value
+            }
+            _ => token,
+        };
+        let value = value.trim().trim_matches('"');
+        if !value.is_empty() && value != "AND" {
+            terms.push(value.to_string());
+        }
+    }
+    terms
 }
 
 /// One mailbox Result with the spec's property set for a message list.
@@ -256,5 +300,16 @@ mod tests {
             Some("Ann Lee; bob@y.test")
         );
         assert_eq!(display_cc(""), None);
+    }
+
+    #[test]
+    fn kql_words_phrases_and_properties() {
+        assert_eq!(kql_terms("budget"), ["budget"]);
+        assert_eq!(kql_terms("  budget  review "), ["budget", "review"]);
+        assert_eq!(kql_terms("\"ordre du jour\" AND Genève"), ["ordre du jour", "Genève"]);
+        assert_eq!(kql_terms("subject:budget from:\"Ann Lee\""), ["budget", "Ann Lee"]);
+        assert_eq!(kql_terms("http://x.test"), ["http://x.test"]);
+        assert_eq!(kql_terms("\"unterminated"), ["unterminated"]);
+        assert!(kql_terms("   ").is_empty());
     }
 }

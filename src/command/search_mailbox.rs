@@ -43,15 +43,15 @@ pub struct Page<'f> {
     pub rows: Vec<(&'f Folder, u64, Item)>,
 }
 
-/// Rows `from..=to` of the messages of `folders` containing `text` (all
-/// when empty) received inside `window`, newest first. In one folder UIDs
-/// grow with arrival, so each folder's newest `to + 1` hits are enough to
-/// know the page; they are fetched in one call per folder and ordered by
-/// date across folders.
+/// Rows `from..=to` of the messages of `folders` containing every one of
+/// `terms` (all messages when there are none) received inside `window`,
+/// newest first. In one folder UIDs grow with arrival, so each folder's
+/// newest `to + 1` hits are enough to know the page; they are fetched in
+/// one call per folder and ordered by date across folders.
 pub fn page<'f>(
     ctx: &mut Ctx,
     folders: &'f [Folder],
-    text: &str,
+    terms: &[&str],
     window: Window,
     (from, to): (usize, usize),
 ) -> Result<Page<'f>, CommandError> {
@@ -59,12 +59,7 @@ pub fn page<'f>(
     let mut rows = Vec::new();
     for folder in folders {
         let collection = folder.collection();
-        let mut uids: Vec<u64> = ctx
-            .session
-            .search(&collection, text, window)?
-            .iter()
-            .filter_map(|id| id.parse().ok())
-            .collect();
+        let mut uids = search_all(ctx, &collection, terms, window)?;
         total += uids.len();
         uids.sort_unstable_by(|a, b| b.cmp(a));
         let newest: Vec<String> = uids.iter().take(to + 1).map(u64::to_string).collect();
@@ -81,6 +76,36 @@ pub fn page<'f>(
     rows.sort_by_key(|(_, uid, item)| std::cmp::Reverse((received(item), *uid)));
     let rows = rows.into_iter().skip(from).take(to + 1 - from).collect();
     Ok(Page { total, rows })
+}
+
+/// UIDs of the messages of a folder matching every term (one backend
+/// search per term, intersected).
+fn search_all(
+    ctx: &mut Ctx,
+    collection: &crate::backend::Collection,
+    terms: &[&str],
+    window: Window,
+) -> Result<Vec<u64>, CommandError> {
+    let mut found: Option<Vec<u64>> = None;
+    for term in terms.iter().copied().chain(terms.is_empty().then_some("")) {
+        let uids: Vec<u64> = ctx
+            .session
+            .search(collection, term, window)?
+            .iter()
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        found = Some(match found {
+            None => uids,
+            Some(before) => {
+                let now: std::collections::HashSet<u64> = uids.into_iter().collect();
+                before.into_iter().filter(|u| now.contains(u)).collect()
+            }
+        });
+        if found.as_ref().is_some_and(Vec::is_empty) {
+            break;
+        }
+    }
+    Ok(found.unwrap_or_default())
 }
 
 pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> {
@@ -142,7 +167,11 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
         })
         .unwrap_or_default();
 
-    let page = page(ctx, &folders, &text, window, (from, to))?;
+    let terms: Vec<&str> = Some(text.as_str())
+        .filter(|t| !t.is_empty())
+        .into_iter()
+        .collect();
+    let page = page(ctx, &folders, &terms, window, (from, to))?;
     let mut out = store(status::SUCCESS);
     for (folder, uid, item) in &page.rows {
         let mut props = Element::new(s::Properties);
