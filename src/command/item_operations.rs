@@ -287,7 +287,7 @@ fn fetch_attachment(
     let (content_type, bytes) = match ctx.session.fetch_attachment(reference) {
         Ok(found) => found,
         Err(e) => {
-            out.push_text(io::Status, failure(e)?.to_string());
+            out.push_text(io::Status, failure(e, status::INVALID_ATTACHMENT)?.to_string());
             out.push_text(asb::FileReference, reference);
             return Ok(out);
         }
@@ -341,7 +341,7 @@ fn empty_folder(ctx: &mut Ctx, op: &Element) -> Result<Element, CommandError> {
             let delete_subfolders = op.path(&[io::Options, io::DeleteSubFolders]).is_some();
             match empty(ctx, &folders, folder, delete_subfolders) {
                 Ok(()) => status::SUCCESS,
-                Err(e) => failure(e)?,
+                Err(e) => failure(e, status::SERVER_ERROR)?,
             }
         }
     };
@@ -366,11 +366,12 @@ fn empty(
     Ok(())
 }
 
-/// The status of a failed operation; a backend outage fails the whole request.
-fn failure(e: BackendError) -> Result<u32, CommandError> {
+/// The status of a failed operation (`invalid`: what a request the backend
+/// cannot serve gets); a backend outage fails the whole request.
+fn failure(e: BackendError, invalid: u32) -> Result<u32, CommandError> {
     match e {
         BackendError::NotFound(_) => Ok(status::NOT_FOUND),
-        BackendError::Invalid(_) => Ok(status::INVALID_ATTACHMENT),
+        BackendError::Invalid(_) => Ok(invalid),
         BackendError::Unavailable(_) | BackendError::AuthFailed => Err(e.into()),
         _ => Ok(status::SERVER_ERROR),
     }
