@@ -91,6 +91,25 @@ impl Session for CombinedSession {
     fn cursor(&mut self, c: &Collection) -> Result<Cursor> {
         self.for_class(c.class)?.cursor(c)
     }
+    /// The PIM collections in one batch (side by side on Horde), then mail.
+    fn cursors(&mut self, collections: &[Collection]) -> Vec<Result<Cursor>> {
+        let (mail, pim): (Vec<_>, Vec<_>) = collections
+            .iter()
+            .cloned()
+            .enumerate()
+            .partition(|(_, c)| c.class == Class::Email);
+        let pim_batch: Vec<Collection> = pim.iter().map(|(_, c)| c.clone()).collect();
+        let mut out: Vec<Option<Result<Cursor>>> = collections.iter().map(|_| None).collect();
+        for ((i, _), cursor) in pim.iter().zip(self.pim.cursors(&pim_batch)) {
+            out[*i] = Some(cursor);
+        }
+        for (i, c) in &mail {
+            out[*i] = Some(self.for_class(Class::Email).and_then(|s| s.cursor(c)));
+        }
+        out.into_iter()
+            .map(|c| c.expect("every collection answered"))
+            .collect()
+    }
     fn list(&mut self, c: &Collection, window: Window) -> Result<Vec<String>> {
         self.for_class(c.class)?.list(c, window)
     }

@@ -102,6 +102,11 @@ pub trait Session: Send {
 
     /// The collection's current change point; one cheap call.
     fn cursor(&mut self, collection: &Collection) -> Result<Cursor>;
+    /// The change points of several collections, in order. Backends that
+    /// can ask for them at the same time do (Horde: side by side).
+    fn cursors(&mut self, collections: &[Collection]) -> Vec<Result<Cursor>> {
+        collections.iter().map(|c| self.cursor(c)).collect()
+    }
     /// Ids of all items (inside `window` for calendars and tasks).
     fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>>;
     /// What changed since `since`.
