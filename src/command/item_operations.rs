@@ -47,7 +47,7 @@ mod status {
 }
 
 /// The media type of a multipart response (MS-ASHTTP 2.2.2.1.2).
-const MULTIPART_CONTENT_TYPE: &str = "application/vnd.ms-sync.multipart";
+pub const MULTIPART_CONTENT_TYPE: &str = "application/vnd.ms-sync.multipart";
 
 pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
     let Some(body) = body.filter(|b| b.tag == io::ItemOperations) else {
@@ -154,6 +154,18 @@ impl Parts {
         }
         Outcome::Http(Response::new(200).with_body(MULTIPART_CONTENT_TYPE, out))
     }
+}
+
+/// Part 0 (the WBXML document) of a multipart response body, for the
+/// debug log; `None` when the structure is malformed.
+pub fn wbxml_part(body: &[u8]) -> Option<&[u8]> {
+    let int = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = body.get(at..at + 4)?.try_into().ok()?;
+        Some(u32::from_le_bytes(b) as usize)
+    };
+    let (count, offset, len) = (int(0)?, int(4)?, int(8)?);
+    (count > 0).then_some(())?;
+    body.get(offset..offset.checked_add(len)?)
 }
 
 fn fetch(ctx: &mut Ctx, op: &Element, parts: &mut Parts) -> Result<Element, CommandError> {
@@ -410,6 +422,9 @@ mod tests {
         assert_eq!(wbxml, doc);
         assert_eq!(&r.body[off1..off1 + len1], b"hello");
         assert_eq!(r.body.len(), off1 + len1);
+        assert_eq!(wbxml_part(&r.body), Some(&r.body[off0..off0 + len0]));
+        assert_eq!(wbxml_part(&r.body[..10]), None);
+        assert_eq!(wbxml_part(&[1, 0, 0, 0, 255, 255, 255, 255, 1, 0, 0, 0]), None);
     }
 
     #[test]
