@@ -246,6 +246,18 @@ fn a_16_1_client_gets_no_501_and_document_library_search_is_refused() {
             reply.status
         );
     }
+    // The same with the base64-encoded query (MS-ASHTTP 2.2.1.1.1.1), whose
+    // command codes must know every command.
+    let mut encoded = alice.client.clone();
+    encoded.base64_query = true;
+    for cmd in COMMANDS {
+        let reply = encoded.post(cmd, None);
+        assert!(
+            reply.status != 501 && reply.status != 500,
+            "{cmd} (base64 query): HTTP {}",
+            reply.status
+        );
+    }
     let announced = alice.client.options();
     let commands = announced
         .header("MS-ASProtocolCommands")
