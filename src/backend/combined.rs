@@ -6,7 +6,7 @@
 
 use super::mail::{MailBackend, MailSession};
 use super::{Backend, ChangeSet, Collection, Cursor, Result, Session, Window};
-use crate::model::{Class, Item};
+use crate::model::{Class, Contact, Item};
 
 pub struct CombinedBackend {
     pim: Box<dyn Backend>,
@@ -131,6 +131,9 @@ impl Session for CombinedSession {
     fn delete_permanently(&mut self, c: &Collection, id: &str) -> Result<()> {
         self.for_class(c.class)?.delete_permanently(c, id)
     }
+    fn empty_collection(&mut self, c: &Collection) -> Result<()> {
+        self.for_class(c.class)?.empty_collection(c)
+    }
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String> {
         self.for_class(from.class)?.move_item(from, id, to)
     }
@@ -164,6 +167,19 @@ impl Session for CombinedSession {
         end: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<super::free_busy::FreeBusy>> {
         self.pim.free_busy(user, start, end)
+    }
+    /// The directory lives in the PIM backend (the embedded store reads
+    /// other users' books there), never in IMAP.
+    fn gal_collections(&mut self, sources: &[String]) -> Result<Vec<Collection>> {
+        self.pim.gal_collections(sources)
+    }
+    fn search_contacts(
+        &mut self,
+        collections: &[Collection],
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Contact)>> {
+        self.pim.search_contacts(collections, query, limit)
     }
     fn calls(&self) -> u32 {
         self.pim.calls() + self.mail.as_ref().map_or(0, |m| m.calls())

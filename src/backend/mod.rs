@@ -125,6 +125,15 @@ pub trait Session: Send {
     fn delete_permanently(&mut self, collection: &Collection, id: &str) -> Result<()> {
         self.delete(collection, id)
     }
+    /// Delete every item of a collection for good (ItemOperations
+    /// EmptyFolderContents); its subfolders stay. By default item by item;
+    /// mail does it in one go.
+    fn empty_collection(&mut self, collection: &Collection) -> Result<()> {
+        for id in self.list(collection, Window::default())? {
+            self.delete_permanently(collection, &id)?;
+        }
+        Ok(())
+    }
     /// Move an item to another collection of the same class; returns its new id.
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String>;
 
