@@ -119,7 +119,7 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     for to in wanted {
         let mut found: Vec<(u32, Contact)> = Vec::new();
         for (kind, books) in [(TYPE_GAL, &directory_books), (TYPE_CONTACT, &own)] {
-            let mut matches = ctx.session.search_contacts(books, to, MAX_SUGGESTIONS + 1)?;
+            let mut matches = search_books(ctx, books, to)?;
             matches.sort_by_cached_key(|(id, c)| (directory::display_name(c).to_lowercase(), id.clone()));
             found.extend(matches.into_iter().map(|(_, c)| (kind, c)));
         }
@@ -142,6 +142,35 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         response.push(answer(to, found, &wants, &mut pictures_sent, &mut extras)?);
     }
     Ok(Outcome::Wbxml(response))
+}
+
+/// The contacts of `books` matching `to`. A book that is gone or unreadable
+/// by now (deleted since the book list was read) is left out with a log
+/// rather than failing the whole command: the search is tried book by book
+/// when the one search over all of them fails that way.
+fn search_books(
+    ctx: &mut Ctx,
+    books: &[crate::backend::Collection],
+    to: &str,
+) -> Result<Vec<(String, Contact)>, CommandError> {
+    let limit = MAX_SUGGESTIONS + 1;
+    let skippable = |e: &BackendError| matches!(e, BackendError::Invalid(_) | BackendError::NotFound(_));
+    match ctx.session.search_contacts(books, to, limit) {
+        Err(e) if skippable(&e) => {
+            log::warn!("ResolveRecipients: searching book by book after: {e}");
+            let mut found = Vec::new();
+            for book in books {
+                match ctx.session.search_contacts(std::slice::from_ref(book), to, limit) {
+                    Ok(mut more) => found.append(&mut more),
+                    Err(e) if skippable(&e) => log::warn!("ResolveRecipients: {} left out: {e}", book.id),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            found.truncate(limit);
+            Ok(found)
+        }
+        other => Ok(other?),
+    }
 }
 
 /// What the request's Options ask for.
