@@ -21,7 +21,7 @@ use super::search::PictureLimits;
 use super::{CommandError, Ctx, Outcome};
 use crate::backend::directory;
 use crate::backend::free_busy::FreeBusy;
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Collection, Session};
 use crate::model::event::BusyStatus;
 use crate::model::{Class, Contact};
 use crate::wbxml::codepages::resolverecipients as r;
@@ -119,7 +119,7 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     for to in wanted {
         let mut found: Vec<(u32, Contact)> = Vec::new();
         for (kind, books) in [(TYPE_GAL, &directory_books), (TYPE_CONTACT, &own)] {
-            let mut matches = search_books(ctx, books, to)?;
+            let mut matches = search_books(ctx.session, books, to)?;
             matches.sort_by_cached_key(|(id, c)| (directory::display_name(c).to_lowercase(), id.clone()));
             found.extend(matches.into_iter().map(|(_, c)| (kind, c)));
         }
@@ -149,18 +149,18 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
 /// rather than failing the whole command: the search is tried book by book
 /// when the one search over all of them fails that way.
 fn search_books(
-    ctx: &mut Ctx,
-    books: &[crate::backend::Collection],
+    session: &mut dyn Session,
+    books: &[Collection],
     to: &str,
 ) -> Result<Vec<(String, Contact)>, CommandError> {
     let limit = MAX_SUGGESTIONS + 1;
     let skippable = |e: &BackendError| matches!(e, BackendError::Invalid(_) | BackendError::NotFound(_));
-    match ctx.session.search_contacts(books, to, limit) {
+    match session.search_contacts(books, to, limit) {
         Err(e) if skippable(&e) => {
             log::warn!("ResolveRecipients: searching book by book after: {e}");
             let mut found = Vec::new();
             for book in books {
-                match ctx.session.search_contacts(std::slice::from_ref(book), to, limit) {
+                match session.search_contacts(std::slice::from_ref(book), to, limit) {
                     Ok(mut more) => found.append(&mut more),
                     Err(e) if skippable(&e) => log::warn!("ResolveRecipients: {} left out: {e}", book.id),
                     Err(e) => return Err(e.into()),
@@ -252,7 +252,7 @@ fn answer(
 /// back, MS-ASCMD 2.2.3.101).
 fn certificates_of(
     ctx: &mut Ctx,
-    books: &[crate::backend::Collection],
+    books: &[Collection],
     address: &str,
     tag: crate::wbxml::Tag,
     left: &mut usize,
@@ -407,6 +407,109 @@ mod tests {
             busy: Vec::new(),
         };
         assert_eq!(merged_free_busy(at(8, 0), at(9, 0), &nothing), "00");
+    }
+
+    /// A backend whose address book "gone" was deleted under the request:
+    /// any search that includes it fails as Horde's does.
+    struct VanishingBook;
+
+    impl Session for VanishingBook {
+        fn collections(&mut self) -> crate::backend::Result<Vec<Collection>> {
+            Ok(Vec::new())
+        }
+        fn create_collection(
+            &mut self,
+            _: Class,
+            name: &str,
+            _: Option<&str>,
+        ) -> crate::backend::Result<Collection> {
+            Err(BackendError::Invalid(name.into()))
+        }
+        fn rename_collection(&mut self, id: &str, _: &str) -> crate::backend::Result<()> {
+            Err(BackendError::NotFound(id.into()))
+        }
+        fn delete_collection(&mut self, id: &str) -> crate::backend::Result<()> {
+            Err(BackendError::NotFound(id.into()))
+        }
+        fn cursor(&mut self, c: &Collection) -> crate::backend::Result<String> {
+            Err(BackendError::NotFound(c.id.clone()))
+        }
+        fn list(
+            &mut self,
+            c: &Collection,
+            _: crate::backend::Window,
+        ) -> crate::backend::Result<Vec<String>> {
+            Err(BackendError::NotFound(c.id.clone()))
+        }
+        fn changes(
+            &mut self,
+            c: &Collection,
+            _: &String,
+        ) -> crate::backend::Result<crate::backend::ChangeSet> {
+            Err(BackendError::NotFound(c.id.clone()))
+        }
+        fn fetch(
+            &mut self,
+            c: &Collection,
+            _: &[String],
+        ) -> crate::backend::Result<Vec<(String, crate::model::Item)>> {
+            Err(BackendError::NotFound(c.id.clone()))
+        }
+        fn add(&mut self, c: &Collection, _: &crate::model::Item) -> crate::backend::Result<String> {
+            Err(BackendError::NotFound(c.id.clone()))
+        }
+        fn replace(
+            &mut self,
+            c: &Collection,
+            _: &str,
+            _: &crate::model::Item,
+        ) -> crate::backend::Result<()> {
+            Err(BackendError::NotFound(c.id.clone()))
+        }
+        fn delete(&mut self, c: &Collection, _: &str) -> crate::backend::Result<()> {
+            Err(BackendError::NotFound(c.id.clone()))
+        }
+        fn move_item(
+            &mut self,
+            c: &Collection,
+            _: &str,
+            _: &Collection,
+        ) -> crate::backend::Result<String> {
+            Err(BackendError::NotFound(c.id.clone()))
+        }
+        fn search_contacts(
+            &mut self,
+            books: &[Collection],
+            _: &str,
+            _: usize,
+        ) -> crate::backend::Result<Vec<(String, Contact)>> {
+            if books.iter().any(|b| b.id == "gone") {
+                return Err(BackendError::Invalid("Invalid address book: gone".into()));
+            }
+            Ok(books
+                .iter()
+                .map(|b| (format!("{}-1", b.id), Contact::default()))
+                .collect())
+        }
+    }
+
+    fn book(id: &str) -> Collection {
+        Collection {
+            id: id.into(),
+            class: Class::Contacts,
+            name: id.into(),
+            is_default: false,
+            parent: None,
+            role: None,
+        }
+    }
+
+    #[test]
+    fn a_book_deleted_meanwhile_is_left_out() {
+        let books = [book("a"), book("gone"), book("b")];
+        let found = search_books(&mut VanishingBook, &books, "x").unwrap();
+        let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["a-1", "b-1"]);
     }
 
     #[test]
