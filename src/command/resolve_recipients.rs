@@ -6,8 +6,9 @@
 //! `MaxAmbiguousRecipients` cut the list); none is Status 4. Certificates:
 //! the S/MIME certificates stored with the contact (`Session::certificates`:
 //! Turba's `smimePublicKey`; the embedded store keeps none, so Status 7 "no
-//! valid certificate" with count 0), within `MaxCertificates`. From 14.1 `Picture` returns the
-//! contacts' photos within `MaxSize`/`MaxPictures` (statuses as in Search).
+//! valid certificate" with count 0), within `MaxCertificates`. From 14.1
+//! `Picture` returns the contacts' photos within `MaxSize`/`MaxPictures`
+//! (statuses as in Search).
 //! `Availability` (14.0+): for a resolved recipient who is a user of this
 //! server (`identity::user_of`), `MergedFreeBusy` from the backend's
 //! free/busy (`Session::free_busy`: Kronolith's published free/busy, the
