@@ -217,6 +217,7 @@ const COMMANDS: &[&str] = &[
     "GetAttachment",
     "GetItemEstimate",
     "ItemOperations",
+    "MeetingResponse",
     "MoveItems",
     "Ping",
     "Provision",
