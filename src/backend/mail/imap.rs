@@ -184,6 +184,13 @@ pub fn response_code<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     Some(&rest[..rest.find(']')?])
 }
 
+/// The words of a `[CAPABILITY ...]` response code, upper case.
+fn parse_capabilities(list: &str) -> Vec<String> {
+    list.split_ascii_whitespace()
+        .map(str::to_ascii_uppercase)
+        .collect()
+}
+
 /// Expand a UID set (`1:3,7`) into UIDs; `*` and ranges over 100000 are cut.
 pub fn expand_set(set: &str) -> Vec<u32> {
     let mut out = Vec::new();
@@ -207,6 +214,8 @@ pub struct Connection {
     next_tag: u32,
     /// Round trips so far (for the debug log).
     pub commands: u32,
+    /// What the server offers once logged in (upper case), e.g. `CONDSTORE`.
+    capabilities: Vec<String>,
 }
 
 /// What a command returned: untagged responses and the tagged status text.
@@ -234,6 +243,7 @@ impl Connection {
             stream: BufReader::new(endpoint.connect()?),
             next_tag: 1,
             commands: 0,
+            capabilities: Vec::new(),
         };
         let greeting = c.read_response()?;
         if !greeting.starts_with(b"* OK") && !greeting.starts_with(b"* PREAUTH") {
@@ -245,18 +255,44 @@ impl Connection {
                 stream,
                 next_tag,
                 commands,
+                capabilities,
             } = c;
             c = Connection {
                 stream: BufReader::new(endpoint.secure(stream.into_inner())?),
                 next_tag,
                 commands,
+                capabilities,
             };
         }
-        match c.run(&login_command(user, password)) {
-            Ok(_) => Ok(c),
-            Err(ImapError::No { .. }) => Err(ImapError::LoginFailed),
-            Err(e) => Err(e),
-        }
+        let login = match c.run(&login_command(user, password)) {
+            Ok(reply) => reply,
+            Err(ImapError::No { .. }) => return Err(ImapError::LoginFailed),
+            Err(e) => return Err(e),
+        };
+        // Most servers name their capabilities in the login answer; the
+        // others are asked (RFC 3501 6.1.1: they may differ from before login).
+        c.capabilities = match login.code("CAPABILITY") {
+            Some(list) => parse_capabilities(&list),
+            None => {
+                let reply = c.run("CAPABILITY")?;
+                let line = reply
+                    .data("CAPABILITY")
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
+                line.iter()
+                    .filter_map(|v| v.as_str().map(str::to_ascii_uppercase))
+                    .collect()
+            }
+        };
+        Ok(c)
+    }
+
+    /// Whether the server offers this capability (`CONDSTORE`, `QRESYNC`, ...).
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.capabilities
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(name))
     }
 
     /// Read one response: a line, plus any literals it announces.
@@ -423,6 +459,10 @@ mod tests {
         assert_eq!(
             response_code("a5 OK [COPYUID 9 3:4 10:11] Moved", "COPYUID"),
             Some("9 3:4 10:11")
+        );
+        assert_eq!(
+            parse_capabilities("IMAP4rev1 condstore  QRESYNC"),
+            vec!["IMAP4REV1", "CONDSTORE", "QRESYNC"]
         );
         assert_eq!(expand_set("3:5,9"), vec![3, 4, 5, 9]);
         assert_eq!(expand_set("7:6"), vec![6, 7]);

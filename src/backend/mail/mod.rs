@@ -5,14 +5,17 @@
 //!
 //! Collections are IMAP mailboxes (id = the raw mailbox name), item ids are
 //! IMAP UIDs, and the change cursor is `UIDVALIDITY:HIGHESTMODSEQ:UIDNEXT`
-//! (CONDSTORE/QRESYNC, RFC 7162).
+//! when the server offers CONDSTORE and QRESYNC (RFC 7162), else a
+//! [`snapshot::FlagSnapshot`] of UIDs and flags (plain RFC 3501).
 
 pub mod imap;
 pub mod smtp;
+pub mod snapshot;
 pub mod tls;
 pub mod utf7;
 
-use self::imap::{fetch_items, quote, Connection, ImapError, Value};
+use self::imap::{fetch_items, parse_values, quote, Connection, ImapError, Value};
+use self::snapshot::{flags_hash, FlagSnapshot};
 use self::tls::{Endpoint, Tls};
 use super::{BackendError, ChangeSet, Collection, Cursor, Result, Role, Session, Window};
 use crate::config::MailConfig;
@@ -64,9 +67,15 @@ impl MailBackend {
             ImapError::LoginFailed => BackendError::AuthFailed,
             other => BackendError::Unavailable(other.to_string()),
         })?;
-        // VANISHED in UID FETCH (QRESYNC) reports expunges without a full listing.
-        conn.run("ENABLE QRESYNC").map_err(imap_error)?;
+        // VANISHED in UID FETCH (QRESYNC) reports expunges without a full
+        // listing; without both extensions changes are found by comparing
+        // flag snapshots.
+        let condstore = conn.has_capability("CONDSTORE") && conn.has_capability("QRESYNC");
+        if condstore {
+            conn.run("ENABLE QRESYNC").map_err(imap_error)?;
+        }
         Ok(MailSession {
+            condstore,
             conn,
             backend: self.clone(),
             user: user.to_string(),
@@ -84,11 +93,15 @@ struct Selected {
     uidvalidity: u32,
     highest_modseq: u64,
     uidnext: u32,
+    /// Messages in the mailbox (EXISTS).
+    exists: u32,
 }
 
 /// One user's IMAP connection for one request.
 pub struct MailSession {
     conn: Connection,
+    /// The server offers CONDSTORE and QRESYNC: modseq cursors.
+    condstore: bool,
     backend: MailBackend,
     user: String,
     password: String,
@@ -108,6 +121,30 @@ fn imap_error(e: ImapError) -> BackendError {
     }
 }
 
+/// A change cursor of either kind.
+enum MailCursor {
+    /// `uidvalidity:modseq:uidnext` (CONDSTORE).
+    Modseq(u32, u64, u32),
+    Flags(FlagSnapshot),
+}
+
+impl MailCursor {
+    fn parse(c: &str) -> Result<MailCursor> {
+        FlagSnapshot::decode(c)
+            .map(MailCursor::Flags)
+            .or_else(|| parse_cursor(c).map(|(v, m, n)| MailCursor::Modseq(v, m, n)))
+            .ok_or_else(|| BackendError::Invalid(format!("bad mail cursor {c}")))
+    }
+
+    /// Every id the device may hold from this cursor's generation of UIDs.
+    fn ids(&self) -> Vec<String> {
+        match self {
+            MailCursor::Modseq(_, _, uidnext) => (1..*uidnext).map(|u| u.to_string()).collect(),
+            MailCursor::Flags(s) => s.ids(),
+        }
+    }
+}
+
 /// `uidvalidity:modseq:uidnext`.
 fn parse_cursor(c: &str) -> Option<(u32, u64, u32)> {
     let mut it = c.split(':');
@@ -124,6 +161,23 @@ fn uid_set(ids: &[String]) -> String {
         .cloned()
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The number of `* <n> EXISTS` in a SELECT answer.
+fn exists(reply: &imap::Reply) -> u32 {
+    reply
+        .untagged
+        .iter()
+        .filter_map(|r| match parse_values(r).ok()?.as_slice() {
+            [Value::Atom(star), Value::Number(n), Value::Atom(name)]
+                if star == "*" && name.eq_ignore_ascii_case("EXISTS") =>
+            {
+                Some(*n as u32)
+            }
+            _ => None,
+        })
+        .next_back()
+        .unwrap_or(0)
 }
 
 /// The UIDs of a `* SEARCH` answer.
@@ -231,14 +285,15 @@ impl MailSession {
             .map(|c| c.id))
     }
 
-    /// SELECT (CONDSTORE), unless it is selected already.
+    /// SELECT (with CONDSTORE when offered), unless it is selected already.
     fn select(&mut self, mailbox: &str) -> Result<Selected> {
         if let Some(s) = self.selected.as_ref().filter(|s| s.name == mailbox) {
             return Ok(s.clone());
         }
+        let condstore = if self.condstore { " (CONDSTORE)" } else { "" };
         let reply = self
             .conn
-            .run(&format!("SELECT {} (CONDSTORE)", quote(mailbox)))
+            .run(&format!("SELECT {}{condstore}", quote(mailbox)))
             .map_err(imap_error)?;
         let num = |name: &str| {
             reply
@@ -251,9 +306,40 @@ impl MailSession {
             uidvalidity: num("UIDVALIDITY") as u32,
             highest_modseq: num("HIGHESTMODSEQ"),
             uidnext: num("UIDNEXT") as u32,
+            exists: exists(&reply),
         };
         self.selected = Some(s.clone());
         Ok(s)
+    }
+
+    /// A fresh SELECT and the UID and flags of every message (no CONDSTORE).
+    fn flag_snapshot(&mut self, mailbox: &str) -> Result<FlagSnapshot> {
+        self.selected = None;
+        let now = self.select(mailbox)?;
+        let mut messages = Vec::with_capacity(now.exists as usize);
+        if now.exists > 0 {
+            let reply = self
+                .conn
+                .run("UID FETCH 1:* (UID FLAGS)")
+                .map_err(imap_error)?;
+            for v in reply.data("FETCH") {
+                let items = fetch_items(v.first().map(Value::as_list).unwrap_or_default());
+                let get = |k: &str| items.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+                let Some(uid) = get("UID").and_then(Value::as_number) else {
+                    continue;
+                };
+                let flags = get("FLAGS").map(Value::as_list).unwrap_or_default();
+                let hash = flags_hash(flags.iter().filter_map(Value::as_str));
+                messages.push((uid as u32, hash));
+            }
+        }
+        messages.sort_unstable();
+        messages.dedup_by_key(|m| m.0);
+        Ok(FlagSnapshot {
+            uidvalidity: now.uidvalidity,
+            uidnext: now.uidnext,
+            messages,
+        })
     }
 
     fn uid_search(&mut self, criteria: &str) -> Result<Vec<String>> {
@@ -365,6 +451,9 @@ impl Session for MailSession {
     }
 
     fn cursor(&mut self, collection: &Collection) -> Result<Cursor> {
+        if !self.condstore {
+            return Ok(self.flag_snapshot(&collection.id)?.encode());
+        }
         let reply = self
             .conn
             .run(&format!(
@@ -407,24 +496,47 @@ impl Session for MailSession {
     }
 
     /// Flag changes and new messages from CHANGEDSINCE, expunges from
-    /// VANISHED. A new UIDVALIDITY means every old UID is gone: the old ids
-    /// are reported deleted now, and the cursor is set so the next call
-    /// reports every message as new (two steps, so a UID that exists in both
-    /// generations is never lost to "deleted wins").
+    /// VANISHED (CONDSTORE/QRESYNC); else the difference of two flag
+    /// snapshots. A new UIDVALIDITY means every old UID is gone: the folder
+    /// is synced again, in two steps so a UID that exists in both generations
+    /// is never lost to "deleted wins": the old ids are reported deleted now,
+    /// and the cursor is set so the next call reports every message as new.
+    /// A cursor of the other kind (the server gained or lost CONDSTORE) is
+    /// handled the same way.
     fn changes(&mut self, collection: &Collection, since: &Cursor) -> Result<ChangeSet> {
+        let since = MailCursor::parse(since)?;
+        if !self.condstore {
+            let now = self.flag_snapshot(&collection.id)?;
+            return Ok(match since {
+                MailCursor::Flags(old) if old.uidvalidity == now.uidvalidity => {
+                    let (changed, deleted) = old.diff(&now);
+                    ChangeSet {
+                        changed,
+                        deleted,
+                        cursor: now.encode(),
+                    }
+                }
+                other => ChangeSet {
+                    changed: Vec::new(),
+                    deleted: other.ids(),
+                    cursor: FlagSnapshot::empty(now.uidvalidity).encode(),
+                },
+            });
+        }
         // A fresh SELECT so the modseq is current.
         self.selected = None;
         let now = self.select(&collection.id)?;
-        let (validity, modseq, uidnext) = parse_cursor(since)
-            .ok_or_else(|| BackendError::Invalid(format!("bad mail cursor {since}")))?;
         let cursor_now = format!("{}:{}:{}", now.uidvalidity, now.highest_modseq, now.uidnext);
-        if validity != now.uidvalidity {
-            return Ok(ChangeSet {
-                changed: Vec::new(),
-                deleted: (1..uidnext).map(|u| u.to_string()).collect(),
-                cursor: format!("{}:0:1", now.uidvalidity),
-            });
-        }
+        let modseq = match since {
+            MailCursor::Modseq(validity, modseq, _) if validity == now.uidvalidity => modseq,
+            other => {
+                return Ok(ChangeSet {
+                    changed: Vec::new(),
+                    deleted: other.ids(),
+                    cursor: format!("{}:0:1", now.uidvalidity),
+                })
+            }
+        };
         if modseq == 0 {
             // The second step after a UIDVALIDITY change: everything is new.
             return Ok(ChangeSet {
