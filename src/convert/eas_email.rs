@@ -79,6 +79,20 @@ pub fn to_eas(e: &Email, version: Version, prefs: &[BodyPreference]) -> Vec<Elem
             ));
         }
     }
+    if version.email_last_verb() {
+        if let Some(verb) = e.last_verb_executed {
+            out.push(Element::text_element(
+                email2::LastVerbExecuted,
+                verb.to_string(),
+            ));
+            if let Some(t) = e.last_verb_execution_time {
+                out.push(Element::text_element(
+                    email2::LastVerbExecutionTime,
+                    format_date(t),
+                ));
+            }
+        }
+    }
     out
 }
 
@@ -275,6 +289,19 @@ mod tests {
         assert!(v25.child(em::Flag).is_none() && v25.child(asb::Body).is_none());
         let v12 = app(to_eas(&e, Version::V12_1, &prefs));
         assert!(v12.child(em::Flag).is_some() && v12.child(em::Categories).is_none());
+        let replied = Email {
+            last_verb_executed: Some(2),
+            last_verb_execution_time: Some(1_795_510_800),
+            ..sample()
+        };
+        let v14 = app(to_eas(&replied, Version::V14_0, &prefs));
+        assert_eq!(v14.text_of(email2::LastVerbExecuted), Some("2"));
+        assert_eq!(
+            v14.text_of(email2::LastVerbExecutionTime),
+            Some("2026-11-24T09:00:00.000Z")
+        );
+        let v12 = app(to_eas(&replied, Version::V12_1, &prefs));
+        assert!(v12.child(email2::LastVerbExecuted).is_none());
     }
 
     #[test]

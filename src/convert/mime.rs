@@ -30,6 +30,7 @@ pub fn parse(raw: &[u8], reference_prefix: &str) -> Option<Email> {
         content_class: Some("urn:content-classes:message".into()),
         attachments: attachments(&msg, reference_prefix),
         conversation_id: conversation_id(&msg),
+        conversation_index: conversation_index(&msg),
         body: EmailBody {
             plain: msg.body_text(0).map(|t| t.into_owned()),
             html: html_body(&msg),
@@ -41,7 +42,8 @@ pub fn parse(raw: &[u8], reference_prefix: &str) -> Option<Email> {
 
 /// Email2:ConversationId (16 bytes): a hash of the thread's first
 /// Message-ID (the first of References, else In-Reply-To, else the message's
-/// own), so a reply lands in the conversation of the message it answers.
+/// own, else the subject without Re:/Fwd:), so a reply lands in the
+/// conversation of the message it answers, whichever client wrote it.
 fn conversation_id(msg: &Message) -> Option<Vec<u8>> {
     use blake2::digest::{Update, VariableOutput};
     let first = |v: &HeaderValue| match v {
@@ -51,11 +53,43 @@ fn conversation_id(msg: &Message) -> Option<Vec<u8>> {
     };
     let root = first(msg.references())
         .or_else(|| first(msg.in_reply_to()))
-        .or_else(|| msg.message_id().map(str::to_string))?;
+        .or_else(|| msg.message_id().map(str::to_string))
+        .or_else(|| msg.thread_name().map(|t| format!("subject:{t}")))?;
     let mut hasher = blake2::Blake2bVar::new(16).ok()?;
     hasher.update(root.as_bytes());
     let mut out = vec![0; 16];
     hasher.finalize_variable(&mut out).ok()?;
+    Some(out)
+}
+
+/// Email2:ConversationIndex (MS-ASCON 2.2.2.4): a 5-byte header from the
+/// time the conversation started and a 5-byte response level per reply.
+/// An Outlook `Thread-Index` header carries exactly that (after its reserved
+/// byte, and around its 16-byte GUID); otherwise the header is the message's
+/// Date and each message it references adds a level.
+fn conversation_index(msg: &Message) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let thread_index = msg
+        .header("Thread-Index")
+        .and_then(HeaderValue::as_text)
+        .map(|t| t.split_ascii_whitespace().collect::<String>())
+        .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+        .filter(|b| b.len() >= 22 && (b.len() - 22) % 5 == 0);
+    if let Some(b) = thread_index {
+        let mut out = b[1..6].to_vec();
+        out.extend_from_slice(&b[22..]);
+        return Some(out);
+    }
+    let date = msg.date()?.to_timestamp();
+    // FILETIME: 100 ns steps since 1601; the header is its top 40 bits.
+    let filetime = (date.checked_add(11_644_473_600)? as u64).checked_mul(10_000_000)?;
+    let mut out = filetime.to_be_bytes()[..5].to_vec();
+    let depth = match msg.references() {
+        HeaderValue::Text(_) => 1,
+        HeaderValue::TextList(l) => l.len(),
+        _ => usize::from(msg.in_reply_to().as_text().is_some()),
+    };
+    out.resize(5 + 5 * depth.min(50), 0);
     Some(out)
 }
 
@@ -218,23 +252,38 @@ pub fn without_bcc(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// SmartForward/SmartReply without ReplaceMime: the device's message with
-/// the original attached as `message/rfc822`. The device's top-level headers
-/// stay on top; its own content (headers Content-* and body) becomes the
-/// first part byte for byte, so nothing the device wrote is re-encoded.
-pub fn with_original(message: &[u8], original: &[u8]) -> Vec<u8> {
-    let (head, body) = split_header(message);
+/// The addresses a reply to this message goes to by default: Reply-To, else From.
+pub fn reply_addresses(raw: &[u8]) -> Vec<String> {
+    let Some(msg) = MessageParser::default().parse_headers(raw) else {
+        return Vec::new();
+    };
+    msg.reply_to()
+        .or(msg.from())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.address().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A message's top-level headers split into the envelope part (From, To,
+/// Subject, ...) and its content headers (Content-*), MIME-Version dropped;
+/// folded lines stay with their header.
+fn split_top_headers(head: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let mut top = Vec::new();
     let mut content = Vec::new();
     let mut into_content = false;
+    let mut skipping = false;
     for line in head.split_inclusive(|b| *b == b'\n') {
         let folded = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
         if !folded {
             let lower = line.to_ascii_lowercase();
-            into_content = lower.starts_with(b"content-") || lower.starts_with(b"mime-version:");
-            if lower.starts_with(b"mime-version:") {
-                continue;
-            }
+            into_content = lower.starts_with(b"content-");
+            skipping = lower.starts_with(b"mime-version:");
+        }
+        if skipping {
+            continue;
         }
         if into_content {
             content.extend_from_slice(line);
@@ -242,15 +291,173 @@ pub fn with_original(message: &[u8], original: &[u8]) -> Vec<u8> {
             top.extend_from_slice(line);
         }
     }
+    (top, content)
+}
+
+/// A MIME boundary that occurs in none of `contents`.
+fn unique_boundary(base: &str, contents: &[&[u8]]) -> String {
+    let mut boundary = base.to_string();
+    let mut n = 0u32;
+    while contents.iter().any(|c| contains(c, boundary.as_bytes())) {
+        n += 1;
+        boundary = format!("{base}-{n}");
+    }
+    boundary
+}
+
+/// SmartReply without ReplaceMime (MS-ASCMD 2.2.3.148): the device wrote
+/// only its new text, the server adds the original below it — quoted with
+/// `> ` in the plain text, in a `<blockquote type="cite">` in the HTML —
+/// under an "On <date>, <sender> wrote:" line. The device's attachments
+/// are kept byte for byte. A signed or encrypted reply cannot be changed
+/// without breaking it: the original is attached to it instead
+/// ([`with_original`]), as it is when either message cannot be parsed.
+pub fn reply_with_quote(message: &[u8], original: &[u8]) -> Vec<u8> {
+    let parser = MessageParser::default();
+    let (Some(msg), Some(orig)) = (parser.parse(message), parser.parse(original)) else {
+        return with_original(message, original);
+    };
+    if message_class(&msg) != "IPM.Note" {
+        return with_original(message, original);
+    }
+    let sender = orig
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.name().or(a.address()))
+        .unwrap_or("the sender");
+    let attribution = match orig.date() {
+        Some(d) => format!("On {}, {sender} wrote:", d.to_rfc822()),
+        None => format!("{sender} wrote:"),
+    };
+    let orig_text = orig.body_text(0).unwrap_or_default();
+    let own_text = msg.body_text(0).unwrap_or_default();
+    let plain = format!(
+        "{}\r\n\r\n{attribution}\r\n{}",
+        own_text.trim_end(),
+        quote_lines(&orig_text)
+    );
+    let html = html_body(&msg).map(|own| {
+        let quoted = html_body(&orig)
+            .map(|h| html_inner(&h).to_string())
+            .unwrap_or_else(|| format!("<pre>{}</pre>", escape_html(&orig_text)));
+        let block = format!(
+            "<div>{}</div><blockquote type=\"cite\" style=\"margin:0 0 0 .8ex;border-left:1px solid #ccc;padding-left:1ex\">{quoted}</blockquote>",
+            escape_html(&attribution)
+        );
+        match own.to_ascii_lowercase().rfind("</body>") {
+            Some(at) => format!("{}{block}{}", &own[..at], &own[at..]),
+            None => format!("{own}{block}"),
+        }
+    });
+    let (head, _) = split_header(message);
+    let (top, _) = split_top_headers(head);
+    let attachments: Vec<&[u8]> = msg
+        .attachments()
+        .map(|p| &message[p.offset_header as usize..(p.offset_end as usize).min(message.len())])
+        .collect();
+    let boundary = unique_boundary("=_eas-reply", &[message, original]);
+    let text_part = |subtype: &str, text: &str| {
+        let mut part =
+            format!("Content-Type: text/{subtype}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+                .into_bytes();
+        part.extend_from_slice(&base64_lines(text.as_bytes()));
+        part
+    };
+    let body = match &html {
+        Some(h) => multipart(
+            "alternative",
+            &format!("{boundary}-alt"),
+            &[&text_part("plain", &plain), &text_part("html", h)],
+        ),
+        None => text_part("plain", &plain),
+    };
+    let body = if attachments.is_empty() {
+        body
+    } else {
+        let mut parts: Vec<&[u8]> = vec![&body];
+        parts.extend(attachments);
+        multipart("mixed", &boundary, &parts)
+    };
+    let mut out = top;
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    out.extend_from_slice(&body);
+    out
+}
+
+/// `Content-Type: multipart/<subtype>` header and body of these parts (each
+/// with its own headers).
+fn multipart(subtype: &str, boundary: &str, parts: &[&[u8]]) -> Vec<u8> {
+    let mut out =
+        format!("Content-Type: multipart/{subtype}; boundary=\"{boundary}\"\r\n\r\n").into_bytes();
+    for part in parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        out.extend_from_slice(part);
+        if !part.ends_with(b"\n") {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out
+}
+
+/// Base64 in lines of 76 characters (RFC 2045 6.8).
+fn base64_lines(bytes: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = Vec::with_capacity(text.len() + text.len() / 76 * 2 + 2);
+    for line in text.as_bytes().chunks(76) {
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Every line with `> ` in front (`>` alone before a line that is quoted already).
+fn quote_lines(text: &str) -> String {
+    text.trim_end()
+        .lines()
+        .map(|l| {
+            if l.starts_with('>') {
+                format!(">{l}\r\n")
+            } else {
+                format!("> {l}\r\n")
+            }
+        })
+        .collect()
+}
+
+/// What is inside `<body ...>` and `</body>` (the whole text without them).
+fn html_inner(html: &str) -> &str {
+    let lower = html.to_ascii_lowercase();
+    let start = lower
+        .find("<body")
+        .and_then(|b| lower[b..].find('>').map(|e| b + e + 1))
+        .unwrap_or(0);
+    let end = lower
+        .rfind("</body>")
+        .filter(|e| *e >= start)
+        .unwrap_or(html.len());
+    &html[start..end]
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// SmartForward (and SmartReply of a signed reply) without ReplaceMime: the
+/// device's message with the original attached as `message/rfc822`. The
+/// device's top-level headers stay on top; its own content (headers
+/// Content-* and body) becomes the first part byte for byte, so nothing the
+/// device wrote is re-encoded.
+pub fn with_original(message: &[u8], original: &[u8]) -> Vec<u8> {
+    let (head, body) = split_header(message);
+    let (top, mut content) = split_top_headers(head);
     if content.is_empty() {
         content.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii\r\n");
     }
-    let mut boundary = String::from("=_eas-original");
-    let mut n = 0u32;
-    while contains(message, boundary.as_bytes()) || contains(original, boundary.as_bytes()) {
-        n += 1;
-        boundary = format!("=_eas-original-{n}");
-    }
+    let boundary = unique_boundary("=_eas-original", &[message, original]);
     let mut out = top;
     out.extend_from_slice(b"MIME-Version: 1.0\r\n");
     out.extend_from_slice(
@@ -385,6 +592,97 @@ Content-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n--XX--\r\n";
         assert_eq!(recipients(&out), vec!["b@example.test"]);
     }
 
+    const ORIGINAL: &[u8] = b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\n\
+Subject: plan\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nMessage-ID: <o@x>\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=A\r\n\r\n\
+--A\r\nContent-Type: text/plain\r\n\r\nline one\r\n> older\r\n\
+--A\r\nContent-Type: text/html\r\n\r\n<html><body><p>line one</p></body></html>\r\n--A--\r\n";
+
+    #[test]
+    fn a_plain_reply_quotes_the_original_below_the_new_text() {
+        let reply = b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: Re: plan\r\n\
+Content-Type: text/plain; charset=iso-8859-1\r\n\r\nJa, gern \xfcbermorgen.\r\n";
+        let out = reply_with_quote(reply, ORIGINAL);
+        let msg = MessageParser::default().parse(&out).unwrap();
+        assert_eq!(msg.subject(), Some("Re: plan"));
+        assert_eq!(recipients(&out), vec!["bob@example.test"]);
+        let text = msg.body_text(0).unwrap();
+        assert!(
+            text.starts_with("Ja, gern übermorgen.\r\n\r\nOn "),
+            "{text}"
+        );
+        assert!(
+            text.contains("Bob wrote:\r\n> line one\r\n>> older"),
+            "{text}"
+        );
+        assert!(msg.html_part(0).unwrap().is_content_type("text", "plain"));
+    }
+
+    #[test]
+    fn an_html_reply_gets_a_blockquote_and_keeps_its_attachments() {
+        let reply = b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: Re: plan\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=M\r\n\r\n--M\r\n\
+Content-Type: multipart/alternative; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nok\r\n\
+--B\r\nContent-Type: text/html\r\n\r\n<html><body><b>ok</b></body></html>\r\n--B--\r\n\
+--M\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--M--\r\n";
+        let out = reply_with_quote(reply, ORIGINAL);
+        let msg = MessageParser::default().parse(&out).unwrap();
+        let html = msg.body_html(0).unwrap();
+        assert!(
+            html.contains("<b>ok</b><div>On ")
+                && html.contains("<blockquote type=\"cite\"")
+                && html.contains("<p>line one</p></blockquote></body>"),
+            "{html}"
+        );
+        assert!(msg.body_text(0).unwrap().contains("> line one"));
+        assert_eq!(msg.attachments().count(), 1);
+        assert_eq!(attachment(&out, 0).unwrap().2, b"%PDF-");
+    }
+
+    #[test]
+    fn a_signed_reply_is_not_touched_and_gets_the_original_attached() {
+        let signed = b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: s\r\n\
+Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=S\r\n\r\n\
+--S\r\nContent-Type: text/plain\r\n\r\nsigned\r\n--S--\r\n";
+        let out = reply_with_quote(signed, ORIGINAL);
+        assert!(contains(
+            &out,
+            b"--S\r\nContent-Type: text/plain\r\n\r\nsigned\r\n--S--"
+        ));
+        assert!(contains(&out, b"Content-Type: message/rfc822"));
+    }
+
+    #[test]
+    fn the_conversation_index_comes_from_thread_index_or_the_date() {
+        // Outlook: reserved byte, 5 time bytes, 16-byte GUID, one 5-byte level.
+        let mut raw = vec![1u8, 0xCA, 0x2C, 0xFA, 0x8A, 0x23];
+        raw.extend([7u8; 16]);
+        raw.extend([0x80, 0, 0, 0x12, 0x34]);
+        use base64::Engine;
+        let header = base64::engine::general_purpose::STANDARD.encode(&raw);
+        let msg = format!("Thread-Index: {header}\r\nSubject: x\r\n\r\n.\r\n");
+        let e = parse(msg.as_bytes(), "").unwrap();
+        assert_eq!(
+            e.conversation_index,
+            Some(vec![0xCA, 0x2C, 0xFA, 0x8A, 0x23, 0x80, 0, 0, 0x12, 0x34])
+        );
+        let reply = parse(
+            b"Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nReferences: <a@x> <b@x>\r\n\r\n.\r\n",
+            "",
+        )
+        .unwrap();
+        let ix = reply.conversation_index.unwrap();
+        assert_eq!(ix.len(), 15, "header and one level per reference");
+        let root = parse(b"Date: Tue, 24 Nov 2026 10:00:00 +0100\r\n\r\n.\r\n", "").unwrap();
+        assert_eq!(root.conversation_index.as_deref(), Some(&ix[..5]));
+        // No ids at all: the subject without Re: ties the thread.
+        let a = parse(b"Subject: Lunch\r\n\r\n.\r\n", "").unwrap();
+        let b = parse(b"Subject: Re: Lunch\r\n\r\n.\r\n", "").unwrap();
+        assert!(a.conversation_id.is_some());
+        assert_eq!(a.conversation_id, b.conversation_id);
+    }
+
     #[test]
     fn a_reply_joins_the_conversation_of_its_root() {
         let root = parse(b"Message-ID: <root@x>\r\nSubject: a\r\n\r\nhi\r\n", "").unwrap();
@@ -398,7 +696,7 @@ Content-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n--XX--\r\n";
         assert_eq!(root.conversation_id, reply.conversation_id);
         assert_ne!(root.conversation_id, other.conversation_id);
         assert_eq!(
-            parse(b"Subject: none\r\n\r\n", "").unwrap().conversation_id,
+            parse(b"X-None: 1\r\n\r\n", "").unwrap().conversation_id,
             None
         );
     }

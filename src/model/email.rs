@@ -32,6 +32,12 @@ pub struct Email {
     /// Email2:ConversationId / ConversationIndex (14.0+), raw bytes.
     pub conversation_id: Option<Vec<u8>>,
     pub conversation_index: Option<Vec<u8>>,
+    /// Email2:LastVerbExecuted (14.0+): 1 replied to sender, 2 replied to
+    /// all, 3 forwarded; and when (unix seconds), if known.
+    #[serde(default)]
+    pub last_verb_executed: Option<u32>,
+    #[serde(default)]
+    pub last_verb_execution_time: Option<i64>,
     pub body: EmailBody,
 }
 

@@ -9,12 +9,14 @@
 //! [`snapshot::FlagSnapshot`] of UIDs and flags (plain RFC 3501).
 
 pub mod imap;
+pub mod keywords;
 pub mod smtp;
 pub mod snapshot;
 pub mod tls;
 pub mod utf7;
 
 use self::imap::{fetch_items, parse_values, quote, Connection, ImapError, Value};
+use self::keywords::verb;
 use self::snapshot::{flags_hash, FlagSnapshot};
 use self::tls::{Endpoint, Tls};
 use super::{BackendError, ChangeSet, Collection, Cursor, Result, Role, Session, Window};
@@ -95,6 +97,8 @@ struct Selected {
     uidnext: u32,
     /// Messages in the mailbox (EXISTS).
     exists: u32,
+    /// PERMANENTFLAGS has `\*`: new keywords (categories) can be stored.
+    keywords_allowed: bool,
 }
 
 /// One user's IMAP connection for one request.
@@ -161,6 +165,17 @@ fn uid_set(ids: &[String]) -> String {
         .cloned()
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A reply goes to all when it has recipients besides the original's
+/// reply addresses (and the replying user, who may copy themselves).
+fn is_reply_to_all(reply: &[u8], original: &[u8]) -> bool {
+    let to_sender = mime::reply_addresses(original);
+    let own = mime::sender(reply);
+    mime::recipients(reply).iter().any(|r| {
+        !to_sender.iter().any(|s| s.eq_ignore_ascii_case(r))
+            && !own.as_ref().is_some_and(|o| o.eq_ignore_ascii_case(r))
+    })
 }
 
 /// The number of `* <n> EXISTS` in a SELECT answer.
@@ -307,6 +322,9 @@ impl MailSession {
             highest_modseq: num("HIGHESTMODSEQ"),
             uidnext: num("UIDNEXT") as u32,
             exists: exists(&reply),
+            keywords_allowed: reply
+                .code("PERMANENTFLAGS")
+                .is_some_and(|f| f.contains("\\*")),
         };
         self.selected = Some(s.clone());
         Ok(s)
@@ -375,6 +393,87 @@ impl MailSession {
     fn append(&mut self, mailbox: &str, flags: &str, message: &[u8]) -> Result<()> {
         self.conn
             .run_with_literal(&format!("APPEND {} {flags}", quote(mailbox)), Some(message))
+            .map_err(imap_error)?;
+        Ok(())
+    }
+
+    /// The flags and keywords of message `uid` (selected).
+    fn flags_of(&mut self, uid: &str) -> Result<Vec<String>> {
+        let reply = self
+            .conn
+            .run(&format!("UID FETCH {uid} (FLAGS)"))
+            .map_err(imap_error)?;
+        Ok(reply
+            .data("FETCH")
+            .iter()
+            .flat_map(|v| fetch_items(v.first().map(Value::as_list).unwrap_or_default()))
+            .filter(|(k, _)| k == "FLAGS")
+            .flat_map(|(_, v)| {
+                v.as_list()
+                    .iter()
+                    .filter_map(|f| f.as_str().map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
+            .collect())
+    }
+
+    /// Make the category keywords of message `uid` (selected) these.
+    fn store_categories(&mut self, uid: &str, categories: &[String]) -> Result<()> {
+        let current: Vec<String> = self
+            .flags_of(uid)?
+            .into_iter()
+            .filter(|f| keywords::category_of(f).is_some())
+            .collect();
+        let wanted: Vec<String> = categories.iter().map(|c| keywords::keyword_of(c)).collect();
+        let stale: Vec<&String> = current.iter().filter(|k| !wanted.contains(k)).collect();
+        let new: Vec<&String> = wanted.iter().filter(|k| !current.contains(k)).collect();
+        for (sign, list) in [('-', stale), ('+', new)] {
+            if !list.is_empty() {
+                let words: Vec<&str> = list.iter().map(|k| k.as_str()).collect();
+                self.conn
+                    .run(&format!(
+                        "UID STORE {uid} {sign}FLAGS.SILENT ({})",
+                        words.join(" ")
+                    ))
+                    .map_err(imap_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Record a reply or forward on the original (selected): `\Answered` or
+    /// `$Forwarded`, and where keywords are allowed our verb keyword with
+    /// the time and reply-to-all (MS-ASEMAIL LastVerbExecuted), replacing
+    /// an older one.
+    fn mark_verb(&mut self, uid: &str, verb: u32, keywords_allowed: bool) -> Result<()> {
+        let flag = if verb == verb::FORWARD {
+            "$Forwarded"
+        } else {
+            "\\Answered"
+        };
+        let mut set = vec![flag.to_string()];
+        if keywords_allowed {
+            let old: Vec<String> = self
+                .flags_of(uid)?
+                .into_iter()
+                .filter(|f| keywords::is_verb_keyword(f))
+                .collect();
+            if !old.is_empty() {
+                self.conn
+                    .run(&format!(
+                        "UID STORE {uid} -FLAGS.SILENT ({})",
+                        old.join(" ")
+                    ))
+                    .map_err(imap_error)?;
+            }
+            let now = chrono::Utc::now().timestamp();
+            set.push(keywords::verb_keyword(verb, now));
+        }
+        self.conn
+            .run(&format!(
+                "UID STORE {uid} +FLAGS.SILENT ({})",
+                set.join(" ")
+            ))
             .map_err(imap_error)?;
         Ok(())
     }
@@ -619,12 +718,21 @@ impl Session for MailSession {
                 .map(|f| {
                     f.as_list()
                         .iter()
-                        .filter_map(|x| x.as_str().map(str::to_ascii_lowercase))
+                        .filter_map(|x| x.as_str().map(str::to_string))
                         .collect()
                 })
                 .unwrap_or_default();
-            email.read = Some(flags.iter().any(|f| f == "\\seen"));
-            email.flag = flags.iter().any(|f| f == "\\flagged").then(|| Flag {
+            let has = |name: &str| flags.iter().any(|f| f.eq_ignore_ascii_case(name));
+            email.read = Some(has("\\Seen"));
+            email.categories = flags
+                .iter()
+                .filter_map(|f| keywords::category_of(f))
+                .collect();
+            if let Some((verb, at)) = keywords::last_verb(&flags) {
+                email.last_verb_executed = Some(verb);
+                email.last_verb_execution_time = at;
+            }
+            email.flag = has("\\Flagged").then(|| Flag {
                 status: 2,
                 flag_type: Some("for Follow Up".into()),
                 ..Flag::default()
@@ -646,13 +754,18 @@ impl Session for MailSession {
         ))
     }
 
-    /// A device changes Read and Flag only: set \Seen and \Flagged to match.
+    /// A device changes Read, Flag and Categories only: set \Seen,
+    /// \Flagged and the category keywords to match (categories only where
+    /// the mailbox takes new keywords).
     fn replace(&mut self, collection: &Collection, id: &str, item: &Item) -> Result<()> {
         let Item::Email(e) = item else {
             return Err(BackendError::Invalid("not an email".into()));
         };
-        self.select(&collection.id)?;
+        let selected = self.select(&collection.id)?;
         let uid = uid_set(&[id.to_string()]);
+        if selected.keywords_allowed && !uid.is_empty() {
+            self.store_categories(&uid, &e.categories)?;
+        }
         let mut store = |on: bool, flag: &str| {
             let sign = if on { '+' } else { '-' };
             self.conn
@@ -770,21 +883,21 @@ impl Session for MailSession {
         let original = self
             .fetch_raw(&collection.id, id)?
             .ok_or_else(|| BackendError::NotFound(format!("message {id} in {}", collection.id)))?;
-        let outgoing = if replace_mime {
-            message.to_vec()
-        } else {
-            mime::with_original(message, &original)
+        let outgoing = match (replace_mime, forward) {
+            (true, _) => message.to_vec(),
+            (false, true) => mime::with_original(message, &original),
+            (false, false) => mime::reply_with_quote(message, &original),
         };
         self.send_mail(&outgoing, save_in_sent)?;
-        let flag = if forward { "$Forwarded" } else { "\\Answered" };
-        self.select(&collection.id)?;
-        self.conn
-            .run(&format!(
-                "UID STORE {} +FLAGS.SILENT ({flag})",
-                uid_set(&[id.to_string()])
-            ))
-            .map_err(imap_error)?;
-        Ok(())
+        let verb = if forward {
+            verb::FORWARD
+        } else if is_reply_to_all(message, &original) {
+            verb::REPLY_TO_ALL
+        } else {
+            verb::REPLY_TO_SENDER
+        };
+        let selected = self.select(&collection.id)?;
+        self.mark_verb(&uid_set(&[id.to_string()]), verb, selected.keywords_allowed)
     }
 
     /// UID SEARCH CHARSET UTF-8 [SINCE] [BEFORE] TEXT <literal>: the server
