@@ -208,6 +208,101 @@ pub fn attachment(raw: &[u8], n: usize) -> Option<(String, String, Vec<u8>)> {
     Some((name, ct, part.contents().to_vec()))
 }
 
+/// The email of a message known by its header alone (a large message whose
+/// parts are read one by one): no body, no attachments yet.
+pub fn from_header(header: &[u8]) -> Option<Email> {
+    let mut email = parse(header, "")?;
+    email.body = EmailBody::default();
+    email.attachments.clear();
+    Some(email)
+}
+
+/// The decoded text of one body part fetched alone, given its Content-Type
+/// (with charset) and Content-Transfer-Encoding.
+pub fn part_text(content_type: &str, encoding: &str, bytes: &[u8]) -> Option<String> {
+    let mut mini =
+        format!("Content-Type: {content_type}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n")
+            .into_bytes();
+    mini.extend_from_slice(bytes);
+    let msg = MessageParser::default().parse(&mini)?;
+    if content_type.to_ascii_lowercase().starts_with("text/html") {
+        msg.body_html(0).map(|h| h.into_owned())
+    } else {
+        msg.body_text(0).map(|t| t.into_owned())
+    }
+}
+
+/// The content of a part fetched alone, transfer encoding undone. Base64
+/// is decoded line by line, so a large attachment is not copied first.
+pub fn decode_transfer(encoding: &str, bytes: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    match encoding.to_ascii_lowercase().as_str() {
+        "base64" => {
+            let engine = &base64::engine::general_purpose::STANDARD;
+            let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+            let mut carry: Vec<u8> = Vec::new();
+            for line in bytes.split(|b| *b == b'\n') {
+                carry.extend(line.iter().filter(|b| !b.is_ascii_whitespace()));
+                // Decode whole 4-character groups; keep the rest for the next line.
+                let whole = carry.len() / 4 * 4;
+                if engine.decode_vec(&carry[..whole], &mut out).is_err() {
+                    break;
+                }
+                carry.drain(..whole);
+            }
+            if !carry.is_empty() {
+                let _ = base64::engine::general_purpose::STANDARD_NO_PAD.decode_vec(
+                    carry
+                        .iter()
+                        .filter(|b| **b != b'=')
+                        .copied()
+                        .collect::<Vec<_>>(),
+                    &mut out,
+                );
+            }
+            out
+        }
+        "quoted-printable" => {
+            let mut mini = b"Content-Type: application/octet-stream\r\n\
+Content-Transfer-Encoding: quoted-printable\r\nContent-Disposition: attachment\r\n\r\n"
+                .to_vec();
+            mini.extend_from_slice(bytes);
+            MessageParser::default()
+                .parse(&mini)
+                .and_then(|m| m.attachment(0).map(|a| a.contents().to_vec()))
+                .unwrap_or_default()
+        }
+        _ => bytes.to_vec(),
+    }
+}
+
+/// A header parameter value as a person reads it: RFC 2047 encoded words
+/// decoded; an RFC 2231 value (`UTF-8''R%C3%A9sum%C3%A9.txt`) when `extended`.
+pub fn decode_param(value: &str, extended: bool) -> String {
+    if extended {
+        if let Some((_, text)) = value.split_once("''") {
+            let mut bytes = Vec::new();
+            let mut it = text.bytes();
+            while let Some(b) = it.next() {
+                let hex = |it: &mut std::str::Bytes| {
+                    let pair = [it.next()?, it.next()?];
+                    u8::from_str_radix(std::str::from_utf8(&pair).ok()?, 16).ok()
+                };
+                match b {
+                    b'%' => bytes.extend(hex(&mut it)),
+                    other => bytes.push(other),
+                }
+            }
+            return String::from_utf8_lossy(&bytes).into_owned();
+        }
+    }
+    let header = format!("Subject: {value}\r\n\r\n");
+    MessageParser::default()
+        .parse_headers(header.as_bytes())
+        .and_then(|m| m.subject().map(str::to_string))
+        .unwrap_or_else(|| value.to_string())
+}
+
 /// The envelope recipients of a message a device sends: To, Cc and Bcc.
 pub fn recipients(raw: &[u8]) -> Vec<String> {
     let Some(msg) = MessageParser::default().parse_headers(raw) else {
@@ -554,6 +649,46 @@ Content-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n--XX--\r\n";
         assert_eq!((name.as_str(), ct.as_str()), ("", "image/png"));
         assert_eq!(bytes, b"\x89PNG");
         assert!(attachment(raw, 2).is_none());
+    }
+
+    #[test]
+    fn parts_fetched_alone_decode() {
+        assert_eq!(
+            part_text(
+                "text/plain; charset=iso-8859-1",
+                "quoted-printable",
+                b"Gr=FC=DFe"
+            )
+            .as_deref(),
+            Some("Grüße")
+        );
+        assert_eq!(
+            part_text("text/html; charset=utf-8", "base64", b"PHA+aGk8L3A+").as_deref(),
+            Some("<p>hi</p>")
+        );
+        assert_eq!(
+            decode_transfer("BASE64", b"aGVs\r\nbG8g\r\nd29y\r\nbGQ=\r\n"),
+            b"hello world"
+        );
+        assert_eq!(
+            decode_transfer("base64", b"aGVsbG8\r\ngd29ybGQ\r\n"),
+            b"hello world"
+        );
+        assert_eq!(decode_transfer("quoted-printable", b"a=3Db"), b"a=b");
+        assert_eq!(decode_transfer("8bit", b"raw"), b"raw");
+        assert_eq!(
+            decode_param("UTF-8''R%C3%A9sum%C3%A9.txt", true),
+            "Résumé.txt"
+        );
+        assert_eq!(
+            decode_param("=?UTF-8?Q?R=C3=A9sum=C3=A9.txt?=", false),
+            "Résumé.txt"
+        );
+        let e = from_header(b"Subject: big\r\nFrom: a@b.c\r\n\r\n").unwrap();
+        assert_eq!(
+            (e.subject.as_deref(), e.body.mime.as_ref()),
+            (Some("big"), None)
+        );
     }
 
     #[test]

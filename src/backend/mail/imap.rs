@@ -405,6 +405,30 @@ impl Reply {
             .collect()
     }
 
+    /// The bytes of the first literal among the untagged responses, without
+    /// copying them (one large `BODY[section]` is read this way).
+    pub fn first_literal(&self) -> Option<&[u8]> {
+        self.untagged.iter().find_map(|r| {
+            let mut from = 0;
+            while let Some(open) = r[from..].iter().position(|b| *b == b'{').map(|p| p + from) {
+                let digits = r[open + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                let close = open + 1 + digits;
+                if digits > 0 && r[close..].starts_with(b"}\r\n") {
+                    let n: usize = std::str::from_utf8(&r[open + 1..close])
+                        .ok()?
+                        .parse()
+                        .ok()?;
+                    return r.get(close + 3..close + 3 + n);
+                }
+                from = open + 1;
+            }
+            None
+        })
+    }
+
     /// A response code from any untagged OK or the tagged status.
     pub fn code(&self, name: &str) -> Option<String> {
         self.untagged
@@ -448,6 +472,23 @@ mod tests {
         assert_eq!(parse_values(b"* LIST () NIL INBOX").unwrap()[3], Value::Nil);
         assert!(parse_values(b"(a (b)").is_err());
         assert!(parse_values(b"{9}\r\nab").is_err());
+    }
+
+    #[test]
+    fn the_first_literal_is_borrowed_from_the_response() {
+        let reply = Reply {
+            untagged: vec![
+                b"* 2 EXISTS\r\n".to_vec(),
+                b"* 1 FETCH (UID 9 BODY[2] {5}\r\nab{1}c)\r\n".to_vec(),
+            ],
+            status: "OK".into(),
+        };
+        assert_eq!(reply.first_literal(), Some(&b"ab{1}"[..]));
+        let none = Reply {
+            untagged: vec![b"* 1 FETCH (UID 9 FLAGS ({x}))\r\n".to_vec()],
+            status: "OK".into(),
+        };
+        assert_eq!(none.first_literal(), None);
     }
 
     #[test]

@@ -10,8 +10,10 @@
 
 pub mod imap;
 pub mod keywords;
+mod large;
 pub mod smtp;
 pub mod snapshot;
+pub mod structure;
 pub mod tls;
 pub mod utf7;
 
@@ -165,6 +167,41 @@ fn uid_set(ids: &[String]) -> String {
         .cloned()
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// What FLAGS and INTERNALDATE say about a message: Read, Flag,
+/// Categories, LastVerbExecuted, DateReceived.
+fn apply_attributes(email: &mut crate::model::email::Email, items: &[(String, Value)]) {
+    let get = |k: &str| items.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+    let flags: Vec<String> = get("FLAGS")
+        .map(|f| {
+            f.as_list()
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let has = |name: &str| flags.iter().any(|f| f.eq_ignore_ascii_case(name));
+    email.read = Some(has("\\Seen"));
+    email.categories = flags
+        .iter()
+        .filter_map(|f| keywords::category_of(f))
+        .collect();
+    if let Some((verb, at)) = keywords::last_verb(&flags) {
+        email.last_verb_executed = Some(verb);
+        email.last_verb_execution_time = at;
+    }
+    email.flag = has("\\Flagged").then(|| Flag {
+        status: 2,
+        flag_type: Some("for Follow Up".into()),
+        ..Flag::default()
+    });
+    if let Some(t) = get("INTERNALDATE")
+        .and_then(Value::as_str)
+        .and_then(internal_date)
+    {
+        email.date_received = Some(t);
+    }
 }
 
 /// A reply goes to all when it has recipients besides the original's
@@ -685,19 +722,40 @@ impl Session for MailSession {
         })
     }
 
+    /// Messages up to `large::LARGE_MESSAGE` are read whole in one
+    /// command; larger ones part by part (see `large`).
     fn fetch(&mut self, collection: &Collection, ids: &[String]) -> Result<Vec<(String, Item)>> {
         let set = uid_set(ids);
         if set.is_empty() {
             return Ok(Vec::new());
         }
         self.select(&collection.id)?;
+        let mut whole = Vec::new();
+        let mut out = Vec::new();
+        for (uid, size) in self.sizes(&set)? {
+            if size <= large::LARGE_MESSAGE {
+                whole.push(uid.to_string());
+                continue;
+            }
+            match self.fetch_large(&collection.id, uid)? {
+                Some(m) => {
+                    let mut email = m.email;
+                    apply_attributes(&mut email, &m.attributes);
+                    out.push((uid.to_string(), Item::Email(email)));
+                }
+                None => whole.push(uid.to_string()),
+            }
+        }
+        if whole.is_empty() {
+            return Ok(out);
+        }
         let reply = self
             .conn
             .run(&format!(
-                "UID FETCH {set} (UID FLAGS INTERNALDATE BODY.PEEK[])"
+                "UID FETCH {} (UID FLAGS INTERNALDATE BODY.PEEK[])",
+                whole.join(",")
             ))
             .map_err(imap_error)?;
-        let mut out = Vec::new();
         for v in reply.data("FETCH") {
             let items = fetch_items(v.first().map(Value::as_list).unwrap_or_default());
             let get = |k: &str| items.iter().find(|(n, _)| n == k).map(|(_, v)| v);
@@ -714,35 +772,7 @@ impl Session for MailSession {
             for a in &mut email.attachments {
                 a.file_reference.push_str(&suffix);
             }
-            let flags: Vec<String> = get("FLAGS")
-                .map(|f| {
-                    f.as_list()
-                        .iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let has = |name: &str| flags.iter().any(|f| f.eq_ignore_ascii_case(name));
-            email.read = Some(has("\\Seen"));
-            email.categories = flags
-                .iter()
-                .filter_map(|f| keywords::category_of(f))
-                .collect();
-            if let Some((verb, at)) = keywords::last_verb(&flags) {
-                email.last_verb_executed = Some(verb);
-                email.last_verb_execution_time = at;
-            }
-            email.flag = has("\\Flagged").then(|| Flag {
-                status: 2,
-                flag_type: Some("for Follow Up".into()),
-                ..Flag::default()
-            });
-            if let Some(t) = get("INTERNALDATE")
-                .and_then(Value::as_str)
-                .and_then(internal_date)
-            {
-                email.date_received = Some(t);
-            }
+            apply_attributes(&mut email, &items);
             out.push((uid.to_string(), Item::Email(email)));
         }
         Ok(out)
@@ -926,11 +956,16 @@ impl Session for MailSession {
         Ok(searched_uids(&reply))
     }
 
-    /// FileReference `<uid>:<n>@<mailbox>` (see `fetch`): attachment n of the message.
+    /// FileReference `<uid>:<n>@<mailbox>` (see `fetch`): attachment n of
+    /// the message; `<uid>:s<section>@<mailbox>`: that IMAP section of a
+    /// large message, read alone.
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         let bad = || BackendError::Invalid(format!("bad attachment reference {file_reference}"));
         let (part, mailbox) = file_reference.split_once('@').ok_or_else(bad)?;
         let (uid, n) = part.split_once(':').ok_or_else(bad)?;
+        if let Some(section) = n.strip_prefix('s') {
+            return self.fetch_section(mailbox, uid, section);
+        }
         let n: usize = n.parse().map_err(|_| bad())?;
         if uid.parse::<u32>().is_err() {
             return Err(bad());
