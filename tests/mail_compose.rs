@@ -246,11 +246,16 @@ fn categories_become_imap_keywords_and_keywords_categories() {
             Element::new(a::ApplicationData).with(
                 Element::new(em::Categories)
                     .with_text(em::Category, "Rote Liste")
-                    .with_text(em::Category, "Büro"),
+                    .with_text(em::Category, "Büro")
+                    .with_text(em::Category, "x".repeat(60)),
             ),
         );
     let r = phone.sync(&inbox, Some(100), vec![change]);
     assert!(commands(&r).is_empty(), "own change not echoed");
+    assert!(
+        r.child(a::Responses).is_none(),
+        "a category too long for an IMAP keyword does not fail the Change"
+    );
     let mut other = imap("alice");
     other.run("SELECT INBOX").unwrap();
     let flags = |other: &mut horde_activesync::backend::mail::imap::Connection| {

@@ -14,6 +14,9 @@ use super::utf7;
 /// Prefix of our verb keyword: `$EASLastVerb_<verb>_<unix seconds>`.
 const VERB_PREFIX: &str = "$EASLastVerb_";
 
+/// The longest keyword stored (Dovecot's default `mail_max_keyword_length`).
+pub const MAX_KEYWORD_LENGTH: usize = 50;
+
 /// MS-ASEMAIL LastVerbExecuted values.
 pub mod verb {
     pub const REPLY_TO_SENDER: u32 = 1;

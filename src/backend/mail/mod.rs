@@ -461,7 +461,19 @@ impl MailSession {
             .into_iter()
             .filter(|f| keywords::category_of(f).is_some())
             .collect();
-        let wanted: Vec<String> = categories.iter().map(|c| keywords::keyword_of(c)).collect();
+        let wanted: Vec<String> = categories
+            .iter()
+            .map(|c| keywords::keyword_of(c))
+            .filter(|k| {
+                // Dovecot refuses keywords over mail_max_keyword_length (50):
+                // such a category is not stored rather than failing the Change.
+                let fits = k.len() <= keywords::MAX_KEYWORD_LENGTH;
+                if !fits {
+                    log::info!("category keyword {k} is too long for IMAP; not stored");
+                }
+                fits
+            })
+            .collect();
         let stale: Vec<&String> = current.iter().filter(|k| !wanted.contains(k)).collect();
         let new: Vec<&String> = wanted.iter().filter(|k| !current.contains(k)).collect();
         for (sign, list) in [('-', stale), ('+', new)] {
