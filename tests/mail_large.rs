@@ -89,6 +89,13 @@ fn a_25_mib_attachment_syncs_and_downloads_with_bounded_memory() {
     }
     let big = big.expect("the big message was synced");
     let after_sync = served.peak_rss_kib();
+    assert_eq!(
+        big.path(&[asb::Body, asb::Data])
+            .and_then(Element::text)
+            .map(str::trim_end),
+        Some("Here is the file."),
+        "the text part is read alone"
+    );
     let att = big.path(&[asb::Attachments, asb::Attachment]).unwrap();
     let size: usize = att
         .text_of(asb::EstimatedDataSize)

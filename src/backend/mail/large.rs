@@ -14,8 +14,10 @@ use crate::backend::{BackendError, Result};
 use crate::convert::mime;
 use crate::model::email::{Attachment, Email};
 
-/// Messages bigger than this (RFC822.SIZE) are read part by part.
-pub const LARGE_MESSAGE: u64 = 1 << 20;
+/// Messages bigger than this (RFC822.SIZE) are read part by part. It is
+/// well above ordinary mail, because such a message has no MIME body on
+/// offer (the backend does not know whether the device wants one).
+pub const LARGE_MESSAGE: u64 = 4 << 20;
 
 /// At most this much of each text part of a large message is read.
 const TEXT_PART_LIMIT: u64 = 1 << 20;

@@ -1017,4 +1017,25 @@ mod tests {
         assert_eq!(search_date(1_795_510_800), "24-Nov-2026");
         assert_eq!(uid_set(&["3".into(), "x".into(), "5".into()]), "3,5");
     }
+
+    #[test]
+    fn reply_to_all_and_exists() {
+        let original =
+            b"From: Bob <bob@x.test>\r\nReply-To: list@x.test\r\nTo: alice@x.test\r\n\r\n.\r\n";
+        let reply = |to: &str| format!("From: alice@x.test\r\nTo: {to}\r\n\r\nok\r\n").into_bytes();
+        assert!(!is_reply_to_all(&reply("list@x.test"), original));
+        assert!(!is_reply_to_all(
+            &reply("LIST@x.test, alice@x.test"),
+            original
+        ));
+        assert!(is_reply_to_all(&reply("list@x.test, bob@x.test"), original));
+        let select = imap::Reply {
+            untagged: vec![
+                b"* FLAGS (\\Seen)\r\n".to_vec(),
+                b"* 17 EXISTS\r\n".to_vec(),
+            ],
+            status: "OK".into(),
+        };
+        assert_eq!(exists(&select), 17);
+    }
 }
