@@ -283,4 +283,12 @@ fn categories_become_imap_keywords_and_keywords_categories() {
     cats.sort();
     assert_eq!(cats, vec!["Projekt X", "Rote Liste"]);
     assert!(!flags(&mut other).contains("B&APw-ro"));
+
+    // An empty Categories element clears them all.
+    let clear = Element::new(a::Change)
+        .with_text(a::ServerId, original.clone())
+        .with(Element::new(a::ApplicationData).with(Element::new(em::Categories)));
+    phone.sync(&inbox, Some(100), vec![clear]);
+    let f = flags(&mut other);
+    assert!(!f.contains("Rote_Liste") && !f.contains("Projekt_X"), "{f}");
 }

@@ -278,6 +278,7 @@ pub fn from_eas(data: &Element) -> Email {
             due_date: f.text_of(tasks::UtcDueDate).and_then(parse_date),
             complete_time: f.text_of(em::CompleteTime).and_then(parse_date),
         }),
+        categories_sent: data.has(em::Categories),
         categories: data
             .child(em::Categories)
             .map(|c| {
@@ -291,8 +292,10 @@ pub fn from_eas(data: &Element) -> Email {
 }
 
 /// The stored email after a device's Change: the existing message with the
-/// fields the device sent; a field it left out stays as it was.
+/// fields the device sent; a field it left out stays as it was. An empty
+/// Categories element clears the categories (`sent.categories_sent`).
 pub fn merge_change(old: &Email, sent: &Email, sent_categories: bool) -> Email {
+    let sent_categories = sent_categories || sent.categories_sent;
     let mut e = old.clone();
     if sent.read.is_some() {
         e.read = sent.read;
@@ -492,6 +495,10 @@ mod tests {
         let sent = from_eas(&app(vec![Element::text_element(em::Read, "0")]));
         let merged = merge_change(&old, &sent, false);
         assert_eq!((merged.read, merged.flag), (Some(false), old.flag.clone()));
+        assert_eq!(merged.categories, old.categories);
+        // An empty Categories element clears them.
+        let sent = from_eas(&app(vec![Element::new(em::Categories)]));
+        assert!(merge_change(&old, &sent, false).categories.is_empty());
         assert_eq!(parse_date("2026-11-24T09:00:00.000Z"), Some(1_795_510_800));
     }
 }

@@ -28,6 +28,10 @@ pub struct Email {
     /// `urn:content-classes:message`.
     pub content_class: Option<String>,
     pub categories: Vec<String>,
+    /// A device's Change carried a Categories element (an empty one clears
+    /// them); not stored.
+    #[serde(skip)]
+    pub categories_sent: bool,
     pub attachments: Vec<Attachment>,
     /// Email2:ConversationId / ConversationIndex (14.0+), raw bytes.
     pub conversation_id: Option<Vec<u8>>,
