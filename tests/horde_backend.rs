@@ -489,6 +489,23 @@ fn fetching_100_contacts_costs_a_constant_number_of_calls() {
         };
         assert_eq!(c.first_name.as_deref(), Some(format!("P{i}").as_str()));
     }
+    // The keys are remembered: the next windows cost one call each, and a
+    // listing learns the keys of the whole book for the windows after it.
+    let calls = session.calls();
+    assert_eq!(session.fetch(&book, &ids[..50]).unwrap().len(), 50);
+    assert_eq!(session.calls() - calls, 1, "a window with known keys");
+    let late = rpc.add_contact(&book.id, "Late", &tag);
+    assert!(session
+        .list(&book, Window::default())
+        .unwrap()
+        .contains(&late));
+    let calls = session.calls();
+    let got = session.fetch(&book, std::slice::from_ref(&late)).unwrap();
+    assert_eq!(session.calls() - calls, 1, "keys learnt by the listing");
+    assert_eq!(got.len(), 1);
+    // A contact deleted behind our back is left out, not an error.
+    rpc.call("contacts.delete", json!([[late.clone()], book.id]));
+    assert!(session.fetch(&book, &[late]).unwrap().is_empty());
     // Turba, Kronolith and Nag delete a list of uids in one call.
     rpc.call("contacts.delete", json!([ids, book.id]));
 }
@@ -604,10 +621,33 @@ fn calls_per_session_method() {
     timed("cursor", 1, session.as_mut(), &mut |s| {
         cursor = s.cursor(&book).unwrap()
     });
+    // The change points of a few collections, side by side, in order.
+    let defaults: Vec<_> = all.iter().filter(|c| c.is_default).cloned().collect();
+    let mut points = Vec::new();
+    timed(
+        "cursors (defaults)",
+        defaults.len() as u32,
+        session.as_mut(),
+        &mut |s| {
+            points = s
+                .cursors(&defaults)
+                .into_iter()
+                .map(Result::unwrap)
+                .collect()
+        },
+    );
+    for (collection, point) in defaults.iter().zip(&points) {
+        assert_eq!(
+            &session.cursor(collection).unwrap(),
+            point,
+            "{collection:?}"
+        );
+    }
     timed("changes, none", 1, session.as_mut(), &mut |s| {
         s.changes(&book, &cursor).unwrap();
     });
-    timed("list", 1, session.as_mut(), &mut |s| {
+    // listUids and the keys of the whole book, side by side.
+    timed("list", 2, session.as_mut(), &mut |s| {
         s.list(&book, Window::default()).unwrap();
     });
     let mut id = String::new();

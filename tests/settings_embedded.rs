@@ -19,6 +19,11 @@ fn start() -> Served {
     Served::start(CONFIG, &[("alice", "alicepw")])
 }
 
+/// Alice's device `id` speaking protocol `version`.
+fn phone(served: &Served, id: &str, version: &str) -> Client {
+    Client::new(&served.url, "alice", "alicepw", id, "TestPhone", version)
+}
+
 fn settings(client: &Client, children: Vec<Element>) -> Element {
     let mut req = Element::new(s::Settings);
     for c in children {
@@ -56,14 +61,7 @@ fn oof_get(client: &Client, body_type: &str) -> Element {
 #[test]
 fn device_information_and_password_land_in_the_info_file_without_the_password() {
     let served = start();
-    let phone = Client::new(
-        &served.url,
-        "alice",
-        "alicepw",
-        "PHONE1",
-        "TestPhone",
-        "16.1",
-    );
+    let phone = phone(&served, "PHONE1", "16.1");
     let set = Element::new(s::Set)
         .with_text(s::Model, "Pixel 9")
         .with_text(s::IMEI, "356938035643809")
@@ -157,14 +155,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn user_information_by_version() {
     let served = start();
-    let old = Client::new(
-        &served.url,
-        "alice",
-        "alicepw",
-        "PHONE2",
-        "TestPhone",
-        "14.0",
-    );
+    let old = phone(&served, "PHONE2", "14.0");
     let ui = || Element::new(s::UserInformation).with(Element::new(s::Get));
     let r = settings(&old, vec![ui()]);
     let get = r.path(&[s::UserInformation, s::Get]).unwrap();
@@ -175,14 +166,7 @@ fn user_information_by_version() {
         Some("alice@example.test")
     );
     assert!(!get.has(s::Accounts));
-    let new = Client::new(
-        &served.url,
-        "alice",
-        "alicepw",
-        "PHONE2",
-        "TestPhone",
-        "16.1",
-    );
+    let new = phone(&served, "PHONE2", "16.1");
     let r = settings(&new, vec![ui()]);
     let account = r
         .path(&[s::UserInformation, s::Get, s::Accounts, s::Account])
@@ -223,22 +207,8 @@ fn user_information_by_version() {
 #[test]
 fn out_of_office_is_shared_by_the_users_devices_and_bad_sets_change_nothing() {
     let served = start();
-    let one = Client::new(
-        &served.url,
-        "alice",
-        "alicepw",
-        "PHONE1",
-        "TestPhone",
-        "14.1",
-    );
-    let two = Client::new(
-        &served.url,
-        "alice",
-        "alicepw",
-        "PHONE2",
-        "TestPhone",
-        "16.1",
-    );
+    let one = phone(&served, "PHONE1", "14.1");
+    let two = phone(&served, "PHONE2", "16.1");
     assert_eq!(oof_get(&two, "Text").text_of(s::OofState), Some("0"));
 
     let set = Element::new(s::Set)

@@ -28,26 +28,32 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 /// A self-signed root `name` (CA:TRUE).
 fn root(dir: &Path, name: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            &format!("/CN={name}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.pem"),
-        ],
-    );
+    self_signed(dir, name, &[]);
+}
+
+/// A self-signed certificate `name` with the extra `-addext` arguments in `ext`.
+fn self_signed(dir: &Path, name: &str, ext: &[&str]) {
+    let subject = format!("/CN={name}");
+    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        &subject,
+        "-keyout",
+        &key,
+        "-out",
+        &pem,
+    ];
+    args.extend_from_slice(ext);
+    openssl(dir, &args);
 }
 
 /// `name` signed by `issuer` with the extensions in `ext` (one per line).
@@ -200,24 +206,10 @@ fn each_certificate_gets_the_specs_status() {
     issue(dir, "foreign", "stranger", smime, None);
     issue(dir, "tls", "intermediate", tls, None);
     // A self-signed S/MIME certificate (not a CA).
-    openssl(
+    self_signed(
         dir,
+        "self",
         &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=self",
-            "-keyout",
-            "self.key",
-            "-out",
-            "self.pem",
             "-addext",
             "basicConstraints=critical,CA:FALSE",
             "-addext",

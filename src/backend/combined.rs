@@ -6,7 +6,7 @@
 
 use super::mail::{MailBackend, MailSession};
 use super::{Backend, ChangeSet, Collection, Cursor, Result, Session, Window};
-use crate::model::{Class, Item};
+use crate::model::{Class, Contact, Item};
 
 pub struct CombinedBackend {
     pim: Box<dyn Backend>,
@@ -91,6 +91,25 @@ impl Session for CombinedSession {
     fn cursor(&mut self, c: &Collection) -> Result<Cursor> {
         self.for_class(c.class)?.cursor(c)
     }
+    /// The PIM collections in one batch (side by side on Horde), then mail.
+    fn cursors(&mut self, collections: &[Collection]) -> Vec<Result<Cursor>> {
+        let (mail, pim): (Vec<_>, Vec<_>) = collections
+            .iter()
+            .cloned()
+            .enumerate()
+            .partition(|(_, c)| c.class == Class::Email);
+        let pim_batch: Vec<Collection> = pim.iter().map(|(_, c)| c.clone()).collect();
+        let mut out: Vec<Option<Result<Cursor>>> = collections.iter().map(|_| None).collect();
+        for ((i, _), cursor) in pim.iter().zip(self.pim.cursors(&pim_batch)) {
+            out[*i] = Some(cursor);
+        }
+        for (i, c) in &mail {
+            out[*i] = Some(self.for_class(Class::Email).and_then(|s| s.cursor(c)));
+        }
+        out.into_iter()
+            .map(|c| c.expect("every collection answered"))
+            .collect()
+    }
     fn list(&mut self, c: &Collection, window: Window) -> Result<Vec<String>> {
         self.for_class(c.class)?.list(c, window)
     }
@@ -111,6 +130,9 @@ impl Session for CombinedSession {
     }
     fn delete_permanently(&mut self, c: &Collection, id: &str) -> Result<()> {
         self.for_class(c.class)?.delete_permanently(c, id)
+    }
+    fn empty_collection(&mut self, c: &Collection) -> Result<()> {
+        self.for_class(c.class)?.empty_collection(c)
     }
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String> {
         self.for_class(from.class)?.move_item(from, id, to)
@@ -134,6 +156,19 @@ impl Session for CombinedSession {
     }
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         self.mail()?.fetch_attachment(file_reference)
+    }
+    /// The directory lives in the PIM backend (the embedded store reads
+    /// other users' books there), never in IMAP.
+    fn gal_collections(&mut self, sources: &[String]) -> Result<Vec<Collection>> {
+        self.pim.gal_collections(sources)
+    }
+    fn search_contacts(
+        &mut self,
+        collections: &[Collection],
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Contact)>> {
+        self.pim.search_contacts(collections, query, limit)
     }
     fn calls(&self) -> u32 {
         self.pim.calls() + self.mail.as_ref().map_or(0, |m| m.calls())

@@ -102,6 +102,11 @@ pub trait Session: Send {
 
     /// The collection's current change point; one cheap call.
     fn cursor(&mut self, collection: &Collection) -> Result<Cursor>;
+    /// The change points of several collections, in order. Backends that
+    /// can ask for them at the same time do (Horde: side by side).
+    fn cursors(&mut self, collections: &[Collection]) -> Vec<Result<Cursor>> {
+        collections.iter().map(|c| self.cursor(c)).collect()
+    }
     /// Ids of all items (inside `window` for calendars and tasks).
     fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>>;
     /// What changed since `since`.
@@ -117,6 +122,15 @@ pub trait Session: Send {
     /// keeps deleted items (in Trash); elsewhere this is `delete`.
     fn delete_permanently(&mut self, collection: &Collection, id: &str) -> Result<()> {
         self.delete(collection, id)
+    }
+    /// Delete every item of a collection for good (ItemOperations
+    /// EmptyFolderContents); its subfolders stay. By default item by item;
+    /// mail does it in one go.
+    fn empty_collection(&mut self, collection: &Collection) -> Result<()> {
+        for id in self.list(collection, Window::default())? {
+            self.delete_permanently(collection, &id)?;
+        }
+        Ok(())
     }
     /// Move an item to another collection of the same class; returns its new id.
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String>;

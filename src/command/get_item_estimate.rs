@@ -1,10 +1,13 @@
 //! GetItemEstimate (MS-ASCMD 2.2.1.9): how many changes a Sync would bring.
 //!
 //! The estimate is the pending changes of the collection's state after a
-//! refresh (one backend call, the listing on the first estimate after key 0).
+//! refresh (the listing on the first estimate after key 0). The collections'
+//! change points are asked for together ([`Session::cursors`]: side by side
+//! on Horde), and a collection whose point did not move needs nothing more.
 //! The refreshed state is not saved: the next Sync computes it again.
 
 use super::{CommandError, Ctx, Outcome};
+use crate::backend::{Collection, Cursor};
 use crate::engine::collection::CollectionState;
 use crate::engine::{filter, store};
 use crate::state::SyncKey;
@@ -26,14 +29,68 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         .filter(|b| b.tag == ie::GetItemEstimate)
         .and_then(|b| b.child(ie::Collections))
         .ok_or_else(|| CommandError::BadRequest("GetItemEstimate without Collections".into()))?;
-    let mut root = Element::new(ie::GetItemEstimate);
+    let mut asked = Vec::new();
     for c in colls.children_with(ie::Collection) {
-        root.push(estimate(ctx, c)?);
+        asked.push(prepare(ctx, c)?);
+    }
+    // One round for the change points of every collection with a cursor.
+    let watched: Vec<(usize, Collection)> = asked
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match a {
+            Asked::Known { st, collection, .. } if st.cursor.is_some() => {
+                Some((i, collection.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let collections: Vec<Collection> = watched.iter().map(|(_, c)| c.clone()).collect();
+    let mut now: Vec<Option<Cursor>> = vec![None; asked.len()];
+    for ((i, _), cursor) in watched.iter().zip(ctx.session.cursors(&collections)) {
+        now[*i] = Some(cursor?);
+    }
+    let mut root = Element::new(ie::GetItemEstimate);
+    for (a, now) in asked.into_iter().zip(now) {
+        root.push(match a {
+            Asked::Answered(response) => response,
+            Asked::Known {
+                id,
+                mut st,
+                collection,
+            } => {
+                // No cursor yet (first estimate after key 0), or it moved.
+                if st.cursor.is_none() || st.cursor != now {
+                    let window = filter::window(collection.class, st.filter_type, ctx.now);
+                    st.refresh(ctx.session, &collection, window, &BTreeSet::new())?;
+                }
+                response(&id, status::SUCCESS, Some(st.estimate()))
+            }
+        });
     }
     Ok(Outcome::Wbxml(root))
 }
 
-fn estimate(ctx: &mut Ctx, c: &Element) -> Result<Element, CommandError> {
+/// One requested collection: answered already, or its state to estimate from.
+enum Asked {
+    Answered(Element),
+    Known {
+        id: String,
+        st: Box<CollectionState>,
+        collection: Collection,
+    },
+}
+
+fn response(id: &str, code: u32, count: Option<usize>) -> Element {
+    let mut coll = Element::new(ie::Collection).with_text(ie::CollectionId, id);
+    if let Some(n) = count {
+        coll.push_text(ie::Estimate, n.to_string());
+    }
+    Element::new(ie::Response)
+        .with_text(ie::Status, code.to_string())
+        .with(coll)
+}
+
+fn prepare(ctx: &mut Ctx, c: &Element) -> Result<Asked, CommandError> {
     let id = c.text_of(ie::CollectionId).unwrap_or_default().to_string();
     // AirSync:SyncKey in every version; FilterType directly in the Collection
     // before 14.0, inside AirSync:Options from 14.0.
@@ -42,18 +99,12 @@ fn estimate(ctx: &mut Ctx, c: &Element) -> Result<Element, CommandError> {
         .children_with(a::Options)
         .find_map(|o| o.u32_of(a::FilterType))
         .or_else(|| c.u32_of(a::FilterType));
-    let response = |code: u32, count: Option<usize>| {
-        let mut coll = Element::new(ie::Collection).with_text(ie::CollectionId, id.clone());
-        if let Some(n) = count {
-            coll.push_text(ie::Estimate, n.to_string());
-        }
-        Element::new(ie::Response).with_text(ie::Status, code.to_string()).with(coll)
-    };
+    let answered = |code: u32| Ok(Asked::Answered(response(&id, code, None)));
     let Some(folder) = store::hierarchy(ctx.device).into_iter().find(|f| f.server_id == id) else {
-        return Ok(response(status::INVALID_COLLECTION, None));
+        return answered(status::INVALID_COLLECTION);
     };
     if key == "0" {
-        return Ok(response(status::NOT_PRIMED, None));
+        return answered(status::NOT_PRIMED);
     }
     let loaded = key
         .parse::<SyncKey>()
@@ -63,7 +114,7 @@ fn estimate(ctx: &mut Ctx, c: &Element) -> Result<Element, CommandError> {
         .map_err(CommandError::Internal)?
         .flatten();
     let Some(mut st) = loaded else {
-        return Ok(response(status::INVALID_SYNC_KEY, None));
+        return answered(status::INVALID_SYNC_KEY);
     };
     if let Some(ft) = filter_type {
         if ft != st.filter_type {
@@ -71,10 +122,13 @@ fn estimate(ctx: &mut Ctx, c: &Element) -> Result<Element, CommandError> {
             st.cursor = None;
         }
     }
-    let collection = folder.collection();
-    if st.pending.is_empty() {
-        let window = filter::window(collection.class, st.filter_type, ctx.now);
-        st.refresh(ctx.session, &collection, window, &BTreeSet::new())?;
+    if !st.pending.is_empty() {
+        // Changes are waiting already: no need to ask the backend.
+        return Ok(Asked::Answered(response(&id, status::SUCCESS, Some(st.estimate()))));
     }
-    Ok(response(status::SUCCESS, Some(st.estimate())))
+    Ok(Asked::Known {
+        id,
+        st: Box::new(st),
+        collection: folder.collection(),
+    })
 }

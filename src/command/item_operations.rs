@@ -1,76 +1,202 @@
-//! ItemOperations (MS-ASCMD 2.2.1.10), the Fetch operation from the
-//! mailbox: an attachment by its FileReference, or a whole item by
-//! CollectionId + ServerId with the device's BodyPreference (how a device
-//! gets the rest of a truncated email). Data is inline (base64), also when
-//! the device would accept a multipart response. EmptyFolderContents and
-//! Move are answered with a protocol-error status.
+//! ItemOperations (MS-ASCMD 2.2.1.10), three operations in any number:
+//!
+//! - `Fetch` from the mailbox store: an attachment by its FileReference
+//!   (optionally a byte `Range`, answered with `Range` and `Total`), or a
+//!   whole item of any class by CollectionId + ServerId or by the `LongId`
+//!   of a Search result, with the device's BodyPreference, `MIMESupport`
+//!   and `Schema` (the properties it wants). This is how a device gets the
+//!   rest of a truncated email, an attachment, or one contact or event.
+//! - `EmptyFolderContents` of a mail folder (all messages deleted for good,
+//!   and with `DeleteSubFolders` its subfolders). Clients use it to empty
+//!   Deleted Items; PIM folders are refused with "action not supported"
+//!   rather than wiping an address book or calendar.
+//! - `Move` of a conversation: not supported (the mail backend keeps no
+//!   conversation index), answered with that status.
+//!
+//! Content goes inline (base64 `Data`), or, when the device accepts a
+//! multipart response (`MS-ASAcceptMultiPart: T`, the base64 query's
+//! option bit or `AcceptMultiPart=T`), as binary parts of an
+//! `application/vnd.ms-sync.multipart` body referenced by `Part`
+//! (MS-ASCMD 2.2.1.10.1), which spares the device base64 for large files.
 
 use super::{CommandError, Ctx, Outcome};
 use crate::backend::BackendError;
-use crate::convert::{self, BodyPreference};
+use crate::convert::{self, body::body_type, BodyPreference};
+use crate::engine::hierarchy::{self, Folder};
 use crate::engine::store;
-use crate::wbxml::codepages::{airsync as a, airsyncbase as asb, itemoperations as io};
-use crate::wbxml::Element;
+use crate::http::Response;
+use crate::model::{Class, Item};
+use crate::wbxml::codepages::{airsync as a, airsyncbase as asb, itemoperations as io, search as s};
+use crate::wbxml::{self, Element, Node};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-/// ItemOperations Status values (MS-ASCMD 2.2.3.177.7).
+/// ItemOperations Status values (MS-ASCMD 2.2.3.177.8).
 mod status {
     pub const SUCCESS: u32 = 1;
     pub const PROTOCOL_ERROR: u32 = 2;
     pub const SERVER_ERROR: u32 = 3;
+    /// Object not found or access denied.
     pub const NOT_FOUND: u32 = 6;
+    pub const BYTE_RANGE_INVALID: u32 = 8;
     pub const STORE_UNKNOWN: u32 = 9;
     pub const INVALID_ATTACHMENT: u32 = 15;
+    /// Required elements are missing.
+    pub const MISSING_ELEMENTS: u32 = 155;
+    pub const ACTION_NOT_SUPPORTED: u32 = 156;
 }
 
+/// The media type of a multipart response (MS-ASHTTP 2.2.2.1.2).
+pub const MULTIPART_CONTENT_TYPE: &str = "application/vnd.ms-sync.multipart";
+
 pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
-    let Some(body) = body else {
+    let Some(body) = body.filter(|b| b.tag == io::ItemOperations) else {
         return Ok(Outcome::Wbxml(
-            Element::new(io::ItemOperations).with_text(io::Status, status::PROTOCOL_ERROR.to_string()),
+            Element::new(io::ItemOperations)
+                .with_text(io::Status, status::PROTOCOL_ERROR.to_string()),
         ));
     };
+    let mut parts = Parts::new(ctx.req.params.accept_multipart);
     let mut response = Element::new(io::Response);
     for op in body.elements() {
         let r = if op.tag == io::Fetch {
-            fetch(ctx, op)?
+            fetch(ctx, op, &mut parts)?
+        } else if op.tag == io::EmptyFolderContents {
+            empty_folder(ctx, op)?
+        } else if op.tag == io::Move {
+            // Conversations are not indexed by the mail backend.
+            let mut out = Element::new(io::Move)
+                .with_text(io::Status, status::ACTION_NOT_SUPPORTED.to_string());
+            if let Some(c) = op.child(io::ConversationId) {
+                out.push(c.clone());
+            }
+            out
         } else {
             Element::new(op.tag).with_text(io::Status, status::PROTOCOL_ERROR.to_string())
         };
         response.push(r);
     }
-    Ok(Outcome::Wbxml(
-        Element::new(io::ItemOperations)
-            .with_text(io::Status, status::SUCCESS.to_string())
-            .with(response),
-    ))
+    let doc = Element::new(io::ItemOperations)
+        .with_text(io::Status, status::SUCCESS.to_string())
+        .with(response);
+    Ok(parts.finish(doc))
 }
 
-fn fetch(ctx: &mut Ctx, op: &Element) -> Result<Element, CommandError> {
+/// Binary content of the response: inline, or the parts of a multipart body.
+struct Parts {
+    multipart: bool,
+    data: Vec<Vec<u8>>,
+}
+
+impl Parts {
+    fn new(multipart: bool) -> Parts {
+        Parts {
+            multipart,
+            data: Vec::new(),
+        }
+    }
+
+    /// itemoperations:Data (base64) or itemoperations:Part for these bytes.
+    fn content(&mut self, bytes: Vec<u8>) -> Element {
+        if self.multipart {
+            self.part(bytes)
+        } else {
+            Element::text_element(io::Data, STANDARD.encode(bytes))
+        }
+    }
+
+    /// In a multipart response an airsyncbase:Body's Data moves to a part.
+    fn body(&mut self, body: &mut Element) {
+        if !self.multipart {
+            return;
+        }
+        for node in &mut body.children {
+            if let Node::Element(e) = node {
+                if e.tag == asb::Data {
+                    let bytes = e.bytes().unwrap_or_default().to_vec();
+                    *e = self.part(bytes);
+                }
+            }
+        }
+    }
+
+    /// Part numbers count from 1: part 0 is the WBXML document.
+    fn part(&mut self, bytes: Vec<u8>) -> Element {
+        self.data.push(bytes);
+        Element::text_element(io::Part, self.data.len().to_string())
+    }
+
+    /// The response: WBXML, or the MultiPartResponse structure (part
+    /// count, then an (offset, length) pair per part, then the parts;
+    /// little-endian 32-bit integers, offsets from the start).
+    fn finish(self, doc: Element) -> Outcome {
+        if !self.multipart {
+            return Outcome::Wbxml(doc);
+        }
+        let mut parts = vec![wbxml::encode(&doc)];
+        parts.extend(self.data);
+        let header = 4 + 8 * parts.len();
+        let total = header + parts.iter().map(Vec::len).sum::<usize>();
+        let (Ok(count), Ok(_)) = (u32::try_from(parts.len()), u32::try_from(total)) else {
+            return Outcome::Http(Response::new(500));
+        };
+        let mut out = Vec::with_capacity(total);
+        out.extend_from_slice(&count.to_le_bytes());
+        let mut offset = header;
+        for p in &parts {
+            // Both fit in u32: their sum `total` does.
+            out.extend_from_slice(&(offset as u32).to_le_bytes());
+            out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            offset += p.len();
+        }
+        for p in parts {
+            out.extend_from_slice(&p);
+        }
+        Outcome::Http(Response::new(200).with_body(MULTIPART_CONTENT_TYPE, out))
+    }
+}
+
+/// Part 0 (the WBXML document) of a multipart response body, for the
+/// debug log; `None` when the structure is malformed.
+pub fn wbxml_part(body: &[u8]) -> Option<&[u8]> {
+    let int = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = body.get(at..at + 4)?.try_into().ok()?;
+        Some(u32::from_le_bytes(b) as usize)
+    };
+    let (count, offset, len) = (int(0)?, int(4)?, int(8)?);
+    (count > 0).then_some(())?;
+    body.get(offset..offset.checked_add(len)?)
+}
+
+fn fetch(ctx: &mut Ctx, op: &Element, parts: &mut Parts) -> Result<Element, CommandError> {
     let mut out = Element::new(io::Fetch);
-    if !op.text_of(io::Store).unwrap_or("Mailbox").eq_ignore_ascii_case("Mailbox") {
+    if !op
+        .text_of(io::Store)
+        .unwrap_or("Mailbox")
+        .trim()
+        .eq_ignore_ascii_case("Mailbox")
+    {
         out.push_text(io::Status, status::STORE_UNKNOWN.to_string());
         return Ok(out);
     }
+    let options = op.child(io::Options);
     if let Some(reference) = op.text_of(asb::FileReference) {
-        let fetched = ctx.session.fetch_attachment(reference);
-        let code = match &fetched {
-            Ok(_) => status::SUCCESS,
-            Err(e) => failure(e)?,
+        return fetch_attachment(ctx, reference, options, parts);
+    }
+    // An item: by the LongId of a Search result (`<folder>:<id>`), or by
+    // CollectionId + ServerId.
+    let long_id = op.text_of(s::LongId);
+    let target = match long_id {
+        Some(long) => long.split_once(':'),
+        None => op.text_of(a::CollectionId).zip(op.text_of(a::ServerId)),
+    };
+    let Some((folder_id, server_id)) = target else {
+        let code = if long_id.is_some() {
+            status::NOT_FOUND
+        } else {
+            status::MISSING_ELEMENTS
         };
         out.push_text(io::Status, code.to_string());
-        out.push_text(asb::FileReference, reference);
-        if let Ok((content_type, bytes)) = fetched {
-            out.push(
-                Element::new(io::Properties)
-                    .with_text(asb::ContentType, content_type)
-                    .with_text(io::Data, STANDARD.encode(bytes)),
-            );
-        }
-        return Ok(out);
-    }
-    let (Some(folder_id), Some(server_id)) = (op.text_of(a::CollectionId), op.text_of(a::ServerId)) else {
-        out.push_text(io::Status, status::PROTOCOL_ERROR.to_string());
         return Ok(out);
     };
     let folders = store::hierarchy(ctx.device);
@@ -78,37 +204,236 @@ fn fetch(ctx: &mut Ctx, op: &Element) -> Result<Element, CommandError> {
         out.push_text(io::Status, status::NOT_FOUND.to_string());
         return Ok(out);
     };
-    let prefs: Vec<BodyPreference> = op
-        .child(io::Options)
-        .map(|o| o.children_with(asb::BodyPreference).map(BodyPreference::parse).collect())
-        .unwrap_or_default();
     let found = ctx
         .session
-        .fetch(&folder.collection(), &[server_id.to_string()])
-        .map_err(CommandError::from)?;
-    match found.into_iter().next() {
-        None => out.push_text(io::Status, status::NOT_FOUND.to_string()),
-        Some((_, item)) => {
-            out.push_text(io::Status, status::SUCCESS.to_string());
+        .fetch(&folder.collection(), &[server_id.to_string()])?;
+    let Some((_, item)) = found.into_iter().next() else {
+        out.push_text(io::Status, status::NOT_FOUND.to_string());
+        return Ok(out);
+    };
+    out.push_text(io::Status, status::SUCCESS.to_string());
+    match long_id {
+        Some(long) => out.push_text(s::LongId, long),
+        None => {
             out.push_text(a::CollectionId, folder_id);
             out.push_text(a::ServerId, server_id);
-            out.push_text(a::Class, folder.class.as_str());
-            let mut props = Element::new(io::Properties);
-            for c in convert::to_app_data(&item, ctx.req.version, &prefs).elements() {
-                props.push(c.clone());
-            }
-            out.push(props);
         }
     }
+    out.push_text(a::Class, folder.class.as_str());
+    out.push(item_properties(ctx, folder, &item, options, parts));
     Ok(out)
 }
 
-/// The status of a failed fetch; a backend outage fails the whole request.
-fn failure(e: &BackendError) -> Result<u32, CommandError> {
+/// The Properties of a fetched item: its ApplicationData children for the
+/// device's body preferences, only those named in `Schema` when it sent one.
+fn item_properties(
+    ctx: &Ctx,
+    folder: &Folder,
+    item: &Item,
+    options: Option<&Element>,
+    parts: &mut Parts,
+) -> Element {
+    let prefs = preferences(options, folder, item);
+    let schema: Option<Vec<wbxml::Tag>> = options
+        .and_then(|o| o.child(io::Schema))
+        .map(|s| s.elements().map(|e| e.tag).collect())
+        .filter(|tags: &Vec<wbxml::Tag>| !tags.is_empty());
+    let mut props = Element::new(io::Properties);
+    for child in convert::to_app_data(item, ctx.req.version, &prefs).elements() {
+        if schema.as_ref().is_some_and(|tags| !tags.contains(&child.tag)) {
+            continue;
+        }
+        let mut child = child.clone();
+        if child.tag == asb::Body {
+            parts.body(&mut child);
+        }
+        props.push(child);
+    }
+    props
+}
+
+/// The device's BodyPreferences; with `MIMESupport` 2 (always) or 1
+/// (S/MIME messages only) the MIME form comes first for email
+/// (MS-ASCMD 2.2.3.104).
+fn preferences(options: Option<&Element>, folder: &Folder, item: &Item) -> Vec<BodyPreference> {
+    let mut prefs: Vec<BodyPreference> = options
+        .map(|o| {
+            o.children_with(asb::BodyPreference)
+                .map(BodyPreference::parse)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mime_support = options.and_then(|o| o.u32_of(a::MIMESupport)).unwrap_or(0);
+    let is_smime = matches!(item, Item::Email(e) if e
+        .message_class
+        .as_deref()
+        .is_some_and(|c| c.starts_with("IPM.Note.SMIME")));
+    let wants_mime = mime_support == 2 || (mime_support == 1 && is_smime);
+    if folder.class == Class::Email && wants_mime {
+        let mime = prefs
+            .iter()
+            .find(|p| p.body_type == body_type::MIME)
+            .cloned()
+            .unwrap_or(BodyPreference {
+                body_type: body_type::MIME,
+                truncation_size: None,
+                all_or_none: false,
+                preview: None,
+            });
+        prefs.retain(|p| p.body_type != body_type::MIME);
+        prefs.insert(0, mime);
+    }
+    prefs
+}
+
+/// An attachment, whole or the byte range `Options/Range` (`m-n`,
+/// inclusive; cut at the end of the file).
+fn fetch_attachment(
+    ctx: &mut Ctx,
+    reference: &str,
+    options: Option<&Element>,
+    parts: &mut Parts,
+) -> Result<Element, CommandError> {
+    let mut out = Element::new(io::Fetch);
+    let range = options.and_then(|o| o.text_of(io::Range));
+    let (content_type, bytes) = match ctx.session.fetch_attachment(reference) {
+        Ok(found) => found,
+        Err(e) => {
+            out.push_text(io::Status, failure(e, status::INVALID_ATTACHMENT)?.to_string());
+            out.push_text(asb::FileReference, reference);
+            return Ok(out);
+        }
+    };
+    let total = bytes.len();
+    let slice = match range {
+        None => Some((0, total)),
+        Some(r) => byte_range(r, total),
+    };
+    let Some((start, end)) = slice else {
+        out.push_text(io::Status, status::BYTE_RANGE_INVALID.to_string());
+        out.push_text(asb::FileReference, reference);
+        return Ok(out);
+    };
+    out.push_text(io::Status, status::SUCCESS.to_string());
+    out.push_text(asb::FileReference, reference);
+    let mut props = Element::new(io::Properties).with_text(asb::ContentType, content_type);
+    if range.is_some() {
+        props.push_text(io::Range, format!("{start}-{}", end.saturating_sub(1)));
+        props.push_text(io::Total, total.to_string());
+    }
+    let mut bytes = bytes;
+    bytes.truncate(end);
+    bytes.drain(..start);
+    props.push(parts.content(bytes));
+    out.push(props);
+    Ok(out)
+}
+
+/// `m-n` (inclusive) of a `total`-byte file as the half-open `(m, n+1)`,
+/// `n` cut to the end; `None` when m > n or m is past the end.
+fn byte_range(text: &str, total: usize) -> Option<(usize, usize)> {
+    let (a, b) = text.trim().split_once('-')?;
+    let (first, last): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (first <= last && first < total).then(|| (first, last.saturating_add(1).min(total)))
+}
+
+/// EmptyFolderContents of a mail folder (airsync:CollectionId), with
+/// Options/DeleteSubFolders.
+fn empty_folder(ctx: &mut Ctx, op: &Element) -> Result<Element, CommandError> {
+    let mut out = Element::new(io::EmptyFolderContents);
+    let Some(id) = op.text_of(a::CollectionId).map(str::trim) else {
+        out.push_text(io::Status, status::MISSING_ELEMENTS.to_string());
+        return Ok(out);
+    };
+    let folders = store::hierarchy(ctx.device);
+    let code = match folders.iter().find(|f| f.server_id == id) {
+        None => status::NOT_FOUND,
+        Some(f) if f.class != Class::Email => status::ACTION_NOT_SUPPORTED,
+        Some(folder) => {
+            let delete_subfolders = op.path(&[io::Options, io::DeleteSubFolders]).is_some();
+            match empty(ctx, &folders, folder, delete_subfolders) {
+                Ok(()) => status::SUCCESS,
+                Err(e) => failure(e, status::SERVER_ERROR)?,
+            }
+        }
+    };
+    out.push_text(io::Status, code.to_string());
+    out.push_text(a::CollectionId, id);
+    Ok(out)
+}
+
+/// Delete the folder's messages, then (deepest first) its subfolders.
+fn empty(
+    ctx: &mut Ctx,
+    folders: &[Folder],
+    folder: &Folder,
+    delete_subfolders: bool,
+) -> Result<(), BackendError> {
+    ctx.session.empty_collection(&folder.collection())?;
+    if delete_subfolders {
+        for sub in hierarchy::descendants(folders, &folder.server_id) {
+            ctx.session.delete_collection(&sub.collection_id)?;
+        }
+    }
+    Ok(())
+}
+
+/// The status of a failed operation (`invalid`: what a request the backend
+/// cannot serve gets); a backend outage fails the whole request.
+fn failure(e: BackendError, invalid: u32) -> Result<u32, CommandError> {
     match e {
         BackendError::NotFound(_) => Ok(status::NOT_FOUND),
-        BackendError::Invalid(_) => Ok(status::INVALID_ATTACHMENT),
-        BackendError::Unavailable(why) => Err(BackendError::Unavailable(why.clone()).into()),
+        BackendError::Invalid(_) => Ok(invalid),
+        BackendError::Unavailable(_) | BackendError::AuthFailed => Err(e.into()),
         _ => Ok(status::SERVER_ERROR),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges() {
+        assert_eq!(byte_range("0-9", 100), Some((0, 10)));
+        assert_eq!(byte_range("90-200", 100), Some((90, 100)));
+        assert_eq!(byte_range("99-99", 100), Some((99, 100)));
+        assert_eq!(byte_range("100-120", 100), None);
+        assert_eq!(byte_range("5-4", 100), None);
+        assert_eq!(byte_range("x", 100), None);
+    }
+
+    #[test]
+    fn multipart_layout() {
+        let mut parts = Parts::new(true);
+        let part = parts.content(b"hello".to_vec());
+        assert_eq!(part.tag, io::Part);
+        assert_eq!(part.text(), Some("1"));
+        let doc = Element::new(io::ItemOperations).with(part);
+        let Outcome::Http(r) = parts.finish(doc.clone()) else {
+            panic!("multipart is an HTTP response");
+        };
+        assert_eq!(r.header("Content-Type"), Some(MULTIPART_CONTENT_TYPE));
+        let int = |at: usize| u32::from_le_bytes(r.body[at..at + 4].try_into().unwrap()) as usize;
+        assert_eq!(int(0), 2);
+        let (off0, len0, off1, len1) = (int(4), int(8), int(12), int(16));
+        assert_eq!(off0, 20);
+        let wbxml = wbxml::decode(&r.body[off0..off0 + len0], &wbxml::Limits::default()).unwrap();
+        assert_eq!(wbxml, doc);
+        assert_eq!(&r.body[off1..off1 + len1], b"hello");
+        assert_eq!(r.body.len(), off1 + len1);
+        assert_eq!(wbxml_part(&r.body), Some(&r.body[off0..off0 + len0]));
+        assert_eq!(wbxml_part(&r.body[..10]), None);
+        assert_eq!(wbxml_part(&[1, 0, 0, 0, 255, 255, 255, 255, 1, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn inline_content_is_base64() {
+        let mut parts = Parts::new(false);
+        let data = parts.content(b"hi".to_vec());
+        assert_eq!((data.tag, data.text()), (io::Data, Some("aGk=")));
+        let mut body = Element::new(asb::Body).with_text(asb::Data, "x");
+        parts.body(&mut body);
+        assert_eq!(body.text_of(asb::Data), Some("x"));
     }
 }

@@ -77,6 +77,7 @@ macro_rules! registry {
 
 // One line per command: `"Name" => module,` (module in src/command/).
 registry! {
+    "Find" => find,
     "FolderCreate" => folder_create,
     "FolderDelete" => folder_delete,
     "FolderSync" => folder_sync,

@@ -1,7 +1,8 @@
 //! Search (MS-ASCMD 2.2.1.16) of the Global Address List: `Store` `GAL`
 //! with a `Query` matched against the `[gal] sources` address books (see
 //! `backend::directory` for the rule), `Range` and `Total`. `Mailbox` is
-//! searched by `search_mailbox`; DocumentLibrary gets Status 2 in its Store. From 14.1 `Picture` asks for the contacts' photos, limited by
+//! searched by `search_mailbox`; DocumentLibrary (not served) gets Status 2
+//! in its Store. From 14.1 `Picture` asks for the contacts' photos, limited by
 //! `MaxSize` (bytes) and `MaxPictures`; each result then carries a
 //! `gal:Picture` with its own status.
 
@@ -54,10 +55,20 @@ impl PictureLimits {
             }
         }
     }
+
+    /// The `gal:Picture` element of a GAL result (Search and Find).
+    pub fn picture(&self, contact: &Contact, sent: &mut usize) -> Element {
+        let (code, photo) = self.check(contact.picture.as_deref(), sent);
+        let mut picture = Element::new(gal::Picture).with_text(gal::Status, code.to_string());
+        if let Some(photo) = photo {
+            picture.push_text(gal::Data, base64::engine::general_purpose::STANDARD.encode(photo));
+        }
+        picture
+    }
 }
 
-/// Most results one Search returns (the spec's GAL limit: Range 0-99).
-const MAX_RESULTS: usize = 100;
+/// Most results one Search or Find returns (the spec's limit: Range 0-99).
+pub const MAX_RESULTS: usize = 100;
 /// Most matches counted for `Total`.
 const MAX_COUNTED: usize = 1000;
 
@@ -74,8 +85,10 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     let query = store.text_of(s::Query).map(str::trim).unwrap_or_default();
     let range = match store.path(&[s::Options, s::Range]).and_then(|r| r.text()) {
         Some(text) => parse_range(text),
-        None => Some((0, MAX_RESULTS - 1)),
+        None => Some(DEFAULT_RANGE),
     };
+    // GAL is the only other store served; DocumentLibrary (SharePoint/UNC
+    // shares) does not exist here, so its query is an invalid request.
     let is_gal = store
         .text_of(s::Name)
         .is_some_and(|n| n.trim().eq_ignore_ascii_case("GAL"));
@@ -89,25 +102,17 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         .path(&[s::Options, s::Picture])
         .filter(|_| ctx.req.version.has_contact_pictures())
         .map(|p| PictureLimits::parse(p, s::MaxSize, s::MaxPictures));
-    let books = ctx.session.gal_collections(&ctx.config.gal.sources)?;
-    let mut found = ctx.session.search_contacts(&books, query, MAX_COUNTED)?;
-    // By name, as a directory lists people (and stable across pages).
-    found.sort_by_cached_key(|(id, c)| (directory::display_name(c).to_lowercase(), id.clone()));
+    let found = gal_search(ctx, query)?;
     let mut result = Element::new(s::Store).with_text(s::Status, status::SUCCESS.to_string());
-    let shown: Vec<&(String, Contact)> = found.iter().skip(first).take(last + 1 - first).collect();
+    let shown: Vec<&GalEntry> = found.iter().skip(first).take(last + 1 - first).collect();
     if shown.is_empty() {
         result.push(Element::new(s::Result));
     } else {
         let mut sent = 0;
-        for (_, contact) in &shown {
-            let mut props = properties(contact);
+        for entry in &shown {
+            let mut props = gal_properties(s::Properties, &entry.contact);
             if let Some(limits) = pictures {
-                let (code, photo) = limits.check(contact.picture.as_deref(), &mut sent);
-                let mut picture = Element::new(gal::Picture).with_text(gal::Status, code.to_string());
-                if let Some(photo) = photo {
-                    picture.push_text(gal::Data, base64::engine::general_purpose::STANDARD.encode(photo));
-                }
-                props.push(picture);
+                props.push(limits.picture(&entry.contact, &mut sent));
             }
             result.push(Element::new(s::Result).with(props));
         }
@@ -117,8 +122,45 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
     Ok(reply(status::SUCCESS, Some(result)))
 }
 
-/// `m-n` with m <= n and at most [`MAX_RESULTS`] rows.
-fn parse_range(text: &str) -> Option<(usize, usize)> {
+/// One directory match and the address book it is in.
+pub struct GalEntry {
+    /// The book's backend collection id.
+    pub book: String,
+    /// The contact's id in the book.
+    pub id: String,
+    pub contact: Contact,
+}
+
+/// The GAL entries matching `query` (see `backend::directory`), at most
+/// [`MAX_COUNTED`], sorted by display name as a directory lists people
+/// (and stable across pages). Shared by Search and Find.
+pub fn gal_search(ctx: &mut Ctx, query: &str) -> Result<Vec<GalEntry>, CommandError> {
+    let books = ctx.session.gal_collections(&ctx.config.gal.sources)?;
+    let mut found = Vec::new();
+    for book in &books {
+        let left = MAX_COUNTED.saturating_sub(found.len());
+        if left == 0 {
+            break;
+        }
+        let matches = ctx
+            .session
+            .search_contacts(std::slice::from_ref(book), query, left)?;
+        found.extend(matches.into_iter().map(|(id, contact)| GalEntry {
+            book: book.id.clone(),
+            id,
+            contact,
+        }));
+    }
+    found.sort_by_cached_key(|e| (directory::display_name(&e.contact).to_lowercase(), e.id.clone()));
+    Ok(found)
+}
+
+/// The rows a Search or Find returns when the device names no Range.
+pub const DEFAULT_RANGE: (usize, usize) = (0, MAX_RESULTS - 1);
+
+/// `m-n` with m <= n, cut to at most [`MAX_RESULTS`] rows (the spec lets
+/// a server return fewer rows than asked; Total tells the device).
+pub fn parse_range(text: &str) -> Option<(usize, usize)> {
     let (a, b) = text.trim().split_once('-')?;
     let (first, last): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
     (first <= last).then_some((first, last.min(first + MAX_RESULTS - 1)))
@@ -132,15 +174,16 @@ fn reply(code: u32, store: Option<Element>) -> Outcome {
     Outcome::Wbxml(e)
 }
 
-/// The GAL properties of one contact (only those it has).
-fn properties(c: &Contact) -> Element {
+/// The GAL properties of one contact (only those it has), in a
+/// `container` (search:Properties or find:Properties).
+pub fn gal_properties(container: crate::wbxml::Tag, c: &Contact) -> Element {
     let alias = c.alias.clone().or_else(|| {
         directory::addresses(c)
             .next()
             .and_then(|a| a.split('@').next())
             .map(str::to_string)
     });
-    Element::new(s::Properties)
+    Element::new(container)
         .with_text(gal::DisplayName, directory::display_name(c))
         .with_opt_text(gal::Phone, c.business_phone_number.clone())
         .with_opt_text(gal::Office, c.office_location.clone())

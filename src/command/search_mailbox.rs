@@ -1,14 +1,16 @@
 //! Search (MS-ASCMD 2.2.1.16) in the mailbox (`Store/Name` = Mailbox,
 //! 14.0+), called by `search` for that store: free text, optionally one
 //! folder (airsync:CollectionId) and a DateReceived range
-//! (GreaterThan/LessThan), newest first, with Range and Total.
+//! (GreaterThan/LessThan), newest first, with Range and Total. The search
+//! itself ([`page`]) is shared with Find.
 
+use super::search::{parse_range, DEFAULT_RANGE};
 use super::{CommandError, Ctx, Outcome};
 use crate::backend::Window;
 use crate::convert::{self, eas_email, BodyPreference};
 use crate::engine::hierarchy::Folder;
 use crate::engine::store;
-use crate::model::Class;
+use crate::model::{Class, Item};
 use crate::wbxml::codepages::{airsync as a, airsyncbase as asb, email as em, search as s};
 use crate::wbxml::Element;
 
@@ -19,14 +21,91 @@ mod status {
     pub const FOLDER_SYNC_REQUIRED: u32 = 11;
 }
 
-/// Results a device may ask for at most in one Range (MS-ASCMD: 0-99 by default).
-const DEFAULT_RANGE: (usize, usize) = (0, 99);
-
 /// Whether this Store asks for the mailbox.
 pub fn is_mailbox(store_req: &Element) -> bool {
     store_req
         .text_of(s::Name)
         .is_some_and(|n| n.trim().eq_ignore_ascii_case("Mailbox"))
+}
+
+/// The device's mail folders (from the hierarchy it last got).
+pub fn mail_folders(ctx: &Ctx) -> Vec<Folder> {
+    store::hierarchy(ctx.device)
+        .into_iter()
+        .filter(|f| f.class == Class::Email)
+        .collect()
+}
+
+/// One page of matching messages, newest first, and how many matched.
+pub struct Page<'f> {
+    pub total: usize,
+    /// The folder, the message's UID and the message.
+    pub rows: Vec<(&'f Folder, u64, Item)>,
+}
+
+/// Rows `from..=to` of the messages of `folders` containing every one of
+/// `terms` (all messages when there are none) received inside `window`,
+/// newest first. In one folder UIDs grow with arrival, so each folder's
+/// newest `to + 1` hits are enough to know the page; they are fetched in
+/// one call per folder and ordered by date across folders.
+pub fn page<'f>(
+    ctx: &mut Ctx,
+    folders: &'f [Folder],
+    terms: &[&str],
+    window: Window,
+    (from, to): (usize, usize),
+) -> Result<Page<'f>, CommandError> {
+    let mut total = 0;
+    let mut rows = Vec::new();
+    for folder in folders {
+        let collection = folder.collection();
+        let mut uids = search_all(ctx, &collection, terms, window)?;
+        total += uids.len();
+        uids.sort_unstable_by(|a, b| b.cmp(a));
+        let newest: Vec<String> = uids.iter().take(to + 1).map(u64::to_string).collect();
+        for (id, item) in ctx.session.fetch(&collection, &newest)? {
+            if let Ok(uid) = id.parse() {
+                rows.push((folder, uid, item));
+            }
+        }
+    }
+    let received = |item: &Item| match item {
+        Item::Email(e) => e.date_received.unwrap_or(0),
+        _ => 0,
+    };
+    rows.sort_by_key(|(_, uid, item)| std::cmp::Reverse((received(item), *uid)));
+    let rows = rows.into_iter().skip(from).take(to + 1 - from).collect();
+    Ok(Page { total, rows })
+}
+
+/// UIDs of the messages of a folder matching every term (one backend
+/// search per term, intersected).
+fn search_all(
+    ctx: &mut Ctx,
+    collection: &crate::backend::Collection,
+    terms: &[&str],
+    window: Window,
+) -> Result<Vec<u64>, CommandError> {
+    let mut found: Option<Vec<u64>> = None;
+    for term in terms.iter().copied().chain(terms.is_empty().then_some("")) {
+        let uids: Vec<u64> = ctx
+            .session
+            .search(collection, term, window)?
+            .iter()
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        found = Some(match found {
+            None => uids,
+            Some(before) => {
+                let now: std::collections::HashSet<u64> = uids.into_iter().collect();
+                before.into_iter().filter(|u| now.contains(u)).collect()
+            }
+        });
+        if found.as_ref().is_some_and(Vec::is_empty) {
+            break;
+        }
+    }
+    Ok(found.unwrap_or_default())
 }
 
 pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> {
@@ -48,10 +127,7 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
         start: bound(query, s::GreaterThan),
         end: bound(query, s::LessThan),
     };
-    let mail: Vec<Folder> = store::hierarchy(ctx.device)
-        .into_iter()
-        .filter(|f| f.class == Class::Email)
-        .collect();
+    let mail = mail_folders(ctx);
     if mail.is_empty() {
         // No mail on this server (or not synced yet): the store is not served.
         return Ok(Outcome::Wbxml(top(
@@ -74,10 +150,15 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
         )));
     }
     let options = store_req.child(s::Options);
-    let (from, to) = options
+    let Some((from, to)) = options
         .and_then(|o| o.text_of(s::Range))
-        .and_then(parse_range)
-        .unwrap_or(DEFAULT_RANGE);
+        .map_or(Some(DEFAULT_RANGE), parse_range)
+    else {
+        return Ok(Outcome::Wbxml(top(
+            status::SUCCESS,
+            Some(store(status::INVALID_REQUEST)),
+        )));
+    };
     let prefs: Vec<BodyPreference> = options
         .map(|o| {
             o.children_with(asb::BodyPreference)
@@ -86,49 +167,31 @@ pub fn run(ctx: &mut Ctx, store_req: &Element) -> Result<Outcome, CommandError> 
         })
         .unwrap_or_default();
 
-    // Every hit as (folder, UID), newest first (UIDs grow with arrival).
-    let mut hits: Vec<(&Folder, u64)> = Vec::new();
-    for f in &folders {
-        for id in ctx.session.search(&f.collection(), &text, window)? {
-            if let Ok(uid) = id.parse::<u64>() {
-                hits.push((f, uid));
-            }
-        }
-    }
-    hits.sort_by_key(|h| std::cmp::Reverse(h.1));
-    let total = hits.len();
-    let mut out = store(status::SUCCESS);
-    let page: Vec<&(&Folder, u64)> = hits
-        .iter()
-        .skip(from)
-        .take(to.saturating_sub(from) + 1)
+    let terms: Vec<&str> = Some(text.as_str())
+        .filter(|t| !t.is_empty())
+        .into_iter()
         .collect();
-    for (folder, uid) in &page {
-        let id = uid.to_string();
-        let fetched = ctx
-            .session
-            .fetch(&folder.collection(), std::slice::from_ref(&id))?;
-        let Some((_, item)) = fetched.into_iter().next() else {
-            continue;
-        };
+    let page = page(ctx, &folders, &terms, window, (from, to))?;
+    let mut out = store(status::SUCCESS);
+    for (folder, uid, item) in &page.rows {
         let mut props = Element::new(s::Properties);
-        for c in convert::to_app_data(&item, ctx.req.version, &prefs).elements() {
+        for c in convert::to_app_data(item, ctx.req.version, &prefs).elements() {
             props.push(c.clone());
         }
         out.push(
             Element::new(s::Result)
                 .with_text(a::Class, "Email")
-                .with_text(s::LongId, format!("{}:{id}", folder.server_id))
+                .with_text(s::LongId, format!("{}:{uid}", folder.server_id))
                 .with_text(a::CollectionId, folder.server_id.clone())
                 .with(props),
         );
     }
-    if page.is_empty() {
+    if page.rows.is_empty() {
         out.push(Element::new(s::Result));
     } else {
-        out.push_text(s::Range, format!("{from}-{}", from + page.len() - 1));
+        out.push_text(s::Range, format!("{from}-{}", from + page.rows.len() - 1));
     }
-    out.push_text(s::Total, total.to_string());
+    out.push_text(s::Total, page.total.to_string());
     Ok(Outcome::Wbxml(top(status::SUCCESS, Some(out))))
 }
 
@@ -148,11 +211,4 @@ fn store(code: u32) -> Element {
 fn bound(query: &Element, tag: crate::wbxml::Tag) -> Option<i64> {
     let e = query.child(tag).filter(|e| e.has(em::DateReceived))?;
     eas_email::parse_date(e.text_of(s::Value)?)
-}
-
-/// `0-9` -> (0, 9).
-fn parse_range(r: &str) -> Option<(usize, usize)> {
-    let (a, b) = r.split_once('-')?;
-    let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-    (a <= b).then_some((a, b))
 }

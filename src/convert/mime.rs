@@ -108,7 +108,7 @@ fn address_list(a: &Address) -> String {
 }
 
 /// MS-ASEMAIL DisplayTo: the recipients' names (addresses when nameless), `;`-separated.
-fn display_names(a: &Address) -> String {
+pub fn display_names(a: &Address) -> String {
     a.iter()
         .filter_map(|addr| addr.name().or(addr.address()).map(str::to_string))
         .collect::<Vec<_>>()

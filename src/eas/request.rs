@@ -29,7 +29,8 @@ pub struct Params {
     pub occurrence: Option<String>,
     pub parent_id: Option<String>,
     /// ItemOperations: the client accepts a multipart response
-    /// (`MS-ASAcceptMultiPart: T` header or the base64 Options bit).
+    /// (`MS-ASAcceptMultiPart: T` header, the base64 Options bit, or the
+    /// plain query's `AcceptMultiPart=T` some clients send).
     pub accept_multipart: bool,
 }
 
@@ -236,6 +237,10 @@ fn parse_plain(req: &crate::http::Request) -> Result<Raw, RequestError> {
             "ParentId" => &mut raw.params.parent_id,
             "SaveInSent" => {
                 raw.params.save_in_sent = value.eq_ignore_ascii_case("T");
+                continue;
+            }
+            "AcceptMultiPart" => {
+                raw.params.accept_multipart = value.eq_ignore_ascii_case("T");
                 continue;
             }
             // Unknown parameters are ignored, as HTTP servers do.

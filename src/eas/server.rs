@@ -309,9 +309,16 @@ fn debug_entry(
         )),
         None => entry.push_str(">>> request without body\n"),
     }
-    let is_wbxml = response.header("Content-Type") == Some(WBXML_CONTENT_TYPE);
-    match wbxml::decode(&response.body, &wbxml::Limits::default()) {
-        Ok(e) if is_wbxml => entry.push_str(&format!("<<< response\n{}\n", wbxml::xml::to_xml(&e))),
+    // A multipart ItemOperations answer shows its WBXML part.
+    let document = match response.header("Content-Type") {
+        Some(WBXML_CONTENT_TYPE) => Some(response.body.as_slice()),
+        Some(command::item_operations::MULTIPART_CONTENT_TYPE) => {
+            command::item_operations::wbxml_part(&response.body)
+        }
+        _ => None,
+    };
+    match document.map(|d| wbxml::decode(d, &wbxml::Limits::default())) {
+        Some(Ok(e)) => entry.push_str(&format!("<<< response\n{}\n", wbxml::xml::to_xml(&e))),
         _ => entry.push_str(&format!("<<< response: {} bytes\n", response.body.len())),
     }
     entry.push_str(&format!(

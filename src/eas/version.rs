@@ -166,6 +166,11 @@ impl Version {
         self >= Version::V14_0
     }
 
+    /// The Find command exists from 16.1 (MS-ASCMD 2.2.1.2).
+    pub fn has_find(self) -> bool {
+        self >= Version::V16_1
+    }
+
     /// Settings RightsManagementInformation exists from 14.1 (MS-ASCMD 2.2.3.156).
     pub fn has_rights_management(self) -> bool {
         self >= Version::V14_1

@@ -127,6 +127,23 @@ pub fn folders(collections: &[Collection]) -> Vec<Folder> {
     out
 }
 
+/// The folders below `id` at any depth, deepest first (so they can be
+/// deleted in this order).
+pub fn descendants<'a>(folders: &'a [Folder], id: &str) -> Vec<&'a Folder> {
+    let mut found: Vec<&Folder> = Vec::new();
+    let mut frontier = vec![id.to_string()];
+    while let Some(parent) = frontier.pop() {
+        for f in folders.iter().filter(|f| f.parent_id == parent) {
+            if f.server_id != id && !found.iter().any(|x| x.server_id == f.server_id) {
+                found.push(f);
+                frontier.push(f.server_id.clone());
+            }
+        }
+    }
+    found.reverse();
+    found
+}
+
 /// Find the collection behind a device folder id.
 pub fn find<'a>(collections: &'a [Collection], server_id: &str) -> Option<&'a Collection> {
     collections
@@ -262,5 +279,24 @@ mod tests {
         assert_eq!(d.updated[0].display_name, "A2");
         assert_eq!(d.deleted, vec![folder_id(Class::Contacts, "b")]);
         assert!(diff(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn descendants_come_deepest_first() {
+        let mut a = coll(Class::Email, "a", "A", false);
+        a.parent = None;
+        let mut b = coll(Class::Email, "a/b", "B", false);
+        b.parent = Some("a".into());
+        let mut c = coll(Class::Email, "a/b/c", "C", false);
+        c.parent = Some("a/b".into());
+        let d = coll(Class::Email, "d", "D", false);
+        let f = folders(&[a, b, c, d]);
+        let id = |x: &str| folder_id(Class::Email, x);
+        let below: Vec<&str> = descendants(&f, &id("a"))
+            .iter()
+            .map(|f| f.server_id.as_str())
+            .collect();
+        assert_eq!(below, [id("a/b/c"), id("a/b")]);
+        assert!(descendants(&f, &id("d")).is_empty());
     }
 }

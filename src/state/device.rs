@@ -46,6 +46,9 @@ impl DevicePaths {
     }
 }
 
+/// Seconds `last_request` may lag behind the newest request.
+const LAST_REQUEST_STEP: i64 = 60;
+
 /// A device's state. Opened with [`super::Store::open`] it holds the
 /// device's exclusive lock until dropped; opened with
 /// [`super::Store::open_shared`] it is a snapshot that holds no lock and must
@@ -147,8 +150,9 @@ impl Device {
         self.is_new
     }
 
-    /// Record the fields every request carries and the time of the request;
-    /// the first request also sets `first_seen`. Does not save.
+    /// Record the fields every request carries and the time of the request
+    /// (to the minute: `last_request` moves when it is a minute old); the
+    /// first request also sets `first_seen`. Does not save.
     pub fn note_request(
         &mut self,
         device_type: &str,
@@ -161,7 +165,12 @@ impl Device {
         if info.first_seen.is_empty() {
             info.first_seen = stamp.clone();
         }
-        info.last_request = stamp;
+        // To the minute: a request that changes nothing else then writes
+        // nothing (see `save_info`), instead of an fsync'ed file every time.
+        let last = DateTime::parse_from_rfc3339(&info.last_request).ok();
+        if last.is_none_or(|last| (now - last.to_utc()).num_seconds().abs() >= LAST_REQUEST_STEP) {
+            info.last_request = stamp;
+        }
         for (field, value) in [
             (&mut info.device_type, device_type),
             (&mut info.user_agent, user_agent),
@@ -182,6 +191,9 @@ impl Device {
     /// undo it.
     pub fn save_info(&mut self) -> Result<(), StateError> {
         self.require_lock()?;
+        if self.on_disk.as_ref() == Some(&self.info) {
+            return Ok(()); // unchanged: the file on disk says it all
+        }
         self.adopt_hand_edits()?;
         let mut text =
             serde_json::to_string_pretty(&self.info).map_err(|e| StateError::Corrupt {

@@ -455,6 +455,11 @@ mod tests {
         d.note_request("", "", "16.1", t2);
         assert_eq!(d.info.first_seen, "2026-11-27T01:00:00Z");
         assert_eq!(d.info.last_request, "2026-11-27T02:00:00Z");
+        // Within the minute the stamp stays, so an idle request writes nothing.
+        d.note_request("", "", "16.1", t2 + chrono::Duration::seconds(30));
+        assert_eq!(d.info.last_request, "2026-11-27T02:00:00Z");
+        d.note_request("", "", "16.1", t2 + chrono::Duration::seconds(61));
+        assert_eq!(d.info.last_request, "2026-11-27T02:01:01Z");
         assert_eq!(d.info.device_type, "iPhone");
         assert_eq!(d.info.protocol_version, "16.1");
     }

@@ -120,6 +120,26 @@ impl Client {
         self.exchange("POST", &query, &headers, body)
     }
 
+    /// [`Client::post_with`] with extra request headers (`MS-ASAcceptMultiPart`).
+    pub fn post_with_headers(
+        &self,
+        cmd: &str,
+        params: &[(&str, &str)],
+        extra: &[(&str, &str)],
+        body: Option<&Element>,
+    ) -> Reply {
+        let bytes = body.map(wbxml::encode).unwrap_or_default();
+        let mut headers = vec![
+            ("Content-Type", "application/vnd.ms-sync.wbxml".to_string()),
+            ("MS-ASProtocolVersion", self.version.clone()),
+        ];
+        if let Some(key) = self.policy_key {
+            headers.push(("X-MS-PolicyKey", key.to_string()));
+        }
+        headers.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        self.exchange("POST", &self.plain_query(cmd, params), &headers, &bytes)
+    }
+
     /// POST a body to another path of the same server (Autodiscover).
     pub fn post_path(&self, path: &str, content_type: &str, body: &[u8]) -> Reply {
         let rest = self
@@ -321,4 +341,17 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = data.get(size + 2..).unwrap_or_default();
     }
     out
+}
+
+/// The parts of an `application/vnd.ms-sync.multipart` body (MS-ASCMD
+/// 2.2.1.10.1.1): a count, (offset, length) pairs, the data; part 0 is the
+/// WBXML document. Panics on a malformed structure.
+pub fn multipart_parts(raw: &[u8]) -> Vec<&[u8]> {
+    let int = |at: usize| u32::from_le_bytes(raw[at..at + 4].try_into().unwrap()) as usize;
+    (0..int(0))
+        .map(|i| {
+            let (offset, len) = (int(4 + 8 * i), int(8 + 8 * i));
+            &raw[offset..offset + len]
+        })
+        .collect()
 }

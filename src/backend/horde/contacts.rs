@@ -5,12 +5,18 @@
 //! contacts would cost W calls. `contacts.getContacts(source, keys)` reads
 //! many contacts in one call but wants Turba's internal object keys, while
 //! every other call (listUids, history, replace, delete) speaks uids. So
-//! [`fetch`] makes exactly two calls for any W:
+//! [`fetch`] makes two calls for any W (four when a remembered key went stale):
 //! 1. `contacts.search(uids, {fields: {source: ["__uid"]}, customStrict: ["__uid"],
 //!    returnFields: ["__uid"]})` → uid → key (exact match, one SQL query per uid
 //!    inside Horde, one HTTP round trip);
 //! 2. `contacts.getContacts(source, keys)` → the full attribute hashes, the
 //!    same hashes `contacts.export(uid, "array")` gives.
+//!
+//! A contact's key never changes while it stays in its address book, so the
+//! keys are remembered per process ([`KeyCache`]): [`list`] fetches the keys
+//! of the whole book (`search` for the empty name) side by side with
+//! `listUids`, and the windows after it skip step 1. In a FastCGI or `serve`
+//! process an initial sync of W-item windows then costs one call per window.
 //!
 //! (`search` alone returns attribute hashes too, but it rewrites `email` with
 //! the bare address of each match and repeats a contact per address, so it
@@ -27,6 +33,112 @@ use crate::model::contact::CalendarDate;
 use crate::model::{Contact, Item};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// Turba object keys by uid, per address book (`url source`), for this
+/// process. Bounded: past [`KeyCache::LIMIT`] keys the other books are
+/// forgotten (they are read again on their next sync).
+#[derive(Default)]
+struct KeyCache {
+    books: HashMap<String, HashMap<String, String>>,
+}
+
+impl KeyCache {
+    const LIMIT: usize = 50_000;
+
+    fn get() -> &'static Mutex<KeyCache> {
+        static CACHE: OnceLock<Mutex<KeyCache>> = OnceLock::new();
+        CACHE.get_or_init(Default::default)
+    }
+
+    /// Remember `keys` (uid → key) of `book`.
+    fn remember(book: &str, keys: impl IntoIterator<Item = (String, String)>) {
+        let Ok(mut cache) = Self::get().lock() else {
+            return;
+        };
+        let entry = cache.books.entry(book.to_string()).or_default();
+        entry.extend(keys);
+        if cache.books.values().map(HashMap::len).sum::<usize>() > Self::LIMIT {
+            cache.books.retain(|name, _| name == book);
+        }
+    }
+
+    /// The remembered keys of `uids` in `book`; uids without one are left out.
+    fn lookup(book: &str, uids: &[String]) -> HashMap<String, String> {
+        let Ok(cache) = Self::get().lock() else {
+            return HashMap::new();
+        };
+        let Some(keys) = cache.books.get(book) else {
+            return HashMap::new();
+        };
+        uids.iter()
+            .filter_map(|uid| Some((uid.clone(), keys.get(uid)?.clone())))
+            .collect()
+    }
+
+    fn forget(book: &str, uids: &[String]) {
+        if let Ok(mut cache) = Self::get().lock() {
+            if let Some(keys) = cache.books.get_mut(book) {
+                for uid in uids {
+                    keys.remove(uid);
+                }
+            }
+        }
+    }
+}
+
+/// The cache name of `source` on the Horde `rpc` talks to.
+fn book(rpc: &RpcClient, source: &str) -> String {
+    format!("{} {source}", rpc.url())
+}
+
+/// `search` options that match `__uid` exactly and return only uid and key.
+fn uid_search(source: &str) -> Value {
+    json!({
+        "sources": [source],
+        "fields": {source: ["__uid"]},
+        "customStrict": ["__uid"],
+        "returnFields": ["__uid"],
+        "forceSource": true,
+    })
+}
+
+/// uid → key pairs of a `search` answer (`{name: [rows]}`). A contact with
+/// several addresses comes once per address; distribution lists carry no uid
+/// and are left out (they are found by uid when fetched).
+fn keys_of(found: &Value) -> Vec<(String, String)> {
+    let Some(by_name) = found.as_object() else {
+        return Vec::new();
+    };
+    by_name
+        .values()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|row| {
+            let uid = row.get("__uid")?.as_str()?;
+            let key = row.get("__key")?.as_str()?;
+            Some((uid.to_string(), key.to_string()))
+        })
+        .collect()
+}
+
+/// All uids of the address book (`listUids`), and, in the same round trip
+/// time, the keys of all its contacts for the windows that follow.
+pub fn list(rpc: &mut RpcClient, source: &str) -> Result<Value> {
+    let mut answers = rpc
+        .call_all(vec![
+            ("contacts.listUids".into(), json!([[source]])),
+            ("contacts.search".into(), json!([[""], uid_search(source)])),
+        ])
+        .into_iter();
+    let uids = answers.next().expect("two answers")?;
+    match answers.next().expect("two answers") {
+        Ok(found) => KeyCache::remember(&book(rpc, source), keys_of(&found)),
+        // Only a shortcut: the windows look their keys up instead.
+        Err(e) => log::info!("horde: reading the keys of {source} failed: {e}"),
+    }
+    Ok(uids)
+}
 
 /// Turba attributes that hold one `model::Contact` text field each. The
 /// pairing follows Horde's own ActiveSync mapping (`Turba_Driver::$_asMap`),
@@ -246,63 +358,137 @@ fn fetch_as_vcards(
     Ok(out)
 }
 
+/// The contacts `uids` of `source` (see the module doc for the calls).
 pub fn fetch(rpc: &mut RpcClient, source: &str, uids: &[String]) -> Result<Vec<(String, Item)>> {
-    let found = rpc.call(
-        "contacts.search",
-        json!([uids, {
-            "sources": [source],
-            "fields": {source: ["__uid"]},
-            "customStrict": ["__uid"],
-            "returnFields": ["__uid"],
-            "forceSource": true,
-        }]),
-    )?;
-    let keys: Vec<&str> = found
-        .as_object()
-        .map(|by_uid| {
-            by_uid
-                .values()
-                .filter_map(|rows| rows.get(0)?.get("__key")?.as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let hashes = match rpc.call("contacts.getContacts", json!([source, keys])) {
-        Ok(h) => h,
-        Err(BackendError::AuthFailed) => return Err(BackendError::AuthFailed),
-        // Turba cannot JSON-encode a contact with a photo (binary data:
-        // "Serialization failed", an HTML 500), so a window holding one is
-        // read contact by contact as vCard, where the photo is base64.
-        Err(e) => {
-            log::info!(
-                "horde: getContacts failed ({e}); reading {} contacts one by one",
-                uids.len()
-            );
-            return fetch_as_vcards(rpc, source, uids);
-        }
+    let book = book(rpc, source);
+    let cached = KeyCache::lookup(&book, uids);
+    let unknown: Vec<String> = uids
+        .iter()
+        .filter(|uid| !cached.contains_key(*uid))
+        .cloned()
+        .collect();
+    let mut keys: Vec<String> = cached.values().cloned().collect();
+    keys.extend(look_up_keys(rpc, source, &book, &unknown)?);
+    let Some(mut hashes) = read_hashes(rpc, source, keys)? else {
+        return fetch_as_vcards(rpc, source, uids);
     };
-    let by_uid: HashMap<&str, &Value> = hashes
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .filter_map(|h| Some((h.get("__uid")?.as_str()?, h)))
-                .collect()
-        })
-        .unwrap_or_default();
+    // A remembered key that found nothing: the contact was deleted, or moved
+    // away and back under a new key. Look it up again by uid.
+    let stale: Vec<String> = cached
+        .into_keys()
+        .filter(|uid| !hashes.contains_key(uid))
+        .collect();
+    if !stale.is_empty() {
+        KeyCache::forget(&book, &stale);
+        let keys = look_up_keys(rpc, source, &book, &stale)?;
+        match read_hashes(rpc, source, keys)? {
+            Some(found) => hashes.extend(found),
+            None => return fetch_as_vcards(rpc, source, uids),
+        }
+    }
     Ok(uids
         .iter()
         .filter_map(|uid| {
-            let hash = by_uid.get(uid.as_str())?;
+            let hash = hashes.get(uid.as_str())?;
             Some((uid.clone(), Item::Contact(from_turba(hash))))
         })
         .collect())
 }
 
+/// The keys of `uids` by an exact `search` (no call for none), remembered.
+fn look_up_keys(
+    rpc: &mut RpcClient,
+    source: &str,
+    book: &str,
+    uids: &[String],
+) -> Result<Vec<String>> {
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = rpc.call("contacts.search", json!([uids, uid_search(source)]))?;
+    let keys = keys_of(&found);
+    KeyCache::remember(book, keys.iter().cloned());
+    // Distribution lists have no uid in a search row: their key comes from
+    // the row of the name (the uid) they were searched under.
+    let mut all: Vec<String> = keys.into_iter().map(|(_, key)| key).collect();
+    all.extend(group_keys(&found));
+    Ok(all)
+}
+
+/// Keys of the rows without a uid (distribution lists) in a `search` answer.
+fn group_keys(found: &Value) -> Vec<String> {
+    let Some(by_name) = found.as_object() else {
+        return Vec::new();
+    };
+    by_name
+        .values()
+        .filter_map(Value::as_array)
+        .filter_map(|rows| rows.first())
+        .filter(|row| row.get("__uid").is_none())
+        .filter_map(|row| Some(row.get("__key")?.as_str()?.to_string()))
+        .collect()
+}
+
+/// `getContacts(source, keys)` as uid → attribute hash. `None` when Turba
+/// cannot answer in JSON: it fails to encode a contact with a photo (binary
+/// data: "Serialization failed", an HTML 500), so such a window is read
+/// contact by contact as vCard, where the photo is base64.
+fn read_hashes(
+    rpc: &mut RpcClient,
+    source: &str,
+    keys: Vec<String>,
+) -> Result<Option<HashMap<String, Value>>> {
+    if keys.is_empty() {
+        return Ok(Some(HashMap::new()));
+    }
+    let hashes = match rpc.call("contacts.getContacts", json!([source, keys])) {
+        Ok(h) => h,
+        Err(BackendError::AuthFailed) => return Err(BackendError::AuthFailed),
+        Err(e) => {
+            log::info!("horde: getContacts failed ({e}); reading the window one by one");
+            return Ok(None);
+        }
+    };
+    let Value::Array(all) = hashes else {
+        return Ok(Some(HashMap::new()));
+    };
+    Ok(Some(
+        all.into_iter()
+            .filter_map(|h| Some((h.get("__uid")?.as_str()?.to_string(), h)))
+            .collect(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_rows_give_keys_by_uid_and_distribution_lists_by_name() {
+        let found = json!({
+            "a@x": [{"__key": "k1", "__uid": "a@x", "email": "one@x"},
+                    {"__key": "k1", "__uid": "a@x", "email": "two@x"}],
+            "list@x": [{"__key": "k2", "__type": "Group", "name": "Team"}],
+        });
+        let mut keys = keys_of(&found);
+        keys.dedup();
+        assert_eq!(keys, vec![("a@x".to_string(), "k1".to_string())]);
+        assert_eq!(group_keys(&found), vec!["k2".to_string()]);
+        assert!(
+            keys_of(&json!([])).is_empty(),
+            "Horde's empty answer is a list"
+        );
+    }
+
+    #[test]
+    fn the_key_cache_forgets_what_it_is_told_to() {
+        let book = "http://test/rpc.php forget-book";
+        KeyCache::remember(book, [("u1".to_string(), "k1".to_string())]);
+        let uids = ["u1".to_string(), "u2".to_string()];
+        assert_eq!(KeyCache::lookup(book, &uids).len(), 1);
+        KeyCache::forget(book, &uids[..1]);
+        assert!(KeyCache::lookup(book, &uids).is_empty());
+    }
 
     #[test]
     fn turba_hash_round_trip_and_cleared_fields_are_sent_empty() {

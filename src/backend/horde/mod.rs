@@ -12,10 +12,13 @@
 //! - `open`: 1 (`horde.listApps`: checks the password and which apps exist),
 //!   0 when this process saw the same login succeed within the last minute.
 //! - `collections`: 1 per app (`sources`), 2 for an app where the user has
-//!   several collections (+ `getDefaultShare`).
-//! - `cursor`: 1 (`getHighestModSeq`); `changes`: 1 when nothing changed, else 2.
-//! - `list`: 1 (`listUids`).
-//! - `fetch` of W items: contacts 2, calendar 1, tasks 1 (per session), notes W
+//!   several collections (+ `getDefaultShare`); the apps' calls run side by
+//!   side, so it takes the time of one or two calls.
+//! - `cursor`: 1 (`getHighestModSeq`), `cursors`: 1 per collection side by side; `changes`: 1 when nothing changed, else 2.
+//! - `list`: 1 (`listUids`); contacts 2 side by side (+ the keys of the
+//!   whole address book for the windows that follow).
+//! - `fetch` of W items: contacts 2 (1 when `list` or an earlier window
+//!   of this process learnt the keys), calendar 1, tasks 1 (per session), notes W
 //!   + 1 (Mnemo has no bulk read); see each app's `fetch`.
 //! - `add`, `replace`, `delete`: 1; `move_item`: 3.
 
@@ -86,7 +89,7 @@ impl Backend for HordeBackend {
 }
 
 /// A Horde application and its JSON-RPC interface name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum App {
     Contacts,
     Calendar,
@@ -175,26 +178,45 @@ impl HordeSession {
         App::of(collection.class)
     }
 
-    /// The app's collections: one call (`sources`), plus `getDefaultShare`
-    /// only when there is more than one to choose from. A user's only
-    /// collection of a class is their default (Horde creates it as such), and
-    /// a device needs a default folder of every class anyway.
-    fn collections_of(&mut self, app: App) -> Result<Vec<Collection>> {
-        let sources = self.call(&app.method("sources"), json!([false, false]))?;
-        // Horde answers `[]` instead of `{}` for no sources.
-        let empty = serde_json::Map::new();
-        let map = sources.as_object().unwrap_or(&empty);
-        let default = match map.keys().next() {
-            Some(only) if map.len() == 1 => only.clone(),
-            Some(_) => {
-                let v = self.call(&app.method("getDefaultShare"), json!([]))?;
-                v.as_str().unwrap_or_default().to_string()
-            }
-            None => String::new(),
-        };
+    /// The collections of `apps`: one `sources` call per app, plus
+    /// `getDefaultShare` for an app where the user has more than one
+    /// collection to choose from (a user's only collection of a class is their
+    /// default: Horde creates it as such, and a device needs a default folder
+    /// of every class anyway). The calls of each round run side by side.
+    fn collections_of(&mut self, apps: &[App]) -> Result<Vec<Collection>> {
+        let calls = apps
+            .iter()
+            .map(|app| (app.method("sources"), json!([false, false])))
+            .collect();
+        let mut sources = Vec::with_capacity(apps.len());
+        for (app, answer) in apps.iter().zip(self.rpc.call_all(calls)) {
+            // Horde answers `[]` instead of `{}` for no sources.
+            let map = match answer? {
+                Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            };
+            sources.push((*app, map));
+        }
+        let several: Vec<App> = sources
+            .iter()
+            .filter(|(_, map)| map.len() > 1)
+            .map(|(app, _)| *app)
+            .collect();
+        let calls = several
+            .iter()
+            .map(|app| (app.method("getDefaultShare"), json!([])))
+            .collect();
+        let mut defaults = HashMap::new();
+        for (app, answer) in several.iter().zip(self.rpc.call_all(calls)) {
+            defaults.insert(*app, answer?.as_str().unwrap_or_default().to_string());
+        }
         let mut found = Vec::new();
-        {
-            for (id, name) in map {
+        for (app, map) in sources {
+            let default = match defaults.remove(&app) {
+                Some(default) => default,
+                None => map.keys().next().cloned().unwrap_or_default(),
+            };
+            for (id, name) in &map {
                 self.class_of.insert(id.clone(), app.class());
                 found.push(Collection {
                     id: id.clone(),
@@ -212,12 +234,7 @@ impl HordeSession {
     /// The app a bare collection id belongs to (share ids are unique across apps).
     fn app_of_id(&mut self, id: &str) -> Result<App> {
         if !self.class_of.contains_key(id) {
-            for class in self.classes.clone() {
-                self.collections_of(App::of(class)?)?;
-                if self.class_of.contains_key(id) {
-                    break;
-                }
-            }
+            self.collections()?;
         }
         match self.class_of.get(id) {
             Some(class) => App::of(*class),
@@ -308,11 +325,12 @@ fn imported_uid(v: Value) -> Result<String> {
 
 impl Session for HordeSession {
     fn collections(&mut self) -> Result<Vec<Collection>> {
-        let mut all = Vec::new();
-        for class in self.classes.clone() {
-            all.extend(self.collections_of(App::of(class)?)?);
-        }
-        Ok(all)
+        let apps = self
+            .classes
+            .iter()
+            .map(|class| App::of(*class))
+            .collect::<Result<Vec<App>>>()?;
+        self.collections_of(&apps)
     }
 
     fn create_collection(
@@ -370,8 +388,34 @@ impl Session for HordeSession {
         Ok(modseq_value(&v).to_string())
     }
 
+    fn cursors(&mut self, collections: &[Collection]) -> Vec<Result<Cursor>> {
+        let mut calls = Vec::new();
+        let mut out: Vec<Option<Result<Cursor>>> = Vec::with_capacity(collections.len());
+        for c in collections {
+            match self.app(c) {
+                Ok(app) => {
+                    calls.push((app.method("getHighestModSeq"), json!([c.id])));
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        let mut answers = self.rpc.call_all(calls).into_iter();
+        out.into_iter()
+            .map(|known| {
+                known.unwrap_or_else(|| {
+                    let answer = answers.next().expect("one answer per call");
+                    Ok(modseq_value(&answer?).to_string())
+                })
+            })
+            .collect()
+    }
+
     fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>> {
         let app = self.app(collection)?;
+        if app == App::Contacts {
+            return Ok(uid_list(&contacts::list(&mut self.rpc, &collection.id)?));
+        }
         let params = match app {
             App::Calendar => json!([
                 [collection.id],

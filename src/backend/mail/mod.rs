@@ -855,6 +855,20 @@ impl Session for MailSession {
         Ok(())
     }
 
+    /// \Deleted on every message + UID EXPUNGE of them (UIDPLUS): two
+    /// commands whatever the size of the folder.
+    fn empty_collection(&mut self, collection: &Collection) -> Result<()> {
+        self.select(&collection.id)?;
+        if self.uid_search("ALL")?.is_empty() {
+            return Ok(());
+        }
+        self.conn
+            .run("UID STORE 1:* +FLAGS.SILENT (\\Deleted)")
+            .map_err(imap_error)?;
+        self.conn.run("UID EXPUNGE 1:*").map_err(imap_error)?;
+        Ok(())
+    }
+
     /// UID MOVE; the new UID comes from COPYUID (UIDPLUS).
     fn move_item(&mut self, from: &Collection, id: &str, to: &Collection) -> Result<String> {
         self.select(&from.id)?;
