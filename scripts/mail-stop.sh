@@ -38,6 +38,7 @@ stop() {
 
 stop postfix "$ROOT/spool/pid/master.pid" master
 stop dovecot "$ROOT/run/dovecot/master.pid" dovecot
+stop dovecot-plain "$ROOT/run/dovecot-plain/master.pid" dovecot
 
 if [ "$PURGE" = 1 ]; then
   if [ "$rc" = 0 ]; then

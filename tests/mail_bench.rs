@@ -4,7 +4,9 @@
 //! a real `serve` and Dovecot. Asserts that every message arrives in the
 //! expected number of rounds and that the server's peak RSS stays bounded
 //! (the window, not the mailbox, decides memory); prints wall time, peak RSS
-//! and IMAP commands per request for the README.
+//! and IMAP commands per request for the README. `MAIL_BENCH_PLAIN=1` runs it
+//! against the second Dovecot without CONDSTORE/QRESYNC (flag snapshot
+//! cursors), and then also times a Sync that finds no change.
 
 mod support;
 
@@ -40,9 +42,14 @@ fn initial_sync_of_a_large_inbox_is_bounded_by_the_window() {
         .unwrap_or(1000);
     let _mail = support::mail::fresh_mailboxes();
     support::mail::seed(n);
-    let config = format!(
-        "debug_devices = [\"BENCH\"]\ndebug_dir = \"debug\"\n[provisioning]\nmode = \"none\"\n{}",
+    let plain = std::env::var("MAIL_BENCH_PLAIN").is_ok_and(|v| v == "1");
+    let mail_config = if plain {
+        support::mail::plain_config()
+    } else {
         support::mail::config()
+    };
+    let config = format!(
+        "debug_devices = [\"BENCH\"]\ndebug_dir = \"debug\"\n[provisioning]\nmode = \"none\"\n{mail_config}"
     );
     let served = Served::start(&config, &[("alice", "alicepass")]);
     let mut phone = Phone::new(&served.url, "alice", "alicepass", "BENCH", "14.1");
@@ -76,6 +83,15 @@ fn initial_sync_of_a_large_inbox_is_bounded_by_the_window() {
         }
     }
     let took = started.elapsed();
+    // One more Sync that finds nothing: the cost of a change check.
+    let idle = Instant::now();
+    let coll = Element::new(a::Collection)
+        .with_text(a::SyncKey, key.clone())
+        .with_text(a::CollectionId, inbox.clone())
+        .with(Element::new(a::GetChanges));
+    let r = phone.post_sync(&Element::new(a::Sync).with(Element::new(a::Collections).with(coll)));
+    let idle = idle.elapsed();
+    let idle_changes = commands(&r).len();
     let rss = peak_rss_kb(&served.config);
     let log = std::fs::read_to_string(served.dir.path().join("debug/alice-BENCH.log")).unwrap();
     let calls: Vec<&str> = log
@@ -84,8 +100,9 @@ fn initial_sync_of_a_large_inbox_is_bounded_by_the_window() {
         .collect();
     eprintln!(
         "mail bench: {total} messages, {rounds} Sync requests (+ FolderSync), {took:?}, \
-         peak RSS {rss} kB, backend commands per request {calls:?}"
+         peak RSS {rss} kB, backend commands per request {calls:?}; a Sync without changes {idle:?}"
     );
+    assert_eq!(idle_changes, 0, "nothing changed");
     assert_eq!(total, n);
     assert_eq!(rounds, 1 + n.div_ceil(100));
     assert!(rss < 200_000, "peak RSS {rss} kB");

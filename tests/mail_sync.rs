@@ -708,7 +708,7 @@ fn item_operations_fetches_a_1_mib_attachment_and_a_whole_body() {
 }
 
 #[test]
-fn smart_forward_and_smart_reply_attach_the_original_and_mark_it() {
+fn smart_forward_attaches_and_smart_reply_quotes_the_original_and_marks_it() {
     let _mail = fresh_mailboxes();
     let (_served, mut phone) = start("14.1", "MAIL7");
     let inbox = phone.folder(2);
@@ -754,7 +754,12 @@ fn smart_forward_and_smart_reply_attach_the_original_and_mark_it() {
     );
     assert_eq!(reply.status, 200);
     let got = wait_for("bob", "INBOX", &format!("<{id}>"));
-    assert!(String::from_utf8_lossy(&got).contains("X-EAS-Seed: "));
+    // A reply quotes the original below the device's text (base64 UTF-8).
+    let text = mail_parser::MessageParser::default()
+        .parse(&got)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .unwrap();
+    assert!(text.contains(" wrote:\r\n> "), "{text}");
     assert!(flags(&mut other, "INBOX", &re)
         .iter()
         .any(|f| f == "\\Answered"));

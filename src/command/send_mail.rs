@@ -7,11 +7,17 @@
 //!
 //! 14.0+: a ComposeMail document (ClientId, Source, SaveInSentItems,
 //! ReplaceMime, Mime). 2.5–12.1: the body is the message itself
-//! (`message/rfc822`); `SaveInSent=T`, `ItemId` and `CollectionId` are query
-//! parameters.
+//! (`message/rfc822`); `SaveInSent=T`, `ItemId`, `CollectionId` and
+//! `LongId` are query parameters.
+//!
+//! The original is named by FolderId + ItemId, by ItemId alone (then it is
+//! in the Inbox, MS-ASCMD 2.2.3.93.2) or by the LongId a mailbox Search
+//! returned (`<folder>:<item>`). InstanceId names an occurrence of a
+//! recurring meeting; a mail original has none, so it changes nothing here.
 
 use super::{CommandError, Ctx, Outcome};
 use crate::backend::BackendError;
+use crate::engine::hierarchy::{folder_type, Folder};
 use crate::engine::store;
 use crate::wbxml::codepages::composemail as cm;
 use crate::wbxml::{Element, Tag};
@@ -48,9 +54,43 @@ struct Request {
     message: Vec<u8>,
     save_in_sent: bool,
     replace_mime: bool,
-    /// (device folder id, item id) of the original message.
-    source: Option<(String, String)>,
+    /// Where the original message is.
+    source: Option<Source>,
 }
+
+/// The original of a SmartReply/SmartForward as the device named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    /// (device folder id, or `None` for the Inbox; item id).
+    Item(Option<String>, String),
+    /// A Search result's LongId.
+    LongId(String),
+}
+
+impl Source {
+    fn from_parts(folder: Option<String>, item: Option<String>, long_id: Option<String>) -> Option<Source> {
+        match (long_id, item) {
+            (Some(long), _) => Some(Source::LongId(long)),
+            (None, Some(item)) => Some(Source::Item(folder, item)),
+            (None, None) => None,
+        }
+    }
+
+    /// (device folder id, item id), with the Inbox looked up when no folder was named.
+    fn resolve(self, folders: &[Folder]) -> Option<(String, String)> {
+        match self {
+            Source::Item(Some(folder), item) => Some((folder, item)),
+            Source::Item(None, item) => folders
+                .iter()
+                .find(|f| f.folder_type == folder_type::INBOX)
+                .map(|f| (f.server_id.clone(), item)),
+            Source::LongId(long) => long
+                .split_once(':')
+                .map(|(folder, item)| (folder.to_string(), item.to_string())),
+        }
+    }
+}
+
 
 pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandError> {
     compose(ctx, body, Compose::Send)
@@ -63,7 +103,11 @@ fn request(ctx: &Ctx, body: Option<&Element>) -> Request {
             message: ctx.raw_body.to_vec(),
             save_in_sent: p.save_in_sent,
             replace_mime: false,
-            source: p.collection_id.clone().zip(p.item_id.clone()),
+            source: Source::from_parts(
+                p.collection_id.clone(),
+                p.item_id.clone(),
+                p.long_id.clone(),
+            ),
         };
     }
     let Some(b) = body else {
@@ -86,9 +130,13 @@ fn request(ctx: &Ctx, body: Option<&Element>) -> Request {
             .unwrap_or_default(),
         save_in_sent: b.has(cm::SaveInSentItems),
         replace_mime: b.has(cm::ReplaceMime),
-        source: b
-            .child(cm::Source)
-            .and_then(|s| text(s, cm::FolderId).zip(text(s, cm::ItemId))),
+        source: b.child(cm::Source).and_then(|s| {
+            Source::from_parts(
+                text(s, cm::FolderId),
+                text(s, cm::ItemId),
+                text(s, cm::LongId),
+            )
+        }),
     }
 }
 
@@ -101,14 +149,17 @@ pub(super) fn compose(ctx: &mut Ctx, body: Option<&Element>, kind: Compose) -> R
     let result = match (kind, &req.source) {
         (Compose::Send, _) => ctx.session.send_mail(&req.message, req.save_in_sent),
         (_, None) => return failed(wbxml, kind, status::ITEM_NOT_FOUND, "no Source"),
-        (_, Some((folder_id, item_id))) => {
+        (_, Some(source)) => {
             let folders = store::hierarchy(ctx.device);
-            let Some(folder) = folders.iter().find(|f| f.server_id == *folder_id) else {
+            let Some((folder_id, item_id)) = source.clone().resolve(&folders) else {
+                return failed(wbxml, kind, status::ITEM_NOT_FOUND, "no such original");
+            };
+            let Some(folder) = folders.iter().find(|f| f.server_id == folder_id) else {
                 return failed(wbxml, kind, status::ITEM_NOT_FOUND, "unknown FolderId");
             };
             ctx.session.send_with_original(
                 &req.message,
-                (&folder.collection(), item_id),
+                (&folder.collection(), &item_id),
                 kind == Compose::Forward,
                 req.replace_mime,
                 req.save_in_sent,
@@ -142,5 +193,36 @@ fn failed(wbxml: bool, kind: Compose, code: u32, why: &str) -> Result<Outcome, C
         Ok(Outcome::Wbxml(reply(kind, code)))
     } else {
         Err(CommandError::BadRequest(why.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Class;
+
+    fn folder(id: &str, folder_type: u32) -> Folder {
+        Folder {
+            server_id: id.into(),
+            parent_id: "0".into(),
+            display_name: id.into(),
+            folder_type,
+            class: Class::Email,
+            collection_id: id.into(),
+        }
+    }
+
+    #[test]
+    fn the_original_is_found_by_item_long_id_or_inbox() {
+        let folders = [folder("M1", 12), folder("M2", folder_type::INBOX)];
+        let resolve = |f: Option<&str>, i: Option<&str>, l: Option<&str>| {
+            Source::from_parts(f.map(Into::into), i.map(Into::into), l.map(Into::into))
+                .and_then(|s| s.resolve(&folders))
+        };
+        assert_eq!(resolve(Some("M1"), Some("7"), None), Some(("M1".into(), "7".into())));
+        assert_eq!(resolve(None, Some("7"), None), Some(("M2".into(), "7".into())));
+        assert_eq!(resolve(None, None, Some("M1:9")), Some(("M1".into(), "9".into())));
+        assert_eq!(resolve(None, None, Some("nocolon")), None);
+        assert_eq!(resolve(Some("M1"), None, None), None);
     }
 }

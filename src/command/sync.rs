@@ -115,6 +115,7 @@ impl CollectionRequest {
             r.filter_type = r.filter_type.or(o.u32_of(a::FilterType));
             r.conflict = r.conflict.or(o.u32_of(a::Conflict));
             r.body_preferences.extend(o.children_with(asb::BodyPreference).map(BodyPreference::parse));
+            r.body_preferences = convert::eas_email::with_mime_options(std::mem::take(&mut r.body_preferences), o);
         }
         if let Some(cmds) = c.child(a::Commands) {
             for cmd in cmds.elements() {

@@ -5,10 +5,10 @@
 //! (MS-ASEMAIL 3.1.5.3). Adds of email from a device are not a thing (mail
 //! is created by SendMail or by moving), so there is no full reverse mapping.
 
-use super::body::{body_element, body_type, BodyPreference};
+use super::body::{body_element, body_type, choose, truncate, BodyPreference};
 use crate::eas::version::Version;
 use crate::model::email::{Attachment, Email, Flag};
-use crate::wbxml::codepages::{airsyncbase as asb, email as em, email2, tasks};
+use crate::wbxml::codepages::{airsync, airsyncbase as asb, email as em, email2, tasks};
 use crate::wbxml::Element;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -38,13 +38,11 @@ pub fn to_eas(e: &Email, version: Version, prefs: &[BodyPreference]) -> Vec<Elem
         em::Read,
         if e.read.unwrap_or(false) { "1" } else { "0" },
     ));
+    let prefs = mime_first_for_smime(e, prefs);
     if version.uses_airsyncbase_body() {
-        out.push(body_element(&offers(e), prefs));
+        out.extend([body_element(&offers(e), &prefs)]);
     } else {
-        // 2.5: the plain text in email:Body (MS-ASEMAIL 2.2.2.9).
-        let plain = e.body.plain.as_deref().unwrap_or_default();
-        out.push(Element::text_element(em::Body, plain));
-        out.push(Element::text_element(em::BodyTruncated, "0"));
+        out.extend(legacy_body(e, &prefs));
     }
     if let Some(c) = &e.message_class {
         out.push(Element::text_element(em::MessageClass, c.as_str()));
@@ -79,7 +77,121 @@ pub fn to_eas(e: &Email, version: Version, prefs: &[BodyPreference]) -> Vec<Elem
             ));
         }
     }
+    if version.email_last_verb() {
+        if let Some(verb) = e.last_verb_executed {
+            out.push(Element::text_element(
+                email2::LastVerbExecuted,
+                verb.to_string(),
+            ));
+            if let Some(t) = e.last_verb_execution_time {
+                out.push(Element::text_element(
+                    email2::LastVerbExecutionTime,
+                    format_date(t),
+                ));
+            }
+        }
+    }
     out
+}
+
+/// S/MIME messages are useless without their MIME form: a device that can
+/// take MIME at all (a Type 4 preference anywhere, e.g. from MIMESupport 1)
+/// gets it for them first.
+fn mime_first_for_smime(e: &Email, prefs: &[BodyPreference]) -> Vec<BodyPreference> {
+    let smime = e
+        .message_class
+        .as_deref()
+        .is_some_and(|c| c.starts_with("IPM.Note.SMIME"));
+    let mut out = prefs.to_vec();
+    if smime {
+        out.sort_by_key(|p| p.body_type != body_type::MIME);
+    }
+    out
+}
+
+/// 2.5 bodies (MS-ASEMAIL 2.2.2.10.2, 2.2.2.50): the whole message as
+/// MIMEData/MIMETruncated/MIMESize when the device asked for MIME
+/// (MIMESupport), else the plain text as Body/BodyTruncated (BodySize when cut).
+fn legacy_body(e: &Email, prefs: &[BodyPreference]) -> Vec<Element> {
+    let pref = choose(prefs, &[body_type::PLAIN, body_type::MIME]);
+    let limit = pref.truncation_size.map_or(usize::MAX, |n| n as usize);
+    match (&e.body.mime, pref.body_type) {
+        (Some(mime), body_type::MIME) => {
+            let cut = &mime[..limit.min(mime.len())];
+            let data = match std::str::from_utf8(cut) {
+                Ok(text) => Element::text_element(em::MIMEData, text),
+                Err(_) => Element::opaque_element(em::MIMEData, cut),
+            };
+            vec![
+                Element::text_element(em::MIMETruncated, bit(cut.len() < mime.len())),
+                Element::text_element(em::MIMESize, mime.len().to_string()),
+                data,
+            ]
+        }
+        _ => {
+            let plain = e.body.plain.as_deref().unwrap_or_default();
+            let cut = truncate(plain, limit);
+            let mut out = vec![Element::text_element(em::Body, cut)];
+            if cut.len() < plain.len() {
+                out.push(Element::text_element(em::BodySize, plain.len().to_string()));
+            }
+            out.push(Element::text_element(
+                em::BodyTruncated,
+                bit(cut.len() < plain.len()),
+            ));
+            out
+        }
+    }
+}
+
+fn bit(b: bool) -> &'static str {
+    if b {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+/// Sync Options that predate BodyPreference (MS-ASCMD 2.2.3.185 Truncation,
+/// 2.2.3.110.3 MIMESupport, 2.2.3.111 MIMETruncation), folded into the
+/// device's body preferences so one list says what a device gets:
+/// Truncation cuts the plain text; MIMESupport 2 puts MIME (cut at
+/// MIMETruncation) before everything, 1 offers it last (S/MIME messages
+/// take it first, see `to_eas`), 0 takes it away.
+pub fn with_mime_options(mut prefs: Vec<BodyPreference>, options: &Element) -> Vec<BodyPreference> {
+    let pref = |body_type, truncation_size| BodyPreference {
+        body_type,
+        truncation_size,
+        all_or_none: false,
+        preview: None,
+    };
+    if let Some(code) = options.u32_of(airsync::Truncation) {
+        prefs.push(pref(body_type::PLAIN, body_truncation(code)));
+    }
+    let mime_size = options
+        .u32_of(airsync::MIMETruncation)
+        .and_then(mime_truncation);
+    match options.u32_of(airsync::MIMESupport) {
+        Some(0) => prefs.retain(|p| p.body_type != body_type::MIME),
+        Some(1) => prefs.push(pref(body_type::MIME, mime_size)),
+        Some(2) => prefs.insert(0, pref(body_type::MIME, mime_size)),
+        _ => {}
+    }
+    prefs
+}
+
+/// Truncation codes -> characters (`None`: do not truncate).
+fn body_truncation(code: u32) -> Option<u32> {
+    [0, 512, 1024, 2048, 5120, 10240, 20480, 51200, 102_400]
+        .get(code as usize)
+        .copied()
+}
+
+/// MIMETruncation codes -> characters (`None`: do not truncate).
+fn mime_truncation(code: u32) -> Option<u32> {
+    [0, 4096, 5120, 7168, 10240, 20480, 51200, 102_400]
+        .get(code as usize)
+        .copied()
 }
 
 /// The body forms on offer, in the order a device without preference gets them.
@@ -166,6 +278,7 @@ pub fn from_eas(data: &Element) -> Email {
             due_date: f.text_of(tasks::UtcDueDate).and_then(parse_date),
             complete_time: f.text_of(em::CompleteTime).and_then(parse_date),
         }),
+        categories_sent: data.has(em::Categories),
         categories: data
             .child(em::Categories)
             .map(|c| {
@@ -179,8 +292,10 @@ pub fn from_eas(data: &Element) -> Email {
 }
 
 /// The stored email after a device's Change: the existing message with the
-/// fields the device sent; a field it left out stays as it was.
+/// fields the device sent; a field it left out stays as it was. An empty
+/// Categories element clears the categories (`sent.categories_sent`).
 pub fn merge_change(old: &Email, sent: &Email, sent_categories: bool) -> Email {
+    let sent_categories = sent_categories || sent.categories_sent;
     let mut e = old.clone();
     if sent.read.is_some() {
         e.read = sent.read;
@@ -271,10 +386,95 @@ mod tests {
             Some("Work")
         );
         let v25 = app(to_eas(&e, Version::V2_5, &prefs));
-        assert_eq!(v25.text_of(em::Body), Some("hello world"));
+        assert_eq!(v25.text_of(em::Body), Some("hello"));
+        assert_eq!(v25.text_of(em::BodyTruncated), Some("1"));
         assert!(v25.child(em::Flag).is_none() && v25.child(asb::Body).is_none());
         let v12 = app(to_eas(&e, Version::V12_1, &prefs));
         assert!(v12.child(em::Flag).is_some() && v12.child(em::Categories).is_none());
+        let replied = Email {
+            last_verb_executed: Some(2),
+            last_verb_execution_time: Some(1_795_510_800),
+            ..sample()
+        };
+        let v14 = app(to_eas(&replied, Version::V14_0, &prefs));
+        assert_eq!(v14.text_of(email2::LastVerbExecuted), Some("2"));
+        assert_eq!(
+            v14.text_of(email2::LastVerbExecutionTime),
+            Some("2026-11-24T09:00:00.000Z")
+        );
+        let v12 = app(to_eas(&replied, Version::V12_1, &prefs));
+        assert!(v12.child(email2::LastVerbExecuted).is_none());
+    }
+
+    #[test]
+    fn legacy_mime_options_become_body_preferences_and_2_5_bodies() {
+        let options = |children: &[(crate::wbxml::Tag, &str)]| {
+            let mut o = Element::new(airsync::Options);
+            for (t, v) in children {
+                o.push_text(*t, *v);
+            }
+            o
+        };
+        let html_first = vec![BodyPreference {
+            body_type: 2,
+            truncation_size: None,
+            all_or_none: false,
+            preview: None,
+        }];
+        // MIMESupport 2 + MIMETruncation 1 (4096): MIME before HTML.
+        let p = with_mime_options(
+            html_first.clone(),
+            &options(&[(airsync::MIMESupport, "2"), (airsync::MIMETruncation, "1")]),
+        );
+        assert_eq!((p[0].body_type, p[0].truncation_size), (4, Some(4096)));
+        // MIMESupport 1: MIME last, and first only for S/MIME messages.
+        let p = with_mime_options(html_first.clone(), &options(&[(airsync::MIMESupport, "1")]));
+        assert_eq!(
+            p.iter().map(|p| p.body_type).collect::<Vec<_>>(),
+            vec![2, 4]
+        );
+        let plain_msg = app(to_eas(&sample(), Version::V14_1, &p));
+        assert_eq!(
+            plain_msg.path(&[asb::Body, asb::Type]).unwrap().text(),
+            Some("2")
+        );
+        let smime = Email {
+            message_class: Some("IPM.Note.SMIME".into()),
+            ..sample()
+        };
+        let smime_msg = app(to_eas(&smime, Version::V14_1, &p));
+        assert_eq!(
+            smime_msg.path(&[asb::Body, asb::Type]).unwrap().text(),
+            Some("4")
+        );
+        // MIMESupport 0 takes MIME away even when BodyPreference asked.
+        let mime_pref = with_mime_options(html_first, &options(&[(airsync::MIMESupport, "2")]));
+        assert!(
+            with_mime_options(mime_pref, &options(&[(airsync::MIMESupport, "0")]))
+                .iter()
+                .all(|p| p.body_type != 4)
+        );
+
+        // 2.5: Truncation 1 (512) cuts Body; MIMESupport 2 sends MIMEData.
+        let mut long = sample();
+        long.body.plain = Some("x".repeat(600));
+        let p = with_mime_options(Vec::new(), &options(&[(airsync::Truncation, "1")]));
+        let v25 = app(to_eas(&long, Version::V2_5, &p));
+        assert_eq!(v25.text_of(em::Body).map(str::len), Some(512));
+        assert_eq!(v25.text_of(em::BodyTruncated), Some("1"));
+        assert_eq!(v25.text_of(em::BodySize), Some("600"));
+        let p = with_mime_options(
+            Vec::new(),
+            &options(&[(airsync::MIMESupport, "2"), (airsync::MIMETruncation, "8")]),
+        );
+        let v25 = app(to_eas(&sample(), Version::V2_5, &p));
+        assert_eq!(
+            v25.text_of(em::MIMEData),
+            Some("Subject: Hi\r\n\r\nhello world\r\n")
+        );
+        assert_eq!(v25.text_of(em::MIMETruncated), Some("0"));
+        assert_eq!(v25.text_of(em::MIMESize), Some("28"));
+        assert!(v25.child(em::Body).is_none());
     }
 
     #[test]
@@ -295,6 +495,10 @@ mod tests {
         let sent = from_eas(&app(vec![Element::text_element(em::Read, "0")]));
         let merged = merge_change(&old, &sent, false);
         assert_eq!((merged.read, merged.flag), (Some(false), old.flag.clone()));
+        assert_eq!(merged.categories, old.categories);
+        // An empty Categories element clears them.
+        let sent = from_eas(&app(vec![Element::new(em::Categories)]));
+        assert!(merge_change(&old, &sent, false).categories.is_empty());
         assert_eq!(parse_date("2026-11-24T09:00:00.000Z"), Some(1_795_510_800));
     }
 }

@@ -141,6 +141,12 @@ impl Version {
         self >= Version::V14_0
     }
 
+    /// Email2:LastVerbExecuted and LastVerbExecutionTime (the reply state of
+    /// a message) exist from 14.0 (MS-ASEMAIL 2.2.2.44, 2.2.2.45).
+    pub fn email_last_verb(self) -> bool {
+        self >= Version::V14_0
+    }
+
     /// Settings UserInformation answers with `Accounts` (one `Account` with
     /// `UserDisplayName` and `PrimarySmtpAddress`) from 14.1; before, with a
     /// bare list of `SMTPAddress` (MS-ASCMD 2.2.3.2, 2.2.3.57).

@@ -28,10 +28,20 @@ pub struct Email {
     /// `urn:content-classes:message`.
     pub content_class: Option<String>,
     pub categories: Vec<String>,
+    /// A device's Change carried a Categories element (an empty one clears
+    /// them); not stored.
+    #[serde(skip)]
+    pub categories_sent: bool,
     pub attachments: Vec<Attachment>,
     /// Email2:ConversationId / ConversationIndex (14.0+), raw bytes.
     pub conversation_id: Option<Vec<u8>>,
     pub conversation_index: Option<Vec<u8>>,
+    /// Email2:LastVerbExecuted (14.0+): 1 replied to sender, 2 replied to
+    /// all, 3 forwarded; and when (unix seconds), if known.
+    #[serde(default)]
+    pub last_verb_executed: Option<u32>,
+    #[serde(default)]
+    pub last_verb_execution_time: Option<i64>,
     pub body: EmailBody,
 }
 

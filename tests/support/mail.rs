@@ -13,12 +13,23 @@ use std::time::Duration;
 
 pub const IMAP_PORT: u16 = 10143;
 pub const SUBMISSION_PORT: u16 = 10587;
+/// The second Dovecot of mail-setup.sh: the same mailboxes, but it offers
+/// no CONDSTORE/QRESYNC (a plain RFC 3501 server).
+pub const PLAIN_IMAP_PORT: u16 = 10144;
 
 /// The `[mail]` section for `Served::start`.
 pub fn config() -> String {
     format!(
         "[mail]\nimap_host = \"127.0.0.1\"\nimap_port = {IMAP_PORT}\n\
          smtp_host = \"127.0.0.1\"\nsmtp_port = {SUBMISSION_PORT}\ndomain = \"example.test\"\n"
+    )
+}
+
+/// The `[mail]` section for the server without CONDSTORE/QRESYNC.
+pub fn plain_config() -> String {
+    config().replace(
+        &format!("imap_port = {IMAP_PORT}"),
+        &format!("imap_port = {PLAIN_IMAP_PORT}"),
     )
 }
 

@@ -184,6 +184,13 @@ pub fn response_code<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     Some(&rest[..rest.find(']')?])
 }
 
+/// The words of a `[CAPABILITY ...]` response code, upper case.
+fn parse_capabilities(list: &str) -> Vec<String> {
+    list.split_ascii_whitespace()
+        .map(str::to_ascii_uppercase)
+        .collect()
+}
+
 /// Expand a UID set (`1:3,7`) into UIDs; `*` and ranges over 100000 are cut.
 pub fn expand_set(set: &str) -> Vec<u32> {
     let mut out = Vec::new();
@@ -207,6 +214,8 @@ pub struct Connection {
     next_tag: u32,
     /// Round trips so far (for the debug log).
     pub commands: u32,
+    /// What the server offers once logged in (upper case), e.g. `CONDSTORE`.
+    capabilities: Vec<String>,
 }
 
 /// What a command returned: untagged responses and the tagged status text.
@@ -234,6 +243,7 @@ impl Connection {
             stream: BufReader::new(endpoint.connect()?),
             next_tag: 1,
             commands: 0,
+            capabilities: Vec::new(),
         };
         let greeting = c.read_response()?;
         if !greeting.starts_with(b"* OK") && !greeting.starts_with(b"* PREAUTH") {
@@ -245,18 +255,44 @@ impl Connection {
                 stream,
                 next_tag,
                 commands,
+                capabilities,
             } = c;
             c = Connection {
                 stream: BufReader::new(endpoint.secure(stream.into_inner())?),
                 next_tag,
                 commands,
+                capabilities,
             };
         }
-        match c.run(&login_command(user, password)) {
-            Ok(_) => Ok(c),
-            Err(ImapError::No { .. }) => Err(ImapError::LoginFailed),
-            Err(e) => Err(e),
-        }
+        let login = match c.run(&login_command(user, password)) {
+            Ok(reply) => reply,
+            Err(ImapError::No { .. }) => return Err(ImapError::LoginFailed),
+            Err(e) => return Err(e),
+        };
+        // Most servers name their capabilities in the login answer; the
+        // others are asked (RFC 3501 6.1.1: they may differ from before login).
+        c.capabilities = match login.code("CAPABILITY") {
+            Some(list) => parse_capabilities(&list),
+            None => {
+                let reply = c.run("CAPABILITY")?;
+                let line = reply
+                    .data("CAPABILITY")
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
+                line.iter()
+                    .filter_map(|v| v.as_str().map(str::to_ascii_uppercase))
+                    .collect()
+            }
+        };
+        Ok(c)
+    }
+
+    /// Whether the server offers this capability (`CONDSTORE`, `QRESYNC`, ...).
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.capabilities
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(name))
     }
 
     /// Read one response: a line, plus any literals it announces.
@@ -369,6 +405,30 @@ impl Reply {
             .collect()
     }
 
+    /// The bytes of the first literal among the untagged responses, without
+    /// copying them (one large `BODY[section]` is read this way).
+    pub fn first_literal(&self) -> Option<&[u8]> {
+        self.untagged.iter().find_map(|r| {
+            let mut from = 0;
+            while let Some(open) = r[from..].iter().position(|b| *b == b'{').map(|p| p + from) {
+                let digits = r[open + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                let close = open + 1 + digits;
+                if digits > 0 && r[close..].starts_with(b"}\r\n") {
+                    let n: usize = std::str::from_utf8(&r[open + 1..close])
+                        .ok()?
+                        .parse()
+                        .ok()?;
+                    return r.get(close + 3..close + 3 + n);
+                }
+                from = open + 1;
+            }
+            None
+        })
+    }
+
     /// A response code from any untagged OK or the tagged status.
     pub fn code(&self, name: &str) -> Option<String> {
         self.untagged
@@ -415,6 +475,23 @@ mod tests {
     }
 
     #[test]
+    fn the_first_literal_is_borrowed_from_the_response() {
+        let reply = Reply {
+            untagged: vec![
+                b"* 2 EXISTS\r\n".to_vec(),
+                b"* 1 FETCH (UID 9 BODY[2] {5}\r\nab{1}c)\r\n".to_vec(),
+            ],
+            status: "OK".into(),
+        };
+        assert_eq!(reply.first_literal(), Some(&b"ab{1}"[..]));
+        let none = Reply {
+            untagged: vec![b"* 1 FETCH (UID 9 FLAGS ({x}))\r\n".to_vec()],
+            status: "OK".into(),
+        };
+        assert_eq!(none.first_literal(), None);
+    }
+
+    #[test]
     fn codes_sets_and_quoting() {
         assert_eq!(
             response_code("* OK [UIDVALIDITY 1764] UIDs valid", "UIDVALIDITY"),
@@ -423,6 +500,10 @@ mod tests {
         assert_eq!(
             response_code("a5 OK [COPYUID 9 3:4 10:11] Moved", "COPYUID"),
             Some("9 3:4 10:11")
+        );
+        assert_eq!(
+            parse_capabilities("IMAP4rev1 condstore  QRESYNC"),
+            vec!["IMAP4REV1", "CONDSTORE", "QRESYNC"]
         );
         assert_eq!(expand_set("3:5,9"), vec![3, 4, 5, 9]);
         assert_eq!(expand_set("7:6"), vec![6, 7]);

@@ -5,14 +5,21 @@
 //!
 //! Collections are IMAP mailboxes (id = the raw mailbox name), item ids are
 //! IMAP UIDs, and the change cursor is `UIDVALIDITY:HIGHESTMODSEQ:UIDNEXT`
-//! (CONDSTORE/QRESYNC, RFC 7162).
+//! when the server offers CONDSTORE and QRESYNC (RFC 7162), else a
+//! [`snapshot::FlagSnapshot`] of UIDs and flags (plain RFC 3501).
 
 pub mod imap;
+pub mod keywords;
+mod large;
 pub mod smtp;
+pub mod snapshot;
+pub mod structure;
 pub mod tls;
 pub mod utf7;
 
-use self::imap::{fetch_items, quote, Connection, ImapError, Value};
+use self::imap::{fetch_items, parse_values, quote, Connection, ImapError, Value};
+use self::keywords::verb;
+use self::snapshot::{flags_hash, FlagSnapshot};
 use self::tls::{Endpoint, Tls};
 use super::{BackendError, ChangeSet, Collection, Cursor, Result, Role, Session, Window};
 use crate::config::MailConfig;
@@ -64,9 +71,15 @@ impl MailBackend {
             ImapError::LoginFailed => BackendError::AuthFailed,
             other => BackendError::Unavailable(other.to_string()),
         })?;
-        // VANISHED in UID FETCH (QRESYNC) reports expunges without a full listing.
-        conn.run("ENABLE QRESYNC").map_err(imap_error)?;
+        // VANISHED in UID FETCH (QRESYNC) reports expunges without a full
+        // listing; without both extensions changes are found by comparing
+        // flag snapshots.
+        let condstore = conn.has_capability("CONDSTORE") && conn.has_capability("QRESYNC");
+        if condstore {
+            conn.run("ENABLE QRESYNC").map_err(imap_error)?;
+        }
         Ok(MailSession {
+            condstore,
             conn,
             backend: self.clone(),
             user: user.to_string(),
@@ -84,11 +97,17 @@ struct Selected {
     uidvalidity: u32,
     highest_modseq: u64,
     uidnext: u32,
+    /// Messages in the mailbox (EXISTS).
+    exists: u32,
+    /// PERMANENTFLAGS has `\*`: new keywords (categories) can be stored.
+    keywords_allowed: bool,
 }
 
 /// One user's IMAP connection for one request.
 pub struct MailSession {
     conn: Connection,
+    /// The server offers CONDSTORE and QRESYNC: modseq cursors.
+    condstore: bool,
     backend: MailBackend,
     user: String,
     password: String,
@@ -108,6 +127,30 @@ fn imap_error(e: ImapError) -> BackendError {
     }
 }
 
+/// A change cursor of either kind.
+enum MailCursor {
+    /// `uidvalidity:modseq:uidnext` (CONDSTORE).
+    Modseq(u32, u64, u32),
+    Flags(FlagSnapshot),
+}
+
+impl MailCursor {
+    fn parse(c: &str) -> Result<MailCursor> {
+        FlagSnapshot::decode(c)
+            .map(MailCursor::Flags)
+            .or_else(|| parse_cursor(c).map(|(v, m, n)| MailCursor::Modseq(v, m, n)))
+            .ok_or_else(|| BackendError::Invalid(format!("bad mail cursor {c}")))
+    }
+
+    /// Every id the device may hold from this cursor's generation of UIDs.
+    fn ids(&self) -> Vec<String> {
+        match self {
+            MailCursor::Modseq(_, _, uidnext) => (1..*uidnext).map(|u| u.to_string()).collect(),
+            MailCursor::Flags(s) => s.ids(),
+        }
+    }
+}
+
 /// `uidvalidity:modseq:uidnext`.
 fn parse_cursor(c: &str) -> Option<(u32, u64, u32)> {
     let mut it = c.split(':');
@@ -124,6 +167,69 @@ fn uid_set(ids: &[String]) -> String {
         .cloned()
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// What FLAGS and INTERNALDATE say about a message: Read, Flag,
+/// Categories, LastVerbExecuted, DateReceived.
+fn apply_attributes(email: &mut crate::model::email::Email, items: &[(String, Value)]) {
+    let get = |k: &str| items.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+    let flags: Vec<String> = get("FLAGS")
+        .map(|f| {
+            f.as_list()
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let has = |name: &str| flags.iter().any(|f| f.eq_ignore_ascii_case(name));
+    email.read = Some(has("\\Seen"));
+    email.categories = flags
+        .iter()
+        .filter_map(|f| keywords::category_of(f))
+        .collect();
+    if let Some((verb, at)) = keywords::last_verb(&flags) {
+        email.last_verb_executed = Some(verb);
+        email.last_verb_execution_time = at;
+    }
+    email.flag = has("\\Flagged").then(|| Flag {
+        status: 2,
+        flag_type: Some("for Follow Up".into()),
+        ..Flag::default()
+    });
+    if let Some(t) = get("INTERNALDATE")
+        .and_then(Value::as_str)
+        .and_then(internal_date)
+    {
+        email.date_received = Some(t);
+    }
+}
+
+/// A reply goes to all when it has recipients besides the original's
+/// reply addresses (and the replying user, who may copy themselves).
+fn is_reply_to_all(reply: &[u8], original: &[u8]) -> bool {
+    let to_sender = mime::reply_addresses(original);
+    let own = mime::sender(reply);
+    mime::recipients(reply).iter().any(|r| {
+        !to_sender.iter().any(|s| s.eq_ignore_ascii_case(r))
+            && !own.as_ref().is_some_and(|o| o.eq_ignore_ascii_case(r))
+    })
+}
+
+/// The number of `* <n> EXISTS` in a SELECT answer.
+fn exists(reply: &imap::Reply) -> u32 {
+    reply
+        .untagged
+        .iter()
+        .filter_map(|r| match parse_values(r).ok()?.as_slice() {
+            [Value::Atom(star), Value::Number(n), Value::Atom(name)]
+                if star == "*" && name.eq_ignore_ascii_case("EXISTS") =>
+            {
+                Some(*n as u32)
+            }
+            _ => None,
+        })
+        .next_back()
+        .unwrap_or(0)
 }
 
 /// The UIDs of a `* SEARCH` answer.
@@ -231,14 +337,15 @@ impl MailSession {
             .map(|c| c.id))
     }
 
-    /// SELECT (CONDSTORE), unless it is selected already.
+    /// SELECT (with CONDSTORE when offered), unless it is selected already.
     fn select(&mut self, mailbox: &str) -> Result<Selected> {
         if let Some(s) = self.selected.as_ref().filter(|s| s.name == mailbox) {
             return Ok(s.clone());
         }
+        let condstore = if self.condstore { " (CONDSTORE)" } else { "" };
         let reply = self
             .conn
-            .run(&format!("SELECT {} (CONDSTORE)", quote(mailbox)))
+            .run(&format!("SELECT {}{condstore}", quote(mailbox)))
             .map_err(imap_error)?;
         let num = |name: &str| {
             reply
@@ -251,9 +358,43 @@ impl MailSession {
             uidvalidity: num("UIDVALIDITY") as u32,
             highest_modseq: num("HIGHESTMODSEQ"),
             uidnext: num("UIDNEXT") as u32,
+            exists: exists(&reply),
+            keywords_allowed: reply
+                .code("PERMANENTFLAGS")
+                .is_some_and(|f| f.contains("\\*")),
         };
         self.selected = Some(s.clone());
         Ok(s)
+    }
+
+    /// A fresh SELECT and the UID and flags of every message (no CONDSTORE).
+    fn flag_snapshot(&mut self, mailbox: &str) -> Result<FlagSnapshot> {
+        self.selected = None;
+        let now = self.select(mailbox)?;
+        let mut messages = Vec::with_capacity(now.exists as usize);
+        if now.exists > 0 {
+            let reply = self
+                .conn
+                .run("UID FETCH 1:* (UID FLAGS)")
+                .map_err(imap_error)?;
+            for v in reply.data("FETCH") {
+                let items = fetch_items(v.first().map(Value::as_list).unwrap_or_default());
+                let get = |k: &str| items.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+                let Some(uid) = get("UID").and_then(Value::as_number) else {
+                    continue;
+                };
+                let flags = get("FLAGS").map(Value::as_list).unwrap_or_default();
+                let hash = flags_hash(flags.iter().filter_map(Value::as_str));
+                messages.push((uid as u32, hash));
+            }
+        }
+        messages.sort_unstable();
+        messages.dedup_by_key(|m| m.0);
+        Ok(FlagSnapshot {
+            uidvalidity: now.uidvalidity,
+            uidnext: now.uidnext,
+            messages,
+        })
     }
 
     fn uid_search(&mut self, criteria: &str) -> Result<Vec<String>> {
@@ -289,6 +430,99 @@ impl MailSession {
     fn append(&mut self, mailbox: &str, flags: &str, message: &[u8]) -> Result<()> {
         self.conn
             .run_with_literal(&format!("APPEND {} {flags}", quote(mailbox)), Some(message))
+            .map_err(imap_error)?;
+        Ok(())
+    }
+
+    /// The flags and keywords of message `uid` (selected).
+    fn flags_of(&mut self, uid: &str) -> Result<Vec<String>> {
+        let reply = self
+            .conn
+            .run(&format!("UID FETCH {uid} (FLAGS)"))
+            .map_err(imap_error)?;
+        Ok(reply
+            .data("FETCH")
+            .iter()
+            .flat_map(|v| fetch_items(v.first().map(Value::as_list).unwrap_or_default()))
+            .filter(|(k, _)| k == "FLAGS")
+            .flat_map(|(_, v)| {
+                v.as_list()
+                    .iter()
+                    .filter_map(|f| f.as_str().map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
+            .collect())
+    }
+
+    /// Make the category keywords of message `uid` (selected) these.
+    fn store_categories(&mut self, uid: &str, categories: &[String]) -> Result<()> {
+        let current: Vec<String> = self
+            .flags_of(uid)?
+            .into_iter()
+            .filter(|f| keywords::category_of(f).is_some())
+            .collect();
+        let wanted: Vec<String> = categories
+            .iter()
+            .map(|c| keywords::keyword_of(c))
+            .filter(|k| {
+                // Dovecot refuses keywords over mail_max_keyword_length (50):
+                // such a category is not stored rather than failing the Change.
+                let fits = k.len() <= keywords::MAX_KEYWORD_LENGTH;
+                if !fits {
+                    log::info!("category keyword {k} is too long for IMAP; not stored");
+                }
+                fits
+            })
+            .collect();
+        let stale: Vec<&String> = current.iter().filter(|k| !wanted.contains(k)).collect();
+        let new: Vec<&String> = wanted.iter().filter(|k| !current.contains(k)).collect();
+        for (sign, list) in [('-', stale), ('+', new)] {
+            if !list.is_empty() {
+                let words: Vec<&str> = list.iter().map(|k| k.as_str()).collect();
+                self.conn
+                    .run(&format!(
+                        "UID STORE {uid} {sign}FLAGS.SILENT ({})",
+                        words.join(" ")
+                    ))
+                    .map_err(imap_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Record a reply or forward on the original (selected): `\Answered` or
+    /// `$Forwarded`, and where keywords are allowed our verb keyword with
+    /// the time and reply-to-all (MS-ASEMAIL LastVerbExecuted), replacing
+    /// an older one.
+    fn mark_verb(&mut self, uid: &str, verb: u32, keywords_allowed: bool) -> Result<()> {
+        let flag = if verb == verb::FORWARD {
+            "$Forwarded"
+        } else {
+            "\\Answered"
+        };
+        let mut set = vec![flag.to_string()];
+        if keywords_allowed {
+            let old: Vec<String> = self
+                .flags_of(uid)?
+                .into_iter()
+                .filter(|f| keywords::is_verb_keyword(f))
+                .collect();
+            if !old.is_empty() {
+                self.conn
+                    .run(&format!(
+                        "UID STORE {uid} -FLAGS.SILENT ({})",
+                        old.join(" ")
+                    ))
+                    .map_err(imap_error)?;
+            }
+            let now = chrono::Utc::now().timestamp();
+            set.push(keywords::verb_keyword(verb, now));
+        }
+        self.conn
+            .run(&format!(
+                "UID STORE {uid} +FLAGS.SILENT ({})",
+                set.join(" ")
+            ))
             .map_err(imap_error)?;
         Ok(())
     }
@@ -365,6 +599,9 @@ impl Session for MailSession {
     }
 
     fn cursor(&mut self, collection: &Collection) -> Result<Cursor> {
+        if !self.condstore {
+            return Ok(self.flag_snapshot(&collection.id)?.encode());
+        }
         let reply = self
             .conn
             .run(&format!(
@@ -407,24 +644,47 @@ impl Session for MailSession {
     }
 
     /// Flag changes and new messages from CHANGEDSINCE, expunges from
-    /// VANISHED. A new UIDVALIDITY means every old UID is gone: the old ids
-    /// are reported deleted now, and the cursor is set so the next call
-    /// reports every message as new (two steps, so a UID that exists in both
-    /// generations is never lost to "deleted wins").
+    /// VANISHED (CONDSTORE/QRESYNC); else the difference of two flag
+    /// snapshots. A new UIDVALIDITY means every old UID is gone: the folder
+    /// is synced again, in two steps so a UID that exists in both generations
+    /// is never lost to "deleted wins": the old ids are reported deleted now,
+    /// and the cursor is set so the next call reports every message as new.
+    /// A cursor of the other kind (the server gained or lost CONDSTORE) is
+    /// handled the same way.
     fn changes(&mut self, collection: &Collection, since: &Cursor) -> Result<ChangeSet> {
+        let since = MailCursor::parse(since)?;
+        if !self.condstore {
+            let now = self.flag_snapshot(&collection.id)?;
+            return Ok(match since {
+                MailCursor::Flags(old) if old.uidvalidity == now.uidvalidity => {
+                    let (changed, deleted) = old.diff(&now);
+                    ChangeSet {
+                        changed,
+                        deleted,
+                        cursor: now.encode(),
+                    }
+                }
+                other => ChangeSet {
+                    changed: Vec::new(),
+                    deleted: other.ids(),
+                    cursor: FlagSnapshot::empty(now.uidvalidity).encode(),
+                },
+            });
+        }
         // A fresh SELECT so the modseq is current.
         self.selected = None;
         let now = self.select(&collection.id)?;
-        let (validity, modseq, uidnext) = parse_cursor(since)
-            .ok_or_else(|| BackendError::Invalid(format!("bad mail cursor {since}")))?;
         let cursor_now = format!("{}:{}:{}", now.uidvalidity, now.highest_modseq, now.uidnext);
-        if validity != now.uidvalidity {
-            return Ok(ChangeSet {
-                changed: Vec::new(),
-                deleted: (1..uidnext).map(|u| u.to_string()).collect(),
-                cursor: format!("{}:0:1", now.uidvalidity),
-            });
-        }
+        let modseq = match since {
+            MailCursor::Modseq(validity, modseq, _) if validity == now.uidvalidity => modseq,
+            other => {
+                return Ok(ChangeSet {
+                    changed: Vec::new(),
+                    deleted: other.ids(),
+                    cursor: format!("{}:0:1", now.uidvalidity),
+                })
+            }
+        };
         if modseq == 0 {
             // The second step after a UIDVALIDITY change: everything is new.
             return Ok(ChangeSet {
@@ -474,19 +734,40 @@ impl Session for MailSession {
         })
     }
 
+    /// Messages up to `large::LARGE_MESSAGE` are read whole in one
+    /// command; larger ones part by part (see `large`).
     fn fetch(&mut self, collection: &Collection, ids: &[String]) -> Result<Vec<(String, Item)>> {
         let set = uid_set(ids);
         if set.is_empty() {
             return Ok(Vec::new());
         }
         self.select(&collection.id)?;
+        let mut whole = Vec::new();
+        let mut out = Vec::new();
+        for (uid, size) in self.sizes(&set)? {
+            if size <= large::LARGE_MESSAGE {
+                whole.push(uid.to_string());
+                continue;
+            }
+            match self.fetch_large(&collection.id, uid)? {
+                Some(m) => {
+                    let mut email = m.email;
+                    apply_attributes(&mut email, &m.attributes);
+                    out.push((uid.to_string(), Item::Email(email)));
+                }
+                None => whole.push(uid.to_string()),
+            }
+        }
+        if whole.is_empty() {
+            return Ok(out);
+        }
         let reply = self
             .conn
             .run(&format!(
-                "UID FETCH {set} (UID FLAGS INTERNALDATE BODY.PEEK[])"
+                "UID FETCH {} (UID FLAGS INTERNALDATE BODY.PEEK[])",
+                whole.join(",")
             ))
             .map_err(imap_error)?;
-        let mut out = Vec::new();
         for v in reply.data("FETCH") {
             let items = fetch_items(v.first().map(Value::as_list).unwrap_or_default());
             let get = |k: &str| items.iter().find(|(n, _)| n == k).map(|(_, v)| v);
@@ -503,26 +784,7 @@ impl Session for MailSession {
             for a in &mut email.attachments {
                 a.file_reference.push_str(&suffix);
             }
-            let flags: Vec<String> = get("FLAGS")
-                .map(|f| {
-                    f.as_list()
-                        .iter()
-                        .filter_map(|x| x.as_str().map(str::to_ascii_lowercase))
-                        .collect()
-                })
-                .unwrap_or_default();
-            email.read = Some(flags.iter().any(|f| f == "\\seen"));
-            email.flag = flags.iter().any(|f| f == "\\flagged").then(|| Flag {
-                status: 2,
-                flag_type: Some("for Follow Up".into()),
-                ..Flag::default()
-            });
-            if let Some(t) = get("INTERNALDATE")
-                .and_then(Value::as_str)
-                .and_then(internal_date)
-            {
-                email.date_received = Some(t);
-            }
+            apply_attributes(&mut email, &items);
             out.push((uid.to_string(), Item::Email(email)));
         }
         Ok(out)
@@ -534,13 +796,18 @@ impl Session for MailSession {
         ))
     }
 
-    /// A device changes Read and Flag only: set \Seen and \Flagged to match.
+    /// A device changes Read, Flag and Categories only: set \Seen,
+    /// \Flagged and the category keywords to match (categories only where
+    /// the mailbox takes new keywords).
     fn replace(&mut self, collection: &Collection, id: &str, item: &Item) -> Result<()> {
         let Item::Email(e) = item else {
             return Err(BackendError::Invalid("not an email".into()));
         };
-        self.select(&collection.id)?;
+        let selected = self.select(&collection.id)?;
         let uid = uid_set(&[id.to_string()]);
+        if selected.keywords_allowed && !uid.is_empty() {
+            self.store_categories(&uid, &e.categories)?;
+        }
         let mut store = |on: bool, flag: &str| {
             let sign = if on { '+' } else { '-' };
             self.conn
@@ -672,21 +939,21 @@ impl Session for MailSession {
         let original = self
             .fetch_raw(&collection.id, id)?
             .ok_or_else(|| BackendError::NotFound(format!("message {id} in {}", collection.id)))?;
-        let outgoing = if replace_mime {
-            message.to_vec()
-        } else {
-            mime::with_original(message, &original)
+        let outgoing = match (replace_mime, forward) {
+            (true, _) => message.to_vec(),
+            (false, true) => mime::with_original(message, &original),
+            (false, false) => mime::reply_with_quote(message, &original),
         };
         self.send_mail(&outgoing, save_in_sent)?;
-        let flag = if forward { "$Forwarded" } else { "\\Answered" };
-        self.select(&collection.id)?;
-        self.conn
-            .run(&format!(
-                "UID STORE {} +FLAGS.SILENT ({flag})",
-                uid_set(&[id.to_string()])
-            ))
-            .map_err(imap_error)?;
-        Ok(())
+        let verb = if forward {
+            verb::FORWARD
+        } else if is_reply_to_all(message, &original) {
+            verb::REPLY_TO_ALL
+        } else {
+            verb::REPLY_TO_SENDER
+        };
+        let selected = self.select(&collection.id)?;
+        self.mark_verb(&uid_set(&[id.to_string()]), verb, selected.keywords_allowed)
     }
 
     /// UID SEARCH CHARSET UTF-8 [SINCE] [BEFORE] TEXT <literal>: the server
@@ -715,11 +982,16 @@ impl Session for MailSession {
         Ok(searched_uids(&reply))
     }
 
-    /// FileReference `<uid>:<n>@<mailbox>` (see `fetch`): attachment n of the message.
+    /// FileReference `<uid>:<n>@<mailbox>` (see `fetch`): attachment n of
+    /// the message; `<uid>:s<section>@<mailbox>`: that IMAP section of a
+    /// large message, read alone.
     fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
         let bad = || BackendError::Invalid(format!("bad attachment reference {file_reference}"));
         let (part, mailbox) = file_reference.split_once('@').ok_or_else(bad)?;
         let (uid, n) = part.split_once(':').ok_or_else(bad)?;
+        if let Some(section) = n.strip_prefix('s') {
+            return self.fetch_section(mailbox, uid, section);
+        }
         let n: usize = n.parse().map_err(|_| bad())?;
         if uid.parse::<u32>().is_err() {
             return Err(bad());
@@ -758,5 +1030,26 @@ mod tests {
         assert!(internal_date(" 4-Nov-2026 10:00:00 +0000").is_some());
         assert_eq!(search_date(1_795_510_800), "24-Nov-2026");
         assert_eq!(uid_set(&["3".into(), "x".into(), "5".into()]), "3,5");
+    }
+
+    #[test]
+    fn reply_to_all_and_exists() {
+        let original =
+            b"From: Bob <bob@x.test>\r\nReply-To: list@x.test\r\nTo: alice@x.test\r\n\r\n.\r\n";
+        let reply = |to: &str| format!("From: alice@x.test\r\nTo: {to}\r\n\r\nok\r\n").into_bytes();
+        assert!(!is_reply_to_all(&reply("list@x.test"), original));
+        assert!(!is_reply_to_all(
+            &reply("LIST@x.test, alice@x.test"),
+            original
+        ));
+        assert!(is_reply_to_all(&reply("list@x.test, bob@x.test"), original));
+        let select = imap::Reply {
+            untagged: vec![
+                b"* FLAGS (\\Seen)\r\n".to_vec(),
+                b"* 17 EXISTS\r\n".to_vec(),
+            ],
+            status: "OK".into(),
+        };
+        assert_eq!(exists(&select), 17);
     }
 }

@@ -43,6 +43,12 @@ pub fn decode(name: &str) -> String {
 
 /// Encode a display name as a mailbox name.
 pub fn encode(name: &str) -> String {
+    encode_with(name, |c| (' '..='~').contains(&c))
+}
+
+/// Modified UTF-7 where `keep` says which characters stay as they are;
+/// every other one goes into a base64 run (`&` is always `&-`).
+pub fn encode_with(name: &str, keep: impl Fn(char) -> bool) -> String {
     let mut out = String::new();
     let mut run: Vec<u16> = Vec::new();
     let flush = |run: &mut Vec<u16>, out: &mut String| {
@@ -55,7 +61,7 @@ pub fn encode(name: &str) -> String {
         }
     };
     for c in name.chars() {
-        if (' '..='~').contains(&c) {
+        if c == '&' || keep(c) {
             flush(&mut run, &mut out);
             if c == '&' {
                 out.push_str("&-");
