@@ -102,6 +102,11 @@ pub trait Session: Send {
 
     /// The collection's current change point; one cheap call.
     fn cursor(&mut self, collection: &Collection) -> Result<Cursor>;
+    /// The cursors of several collections (what held Pings poll), in order;
+    /// one `cursor` call each unless a backend can answer them together.
+    fn cursors(&mut self, collections: &[Collection]) -> Result<Vec<Cursor>> {
+        collections.iter().map(|c| self.cursor(c)).collect()
+    }
     /// Ids of all items (inside `window` for calendars and tasks).
     fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>>;
     /// What changed since `since`.

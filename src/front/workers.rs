@@ -182,6 +182,10 @@ where
     F: Fn(Stream, &Activity) + Send + Sync + 'static,
 {
     let activity = Activity::default();
+    // Every request of a device reaches this process: held requests learn
+    // of a newer one in memory, and answer at once on SIGTERM (below).
+    crate::engine::push::latest::set_shared_process();
+    raise_open_file_limit();
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, activity.stopping.clone())?;
     }
@@ -212,6 +216,8 @@ where
             }
         }
     }
+    // Held Pings and waiting Syncs answer now instead of at their heartbeat.
+    crate::engine::push::shutdown();
     let deadline = Instant::now() + SHUTDOWN_GRACE;
     log::info!(
         "stopping; {} request(s) in flight",
@@ -221,4 +227,21 @@ where
         std::thread::sleep(ACCEPT_POLL);
     }
     Ok(())
+}
+
+/// Each held request keeps a connection (and possibly a database file) open:
+/// raise the soft limit on open files to the hard one, as servers do, so the
+/// process is not capped at the usual 1024 connections.
+fn raise_open_file_limit() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                log::warn!("cannot raise the open file limit");
+            }
+        }
+    }
 }
