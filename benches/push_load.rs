@@ -256,11 +256,20 @@ fn collect(
     (latencies, with_changes, other)
 }
 
-/// Wait until `pid` runs at least `threads` threads (each held Ping is one).
-fn wait_for_threads(pid: u32, threads: u64, timeout: Duration) -> bool {
+/// Sum of a per-process figure over `pids`.
+fn total(pids: &[u32], f: impl Fn(u32) -> f64) -> f64 {
+    pids.iter().map(|&p| f(p)).sum()
+}
+
+fn threads(pids: &[u32]) -> u64 {
+    pids.iter().map(|&p| status_value(p, "Threads")).sum()
+}
+
+/// Wait until `pids` run at least `want` threads (each held Ping is one).
+fn wait_for_threads(pids: &[u32], want: u64, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if status_value(pid, "Threads") >= threads {
+        if threads(pids) >= want {
             return true;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -324,20 +333,20 @@ fn run_ours(n: usize, args: &Args) {
         t.elapsed().as_secs_f64()
     );
 
-    let app = *children(web.pid(), "horde-activesyn")
-        .first()
-        .expect("our FastCGI process");
-    let threads_before = status_value(app, "Threads");
-    let rss_before = rss_mb(app);
+    // lighttpd starts two of our processes (ActiveSync and Autodiscover): count both.
+    let ours = children(web.pid(), "horde-activesyn");
+    assert!(!ours.is_empty(), "our FastCGI processes");
+    let threads_before = threads(&ours);
+    let rss_before = total(&ours, rss_mb);
     let rx = hold_pings(&devices);
-    let held = wait_for_threads(app, threads_before + n as u64, Duration::from_secs(120));
+    let held = wait_for_threads(&ours, threads_before + n as u64, Duration::from_secs(120));
     std::thread::sleep(Duration::from_secs(2));
-    let rss_held = rss_mb(app);
+    let rss_held = total(&ours, rss_mb);
     let lighttpd_rss = rss_mb(web.pid());
-    let cpu0 = cpu_seconds(app);
+    let cpu0 = total(&ours, cpu_seconds);
     std::thread::sleep(args.idle);
-    let idle_cpu = (cpu_seconds(app) - cpu0) / args.idle.as_secs_f64() * 100.0;
-    let threads_held = status_value(app, "Threads");
+    let idle_cpu = (total(&ours, cpu_seconds) - cpu0) / args.idle.as_secs_f64() * 100.0;
+    let threads_held = threads(&ours);
 
     let mut changed_at = Vec::with_capacity(users);
     for (u, w) in writers.iter_mut().enumerate() {
@@ -363,11 +372,12 @@ fn run_ours(n: usize, args: &Args) {
     );
     println!(
         "ours FastCGI N={n} ({users} users x {} devices, poll {}s): held={held} threads={threads_held} \
-         RSS before Pings {rss_before:.1} MB, with Pings {rss_held:.1} MB, per Ping {:.1} KB; \
+         processes {}, RSS before Pings {rss_before:.1} MB, with Pings {rss_held:.1} MB, per Ping {:.1} KB; \
          lighttpd RSS {lighttpd_rss:.1} MB; idle CPU {idle_cpu:.2}% of one core over {}s; \
          status 2: {ok}/{n}, change-to-answer p50 {:.2}s p99 {:.2}s max {:.2}s; other answers: {:?}",
         args.devices_per_user,
         args.poll,
+        ours.len(),
         (rss_held - rss_before) * 1024.0 / n as f64,
         args.idle.as_secs(),
         percentile(&lat, 0.5),
@@ -400,14 +410,13 @@ fn run_php(n: usize) {
         t.elapsed().as_secs_f64()
     );
     let workers = |parent: Option<u32>| parent.map(|p| children(p, "apache2")).unwrap_or_default();
-    let rss_total = |pids: &[u32]| pids.iter().map(|&p| rss_mb(p)).sum::<f64>();
     let rx = hold_pings(&devices);
     std::thread::sleep(Duration::from_secs(5));
     let pids = workers(apache_parent);
-    let rss = rss_total(&pids);
-    let cpu0: f64 = pids.iter().map(|&p| cpu_seconds(p)).sum();
+    let rss = total(&pids, rss_mb);
+    let cpu0 = total(&pids, cpu_seconds);
     std::thread::sleep(Duration::from_secs(10));
-    let idle_cpu = (pids.iter().map(|&p| cpu_seconds(p)).sum::<f64>() - cpu0) / 10.0 * 100.0;
+    let idle_cpu = (total(&pids, cpu_seconds) - cpu0) / 10.0 * 100.0;
     // Is a new request still served while the Pings are held?
     let probe = {
         let mut c = devices[0].phone.client.clone();

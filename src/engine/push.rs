@@ -96,10 +96,12 @@ fn has_news(
     if !relevant && !new.is_empty() {
         let window = filter::window(collection.class, state.filter_type, now);
         relevant = if collection.class == Class::Calendar && window != backend::Window::default() {
-            session
-                .fetch(&collection, &new)?
-                .iter()
-                .any(|(_, item)| span::in_window(span::span_of(item), window))
+            let fetched = session.fetch(&collection, &new)?;
+            // An item the fetch did not return cannot be judged: it counts.
+            fetched.len() < new.len()
+                || fetched
+                    .iter()
+                    .any(|(_, item)| span::in_window(span::span_of(item), window))
         } else {
             true
         };

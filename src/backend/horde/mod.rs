@@ -396,6 +396,8 @@ impl Session for HordeSession {
                 ..ChangeSet::default()
             });
         }
+        // A long session (a held Ping) may hold an export older than these changes.
+        self.exports.remove(&collection.id);
         // Nag and Mnemo take one list id (an array becomes "nag:Array" and
         // matches nothing); Turba and Kronolith take a list.
         let lists = match app {
