@@ -89,6 +89,15 @@ fn raise_fd_limit(want: u64) {
     }
 }
 
+fn hard_fd_limit() -> u64 {
+    // SAFETY: getrlimit writes into a local struct.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_max
+    }
+}
+
 /// Fields of /proc/<pid>/stat after the command name.
 fn stat_fields(pid: u32) -> Vec<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -265,6 +274,21 @@ fn threads(pids: &[u32]) -> u64 {
     pids.iter().map(|&p| status_value(p, "Threads")).sum()
 }
 
+/// Wait until the Pings that reached the server are all held (their setup
+/// done): CPU below 2% of a core over 2 s, or `timeout`; then 6 s more, so the
+/// server's heap trim after the burst (5 s) has run.
+fn settle(pids: &[u32], timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        let before = total(pids, cpu_seconds);
+        std::thread::sleep(Duration::from_secs(2));
+        if (total(pids, cpu_seconds) - before) / 2.0 < 0.02 {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(6));
+}
+
 /// Wait until `pids` run at least `want` threads (each held Ping is one).
 fn wait_for_threads(pids: &[u32], want: u64, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
@@ -305,10 +329,12 @@ fn run_ours(n: usize, args: &Args) {
                 .expect("add user");
         }
     }
+    // lighttpd needs two descriptors per held Ping (device and FastCGI
+    // connection); it cannot go above the hard limit it inherits.
     let extra = format!(
         "server.max-fds = {fds}\nserver.max-connections = {conns}\n",
-        fds = (n * 4 + 4096).max(16384),
-        conns = n * 2 + 1024
+        fds = (n as u64 * 3 + 1024).clamp(4096, hard_fd_limit()),
+        conns = n + 512
     );
     let web = WebServer::start_with(Variant::LighttpdFastcgi, &config, &extra);
     let user_of = |i: usize| i % users;
@@ -336,16 +362,21 @@ fn run_ours(n: usize, args: &Args) {
     // lighttpd starts two of our processes (ActiveSync and Autodiscover): count both.
     let ours = children(web.pid(), "horde-activesyn");
     assert!(!ours.is_empty(), "our FastCGI processes");
+    // Let the server trim its heap after the provisioning burst (it does
+    // 5 s after requests ran), so "before" is its steady state too.
+    std::thread::sleep(Duration::from_secs(7));
     let threads_before = threads(&ours);
     let rss_before = total(&ours, rss_mb);
     let rx = hold_pings(&devices);
     let held = wait_for_threads(&ours, threads_before + n as u64, Duration::from_secs(120));
-    std::thread::sleep(Duration::from_secs(2));
-    let rss_held = total(&ours, rss_mb);
-    let lighttpd_rss = rss_mb(web.pid());
+    settle(&ours, Duration::from_secs(90));
     let cpu0 = total(&ours, cpu_seconds);
     std::thread::sleep(args.idle);
     let idle_cpu = (total(&ours, cpu_seconds) - cpu0) / args.idle.as_secs_f64() * 100.0;
+    // Steady state: after the idle window (the server trims its heap a few
+    // seconds after a burst of requests).
+    let rss_held = total(&ours, rss_mb);
+    let lighttpd_rss = rss_mb(web.pid());
     let threads_held = threads(&ours);
 
     let mut changed_at = Vec::with_capacity(users);
@@ -370,6 +401,11 @@ fn run_ours(n: usize, args: &Args) {
         &changed_at,
         Duration::from_secs(u64::from(args.poll) + 60),
     );
+    if !held || ok < n {
+        let log = web.log();
+        let tail: Vec<&str> = log.lines().rev().take(8).collect();
+        eprintln!("lighttpd error log (last lines, newest first): {tail:#?}");
+    }
     println!(
         "ours FastCGI N={n} ({users} users x {} devices, poll {}s): held={held} threads={threads_held} \
          processes {}, RSS before Pings {rss_before:.1} MB, with Pings {rss_held:.1} MB, per Ping {:.1} KB; \

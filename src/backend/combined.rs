@@ -138,4 +138,7 @@ impl Session for CombinedSession {
     fn calls(&self) -> u32 {
         self.pim.calls() + self.mail.as_ref().map_or(0, |m| m.calls())
     }
+    fn idle(&mut self) {
+        self.pim.idle();
+    }
 }

@@ -207,6 +207,10 @@ pub trait Session: Send {
         Ok(found)
     }
 
+    /// The session is about to wait with no call for a while (a held Ping):
+    /// give back what the next call can take again (pooled connections).
+    fn idle(&mut self) {}
+
     /// Backend round trips (JSON-RPC calls) made by this session so far, for
     /// the debug log and the benchmarks.
     fn calls(&self) -> u32 {

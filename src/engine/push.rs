@@ -61,6 +61,11 @@ pub struct Schedule {
 /// How often a wait reads the "latest request" file when requests of the
 /// same device may reach other processes (CGI: one process per request).
 const FILE_CHECK: Duration = Duration::from_secs(2);
+/// The same in a long-running process, which sees its own requests in
+/// memory at once: only a safety net for a second process (lighttpd
+/// `max-procs` above 1), rare enough not to cost thousands of held requests
+/// a file read each per poll.
+const FILE_CHECK_SHARED: Duration = Duration::from_secs(60);
 
 /// Whether the watched folder has something new for the device, given its
 /// collection's `current` cursor; one `changes` call when the cursor moved
@@ -147,7 +152,7 @@ pub fn wait(
         .collect();
     let member = poll_hub::global().join(user);
     let file_every = if latest::shared_process() {
-        schedule.poll
+        FILE_CHECK_SHARED
     } else {
         FILE_CHECK
     };
@@ -179,6 +184,7 @@ pub fn wait(
         if !latest::shared_process() {
             wake = wake.min(now + FILE_CHECK);
         }
+        session.idle();
         claim.sleep_until(wake.max(now + Duration::from_millis(1)));
     }
 }
