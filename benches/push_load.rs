@@ -26,8 +26,11 @@ use support::client::Client;
 use support::device::{contact_add, Phone};
 use support::web::{Variant, WebServer};
 
-/// Heartbeat of the held Pings: longer than the whole measurement.
+/// Heartbeat of our held Pings: longer than the whole measurement.
 const HEARTBEAT: u32 = 1800;
+/// Heartbeat of the Pings held by Horde's PHP: its smallest (`heartbeatmin`),
+/// so its Apache workers are free again a minute after the run.
+const PHP_HEARTBEAT: u32 = 60;
 /// Stack of a client thread holding one Ping (the client side is not measured).
 const CLIENT_STACK: usize = 128 * 1024;
 
@@ -144,9 +147,9 @@ fn children(parent: u32, comm: &str) -> Vec<u32> {
     out
 }
 
-fn ping_body(folder: &str) -> Element {
+fn ping_body(folder: &str, heartbeat: u32) -> Element {
     Element::new(p::Ping)
-        .with_text(p::HeartbeatInterval, HEARTBEAT.to_string())
+        .with_text(p::HeartbeatInterval, heartbeat.to_string())
         .with(
             Element::new(p::Folders).with(
                 Element::new(p::Folder)
@@ -204,12 +207,12 @@ fn provision(url: &str, ids: Vec<Login>, threads: usize) -> Vec<Ready> {
 type Answer = (usize, Option<String>, Instant);
 
 /// Start one thread per device, each holding a Ping.
-fn hold_pings(devices: &[Ready]) -> mpsc::Receiver<Answer> {
+fn hold_pings(devices: &[Ready], heartbeat: u32) -> mpsc::Receiver<Answer> {
     let (tx, rx) = mpsc::channel();
     for (i, d) in devices.iter().enumerate() {
         let mut client: Client = d.phone.client.clone();
-        client.timeout = Duration::from_secs(u64::from(HEARTBEAT) + 60);
-        let body = ping_body(&d.book);
+        client.timeout = Duration::from_secs(u64::from(heartbeat) + 60);
+        let body = ping_body(&d.book, heartbeat);
         let tx = tx.clone();
         std::thread::Builder::new()
             .stack_size(CLIENT_STACK)
@@ -367,7 +370,7 @@ fn run_ours(n: usize, args: &Args) {
     std::thread::sleep(Duration::from_secs(7));
     let threads_before = threads(&ours);
     let rss_before = total(&ours, rss_mb);
-    let rx = hold_pings(&devices);
+    let rx = hold_pings(&devices, HEARTBEAT);
     let held = wait_for_threads(&ours, threads_before + n as u64, Duration::from_secs(120));
     settle(&ours, Duration::from_secs(90));
     let cpu0 = total(&ours, cpu_seconds);
@@ -446,7 +449,10 @@ fn run_php(n: usize) {
         t.elapsed().as_secs_f64()
     );
     let workers = |parent: Option<u32>| parent.map(|p| children(p, "apache2")).unwrap_or_default();
-    let rx = hold_pings(&devices);
+    // Asked before the Pings take Apache's workers.
+    let rpc = horde.rpc(user);
+    let book = rpc.default_share("contacts");
+    let rx = hold_pings(&devices, PHP_HEARTBEAT);
     std::thread::sleep(Duration::from_secs(5));
     let pids = workers(apache_parent);
     let rss = total(&pids, rss_mb);
@@ -462,8 +468,6 @@ fn run_php(n: usize) {
         let served = std::panic::catch_unwind(|| c.options().status).ok();
         (served, t.elapsed())
     };
-    let rpc = horde.rpc(user);
-    let book = rpc.default_share("contacts");
     let changed = Instant::now();
     let change = std::panic::catch_unwind(|| {
         rpc.try_call(
