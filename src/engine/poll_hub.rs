@@ -1,10 +1,12 @@
 //! Shared change polling for held requests (Ping, Sync with Wait) of one
 //! process: all held requests of a user read the change cursor of a
 //! collection from the backend at most once per poll interval, however many
-//! of the user's devices watch it. The first request whose copy is due reads
-//! the cursors of the collections it watches in one `Session::cursors` call
-//! and publishes them with the time they were read; the others use them (or
-//! wait for a read in progress instead of starting their own).
+//! of the user's devices watch it. Only the user's first held request (the
+//! leader) wakes up at each interval; it reads the due cursors of every
+//! collection the user's held requests watch in one `Session::cursors` call,
+//! and wakes the members watching a collection whose cursor moved. The
+//! others sleep until then, so idle devices cost no wake-ups. When the
+//! leader's request ends, the next member is woken to take over.
 //!
 //! Time is passed in (`now`), so the rules are tested with fake clocks.
 
@@ -17,12 +19,25 @@ use std::time::{Duration, Instant};
 /// A collection of a user, as the hub keys it.
 type Key = (Class, String);
 
+/// Wakes a held request so it looks at the cursors again.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
+/// A held request of the user: what it watches and how to wake it.
+struct Registered {
+    id: u64,
+    watches: Vec<Key>,
+    wake: Wake,
+}
+
 /// One user's last known cursors.
 #[derive(Default)]
 struct Seen {
     cursors: HashMap<Key, (Cursor, Instant)>,
     /// A request is reading cursors from the backend right now.
     reading: bool,
+    /// Held requests in order of arrival; the first is the leader.
+    members: Vec<Registered>,
+    next_id: u64,
 }
 
 /// One user's cursors and the held requests that share them.
@@ -45,6 +60,7 @@ pub struct Member<'h> {
     hub: &'h PollHub,
     user: String,
     polls: Arc<UserPolls>,
+    id: u64,
 }
 
 /// The hub of this process.
@@ -62,16 +78,29 @@ fn key(c: &Collection) -> Key {
 }
 
 impl PollHub {
-    /// Join `user`'s shared polls for the life of the returned member.
-    pub fn join(&self, user: &str) -> Member<'_> {
+    /// Join `user`'s shared polls for the life of the returned member,
+    /// watching `collections`; `wake` is called when one of them moved.
+    pub fn join(&self, user: &str, collections: &[Collection], wake: Wake) -> Member<'_> {
         let polls = locked(&self.users)
             .entry(user.to_string())
             .or_default()
             .clone();
+        let id = {
+            let mut seen = locked(&polls.seen);
+            seen.next_id += 1;
+            let id = seen.next_id;
+            seen.members.push(Registered {
+                id,
+                watches: collections.iter().map(key).collect(),
+                wake,
+            });
+            id
+        };
         Member {
             hub: self,
             user: user.to_string(),
             polls,
+            id,
         }
     }
 
@@ -83,6 +112,17 @@ impl PollHub {
 
 impl Drop for Member<'_> {
     fn drop(&mut self) {
+        {
+            let mut seen = locked(&self.polls.seen);
+            let was_leader = seen.members.first().is_some_and(|m| m.id == self.id);
+            seen.members.retain(|m| m.id != self.id);
+            if was_leader {
+                // The next held request takes over the timed polls.
+                if let Some(next) = seen.members.first() {
+                    (next.wake)();
+                }
+            }
+        }
         let mut users = locked(&self.hub.users);
         // The map's reference and ours: we are the last member.
         if Arc::strong_count(&self.polls) == 2 {
@@ -92,10 +132,20 @@ impl Drop for Member<'_> {
 }
 
 impl Member<'_> {
+    /// Whether this member wakes up at each poll interval (the user's
+    /// first held request); the others sleep until woken or their deadline.
+    pub fn is_leader(&self) -> bool {
+        locked(&self.polls.seen)
+            .members
+            .first()
+            .is_some_and(|m| m.id == self.id)
+    }
+
     /// The current cursor of each of `collections`, none older than
-    /// `max_age` at `now`; the stale or unknown ones are read with `read`
-    /// (one call for all of them), unless another request of the user is
-    /// reading them already, whose result is then used.
+    /// `max_age` at `now`. When some are stale they are read with `read`, in
+    /// one call together with the user's other held requests' stale ones
+    /// (unless another request is reading already: its result is used), and
+    /// the members watching a collection whose cursor moved are woken.
     pub fn cursors(
         &self,
         collections: &[Collection],
@@ -103,18 +153,23 @@ impl Member<'_> {
         max_age: Duration,
         read: &mut dyn FnMut(&[Collection]) -> backend::Result<Vec<Cursor>>,
     ) -> backend::Result<Vec<Cursor>> {
+        let stale_at = |seen: &Seen, k: &Key| {
+            seen.cursors
+                .get(k)
+                .is_none_or(|(_, at)| now.saturating_duration_since(*at) >= max_age)
+        };
         let mut seen = locked(&self.polls.seen);
         loop {
-            let stale: Vec<Collection> = collections
-                .iter()
-                .filter(|c| {
-                    seen.cursors
-                        .get(&key(c))
-                        .is_none_or(|(_, at)| now.saturating_duration_since(*at) >= max_age)
-                })
-                .cloned()
-                .collect();
-            if stale.is_empty() {
+            // The leader also reads for the others when their cursors are due.
+            let leader = seen.members.first().is_some_and(|m| m.id == self.id);
+            let due = collections.iter().any(|c| stale_at(&seen, &key(c)))
+                || (leader
+                    && seen
+                        .members
+                        .iter()
+                        .flat_map(|m| m.watches.iter())
+                        .any(|k| stale_at(&seen, k)));
+            if !due {
                 return Ok(collections
                     .iter()
                     .map(|c| seen.cursors[&key(c)].0.clone())
@@ -129,6 +184,25 @@ impl Member<'_> {
                     .unwrap_or_else(|e| e.into_inner());
                 continue;
             }
+            // Ours first, then what the user's other held requests watch.
+            let mut stale: Vec<Collection> = Vec::new();
+            for c in collections {
+                if stale_at(&seen, &key(c)) && !stale.iter().any(|s| key(s) == key(c)) {
+                    stale.push(c.clone());
+                }
+            }
+            let others: Vec<Key> = seen
+                .members
+                .iter()
+                .flat_map(|m| m.watches.iter())
+                .filter(|k| stale_at(&seen, k) && !stale.iter().any(|s| key(s) == **k))
+                .cloned()
+                .collect();
+            for (class, id) in others {
+                if !stale.iter().any(|s| s.class == class && s.id == id) {
+                    stale.push(watched_collection(class, id));
+                }
+            }
             seen.reading = true;
             drop(seen);
             let result = read(&stale);
@@ -141,25 +215,45 @@ impl Member<'_> {
                     "cursor read returned a wrong number of cursors".into(),
                 ));
             }
+            let mut moved: Vec<Key> = Vec::new();
             for (c, cursor) in stale.iter().zip(cursors) {
-                seen.cursors.insert(key(c), (cursor, now));
+                let k = key(c);
+                let before = seen.cursors.insert(k.clone(), (cursor.clone(), now));
+                if before.is_some_and(|(old, _)| old != cursor) {
+                    moved.push(k);
+                }
+            }
+            for m in &seen.members {
+                if m.id != self.id && m.watches.iter().any(|k| moved.contains(k)) {
+                    (m.wake)();
+                }
             }
         }
     }
 
-    /// When the oldest of `collections`' shared cursors is due again (`now`
-    /// when one was never read).
-    pub fn next_due(&self, collections: &[Collection], now: Instant, max_age: Duration) -> Instant {
+    /// When the leader must read again: the oldest cursor of any collection
+    /// the user's held requests watch (`now` when one was never read).
+    pub fn next_due(&self, now: Instant, max_age: Duration) -> Instant {
         let seen = locked(&self.polls.seen);
-        collections
+        seen.members
             .iter()
-            .map(|c| {
-                seen.cursors
-                    .get(&key(c))
-                    .map_or(now, |(_, at)| *at + max_age)
-            })
+            .flat_map(|m| m.watches.iter())
+            .map(|k| seen.cursors.get(k).map_or(now, |(_, at)| *at + max_age))
             .min()
             .unwrap_or(now + max_age)
+    }
+}
+
+/// A collection known only by its key (another request's), enough for a
+/// cursor read.
+fn watched_collection(class: Class, id: String) -> Collection {
+    Collection {
+        name: id.clone(),
+        id,
+        class,
+        is_default: false,
+        parent: None,
+        role: None,
     }
 }
 
@@ -169,14 +263,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn book(id: &str) -> Collection {
-        Collection {
-            id: id.into(),
-            class: Class::Contacts,
-            name: id.into(),
-            is_default: false,
-            parent: None,
-            role: None,
-        }
+        watched_collection(Class::Contacts, id.to_string())
     }
 
     /// A backend stand-in: cursor "v<version>" for every collection, counting calls.
@@ -203,6 +290,18 @@ mod tests {
         }
     }
 
+    /// A wake-up that counts how often it was called.
+    fn counter() -> (Arc<AtomicU32>, Wake) {
+        let n = Arc::new(AtomicU32::new(0));
+        let m = n.clone();
+        (
+            n,
+            Arc::new(move || {
+                m.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+    }
+
     #[test]
     fn devices_of_a_user_share_one_read_per_interval() {
         let hub = PollHub::default();
@@ -210,8 +309,10 @@ mod tests {
         let t0 = Instant::now();
         let poll = Duration::from_secs(10);
         let (a, b) = (book("a"), book("b"));
-        let phone = hub.join("alice");
-        let tablet = hub.join("alice");
+        let (_, wake) = counter();
+        let phone = hub.join("alice", &[a.clone(), b.clone()], wake.clone());
+        let tablet = hub.join("alice", std::slice::from_ref(&b), wake);
+        assert!(phone.is_leader() && !tablet.is_leader());
         let mut read = |cs: &[Collection]| backend.read(cs);
         assert_eq!(
             phone
@@ -229,49 +330,90 @@ mod tests {
             vec!["v1"]
         );
         assert_eq!(backend.calls.load(Ordering::SeqCst), 1);
-        assert_eq!(
-            tablet.next_due(std::slice::from_ref(&b), later, poll),
-            t0 + poll
-        );
-        // Due again after the interval: one call, then shared again.
+        assert_eq!(phone.next_due(later, poll), t0 + poll);
+        // Due again after the interval: one call for both, then shared again.
         let due = t0 + poll;
-        assert_eq!(
-            tablet
-                .cursors(&[a.clone(), b.clone()], due, poll, &mut read)
-                .unwrap(),
-            vec!["v2", "v2"]
-        );
         assert_eq!(
             phone
                 .cursors(&[a.clone(), b.clone()], due, poll, &mut read)
                 .unwrap(),
             vec!["v2", "v2"]
         );
+        assert_eq!(
+            tablet
+                .cursors(std::slice::from_ref(&b), due, poll, &mut read)
+                .unwrap(),
+            vec!["v2"]
+        );
         assert_eq!(backend.calls.load(Ordering::SeqCst), 2);
         assert_eq!(backend.collections_read.load(Ordering::SeqCst), 4);
     }
 
     #[test]
-    fn users_are_separate_and_forgotten_when_their_last_request_ends() {
+    fn the_leader_reads_for_everyone_and_wakes_those_whose_collections_moved() {
         let hub = PollHub::default();
         let backend = FakeBackend::new();
         let t0 = Instant::now();
         let poll = Duration::from_secs(10);
+        let (led, lead_wake) = counter();
+        let (woken, wake) = counter();
+        let (untouched, other_wake) = counter();
+        let leader = hub.join("alice", &[book("a")], lead_wake);
+        let follower = hub.join("alice", &[book("b")], wake);
+        let stranger = hub.join("bob", &[book("b")], other_wake);
         let mut read = |cs: &[Collection]| backend.read(cs);
+        // The leader's read covers the follower's collection too.
+        leader.cursors(&[book("a")], t0, poll, &mut read).unwrap();
+        assert_eq!(backend.collections_read.load(Ordering::SeqCst), 2);
+        assert_eq!(woken.load(Ordering::SeqCst), 0, "first read: nothing moved");
+        backend.version.store(2, Ordering::SeqCst);
+        leader
+            .cursors(&[book("a")], t0 + poll, poll, &mut read)
+            .unwrap();
+        assert_eq!(
+            woken.load(Ordering::SeqCst),
+            1,
+            "b moved: its watcher wakes"
+        );
+        assert_eq!(
+            untouched.load(Ordering::SeqCst),
+            0,
+            "another user's request sleeps on"
+        );
+        assert_eq!(
+            follower
+                .cursors(&[book("b")], t0 + poll, poll, &mut read)
+                .unwrap(),
+            vec!["v2"]
+        );
+        assert_eq!(backend.calls.load(Ordering::SeqCst), 2);
+        // The leader leaves: the follower is woken to take over the timed polls.
+        drop(leader);
+        assert!(follower.is_leader());
+        assert_eq!(woken.load(Ordering::SeqCst), 2);
+        assert_eq!(led.load(Ordering::SeqCst), 0);
+        drop(stranger);
+    }
+
+    #[test]
+    fn users_are_forgotten_when_their_last_request_ends() {
+        let hub = PollHub::default();
+        let (_, wake) = counter();
         {
-            let alice = hub.join("alice");
-            let bob = hub.join("bob");
-            alice.cursors(&[book("x")], t0, poll, &mut read).unwrap();
-            bob.cursors(&[book("x")], t0, poll, &mut read).unwrap();
-            assert_eq!(backend.calls.load(Ordering::SeqCst), 2, "one read per user");
+            let alice = hub.join("alice", &[book("x")], wake.clone());
+            let _bob = hub.join("bob", &[book("x")], wake.clone());
             assert_eq!(hub.users(), 2);
             drop(alice);
             assert_eq!(hub.users(), 1);
         }
         assert_eq!(hub.users(), 0);
-        // A new request of alice reads again (nothing stale is kept around).
-        let alice = hub.join("alice");
-        assert_eq!(alice.next_due(&[book("x")], t0, poll), t0);
+        let t0 = Instant::now();
+        let alice = hub.join("alice", &[book("x")], wake);
+        assert_eq!(
+            alice.next_due(t0, Duration::from_secs(10)),
+            t0,
+            "nothing kept"
+        );
     }
 
     #[test]
@@ -279,7 +421,8 @@ mod tests {
         let hub = PollHub::default();
         let t0 = Instant::now();
         let poll = Duration::from_secs(10);
-        let m = hub.join("alice");
+        let (_, wake) = counter();
+        let m = hub.join("alice", &[book("a")], wake);
         let err = m.cursors(&[book("a")], t0, poll, &mut |_: &[Collection]| {
             Err(backend::BackendError::Unavailable("down".into()))
         });
@@ -301,9 +444,10 @@ mod tests {
         let t0 = Instant::now();
         let poll = Duration::from_secs(10);
         let started = std::sync::Barrier::new(2);
+        let (_, wake) = counter();
         std::thread::scope(|s| {
             let first = s.spawn(|| {
-                let m = hub.join("alice");
+                let m = hub.join("alice", &[book("a")], wake.clone());
                 m.cursors(&[book("a")], t0, poll, &mut |cs: &[Collection]| {
                     started.wait();
                     // Hold the read open until the other request is waiting on it.
@@ -313,7 +457,7 @@ mod tests {
                 .unwrap()
             });
             started.wait();
-            let m = hub.join("alice");
+            let m = hub.join("alice", &[book("a")], wake.clone());
             let second = m
                 .cursors(&[book("a")], t0, poll, &mut |cs: &[Collection]| {
                     backend.read(cs)

@@ -150,18 +150,20 @@ pub fn wait(
         .iter()
         .map(|&i| watched[i].folder.collection())
         .collect();
-    let member = poll_hub::global().join(user);
+    let member = poll_hub::global().join(user, &collections, claim.waker());
     let file_every = if latest::shared_process() {
         FILE_CHECK_SHARED
     } else {
         FILE_CHECK
     };
     loop {
+        // Taken first: a wake-up from here on ends the sleep below at once.
+        let events = claim.events();
         if SHUTDOWN.load(Ordering::SeqCst) || claim.superseded(file_every) {
             return Ok(WaitEnd::Interrupted);
         }
         let now = Instant::now();
-        if !collections.is_empty() {
+        {
             let current = member.cursors(&collections, now, schedule.poll, &mut |cs| {
                 session.cursors(cs)
             })?;
@@ -178,14 +180,18 @@ pub fn wait(
         if now >= deadline {
             return Ok(WaitEnd::Expired);
         }
-        let mut wake = member
-            .next_due(&collections, now, schedule.poll)
-            .min(deadline);
+        // The leader polls for the user; the others are woken when one of
+        // their collections moved (or when they become the leader).
+        let mut wake = if member.is_leader() {
+            member.next_due(now, schedule.poll).min(deadline)
+        } else {
+            deadline
+        };
         if !latest::shared_process() {
             wake = wake.min(now + FILE_CHECK);
         }
         session.idle();
-        claim.sleep_until(wake.max(now + Duration::from_millis(1)));
+        claim.sleep_until(wake.max(now + Duration::from_millis(1)), events);
     }
 }
 
@@ -212,17 +218,17 @@ pub mod latest {
         wakeup: Arc<Wakeup>,
     }
 
-    /// A sticky wake-up call: once woken, a claim stays woken (superseded
-    /// and stopping are both final).
+    /// A held request's wake-up call: a count of events (newer claim,
+    /// shutdown, a watched collection moved) the request looks at again.
     #[derive(Default)]
     struct Wakeup {
-        woken: Mutex<bool>,
+        events: Mutex<u64>,
         signal: Condvar,
     }
 
     impl Wakeup {
         fn wake(&self) {
-            *self.woken.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            *self.events.lock().unwrap_or_else(|e| e.into_inner()) += 1;
             self.signal.notify_all();
         }
     }
@@ -313,19 +319,30 @@ pub mod latest {
                 .is_some_and(|t| t != self.token)
         }
 
-        /// Sleep until `until`, or less when a newer request or shutdown
-        /// wakes this claim.
-        pub fn sleep_until(&self, until: Instant) {
-            let mut woken = self.wakeup.woken.lock().unwrap_or_else(|e| e.into_inner());
-            while !*woken {
+        /// Events so far; pass to [`Claim::sleep_until`].
+        pub fn events(&self) -> u64 {
+            *self.wakeup.events.lock().unwrap_or_else(|e| e.into_inner())
+        }
+
+        /// A way to wake this claim's request from elsewhere (shared polls).
+        pub fn waker(&self) -> crate::engine::poll_hub::Wake {
+            let wakeup = self.wakeup.clone();
+            Arc::new(move || wakeup.wake())
+        }
+
+        /// Sleep until `until`, or less when an event arrives after `seen`
+        /// (a newer request, shutdown, a watched collection moved).
+        pub fn sleep_until(&self, until: Instant, seen: u64) {
+            let mut events = self.wakeup.events.lock().unwrap_or_else(|e| e.into_inner());
+            while *events == seen {
                 let now = Instant::now();
                 if now >= until {
                     return;
                 }
-                woken = self
+                events = self
                     .wakeup
                     .signal
-                    .wait_timeout(woken, until - now)
+                    .wait_timeout(events, until - now)
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
             }
