@@ -628,13 +628,7 @@ fn calls_per_session_method() {
         "cursors (defaults)",
         defaults.len() as u32,
         session.as_mut(),
-        &mut |s| {
-            points = s
-                .cursors(&defaults)
-                .into_iter()
-                .map(Result::unwrap)
-                .collect()
-        },
+        &mut |s| points = s.cursors(&defaults).unwrap(),
     );
     for (collection, point) in defaults.iter().zip(&points) {
         assert_eq!(

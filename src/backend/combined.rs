@@ -92,23 +92,20 @@ impl Session for CombinedSession {
         self.for_class(c.class)?.cursor(c)
     }
     /// The PIM collections in one batch (side by side on Horde), then mail.
-    fn cursors(&mut self, collections: &[Collection]) -> Vec<Result<Cursor>> {
+    fn cursors(&mut self, collections: &[Collection]) -> Result<Vec<Cursor>> {
         let (mail, pim): (Vec<_>, Vec<_>) = collections
             .iter()
-            .cloned()
             .enumerate()
             .partition(|(_, c)| c.class == Class::Email);
-        let pim_batch: Vec<Collection> = pim.iter().map(|(_, c)| c.clone()).collect();
-        let mut out: Vec<Option<Result<Cursor>>> = collections.iter().map(|_| None).collect();
-        for ((i, _), cursor) in pim.iter().zip(self.pim.cursors(&pim_batch)) {
-            out[*i] = Some(cursor);
+        let pim_batch: Vec<Collection> = pim.iter().map(|(_, c)| (*c).clone()).collect();
+        let mut out: Vec<Cursor> = vec![Cursor::default(); collections.len()];
+        for ((i, _), cursor) in pim.iter().zip(self.pim.cursors(&pim_batch)?) {
+            out[*i] = cursor;
         }
-        for (i, c) in &mail {
-            out[*i] = Some(self.for_class(Class::Email).and_then(|s| s.cursor(c)));
+        for (i, c) in mail {
+            out[i] = self.mail()?.cursor(c)?;
         }
-        out.into_iter()
-            .map(|c| c.expect("every collection answered"))
-            .collect()
+        Ok(out)
     }
     fn list(&mut self, c: &Collection, window: Window) -> Result<Vec<String>> {
         self.for_class(c.class)?.list(c, window)
@@ -183,5 +180,8 @@ impl Session for CombinedSession {
     }
     fn calls(&self) -> u32 {
         self.pim.calls() + self.mail.as_ref().map_or(0, |m| m.calls())
+    }
+    fn idle(&mut self) {
+        self.pim.idle();
     }
 }

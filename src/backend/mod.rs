@@ -104,9 +104,10 @@ pub trait Session: Send {
 
     /// The collection's current change point; one cheap call.
     fn cursor(&mut self, collection: &Collection) -> Result<Cursor>;
-    /// The change points of several collections, in order. Backends that
-    /// can ask for them at the same time do (Horde: side by side).
-    fn cursors(&mut self, collections: &[Collection]) -> Vec<Result<Cursor>> {
+    /// The cursors of several collections (what held Pings poll and
+    /// GetItemEstimate asks for), in order; one `cursor` call each unless a
+    /// backend can answer them together (Horde: side by side).
+    fn cursors(&mut self, collections: &[Collection]) -> Result<Vec<Cursor>> {
         collections.iter().map(|c| self.cursor(c)).collect()
     }
     /// Ids of all items (inside `window` for calendars and tasks).
@@ -238,6 +239,10 @@ pub trait Session: Send {
         let _ = (user, start, end);
         Ok(None)
     }
+
+    /// The session is about to wait with no call for a while (a held Ping):
+    /// give back what the next call can take again (pooled connections).
+    fn idle(&mut self) {}
 
     /// Backend round trips (JSON-RPC calls) made by this session so far, for
     /// the debug log and the benchmarks.

@@ -46,8 +46,8 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
         .collect();
     let collections: Vec<Collection> = watched.iter().map(|(_, c)| c.clone()).collect();
     let mut now: Vec<Option<Cursor>> = vec![None; asked.len()];
-    for ((i, _), cursor) in watched.iter().zip(ctx.session.cursors(&collections)) {
-        now[*i] = Some(cursor?);
+    for ((i, _), cursor) in watched.iter().zip(ctx.session.cursors(&collections)?) {
+        now[*i] = Some(cursor);
     }
     let mut root = Element::new(ie::GetItemEstimate);
     for (a, now) in asked.into_iter().zip(now) {

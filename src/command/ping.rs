@@ -81,15 +81,12 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
             .map(|(_, s)| s);
         watched.push(Watched { folder: folder.clone(), state });
     }
-    let poll = Duration::from_secs(u64::from(ctx.config.ping.poll_interval.max(1)));
+    let schedule = push::Schedule {
+        heartbeat: Duration::from_secs(u64::from(heartbeat)),
+        poll: Duration::from_secs(u64::from(ctx.config.ping.poll_interval.max(1))),
+    };
     let claim = push::latest::claim(ctx.device.dir());
-    let end = push::wait(
-        ctx.session,
-        &mut watched,
-        Duration::from_secs(u64::from(heartbeat)),
-        poll,
-        &|| claim.superseded(),
-    )?;
+    let end = push::wait(ctx.session, &ctx.req.user, &mut watched, schedule, &claim)?;
     Ok(Outcome::Wbxml(match end {
         WaitEnd::Changed(ids) => {
             let mut f = Element::new(p::Folders);

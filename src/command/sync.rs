@@ -239,8 +239,11 @@ fn wait_for_changes(
         }
     }
     ctx.device.unlock();
-    let poll = std::time::Duration::from_secs(u64::from(ctx.config.ping.poll_interval.max(1)));
-    let end = push::wait(ctx.session, &mut watched, std::time::Duration::from_secs(u64::from(secs)), poll, &|| claim.superseded());
+    let schedule = push::Schedule {
+        heartbeat: std::time::Duration::from_secs(u64::from(secs)),
+        poll: std::time::Duration::from_secs(u64::from(ctx.config.ping.poll_interval.max(1))),
+    };
+    let end = push::wait(ctx.session, &ctx.req.user, &mut watched, schedule, claim);
     ctx.device.lock().map_err(|e| CommandError::Internal(e.into()))?;
     Ok(match end? {
         push::WaitEnd::Changed(ids) => Some(ids),

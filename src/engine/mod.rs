@@ -4,5 +4,6 @@
 pub mod collection;
 pub mod filter;
 pub mod hierarchy;
+pub mod poll_hub;
 pub mod push;
 pub mod store;

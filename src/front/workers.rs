@@ -150,6 +150,8 @@ impl Write for Stream {
 pub struct Activity {
     stopping: Arc<AtomicBool>,
     busy: Arc<AtomicUsize>,
+    /// Requests begun since the start (a burst of them is followed by a trim).
+    started: Arc<AtomicUsize>,
 }
 
 /// Marks one request as in flight while it lives.
@@ -165,6 +167,7 @@ impl Activity {
     /// Call while answering a request; shutdown waits for it.
     pub fn begin(&self) -> Busy {
         self.busy.fetch_add(1, Ordering::SeqCst);
+        self.started.fetch_add(1, Ordering::Relaxed);
         Busy(self.busy.clone())
     }
 
@@ -182,12 +185,19 @@ where
     F: Fn(Stream, &Activity) + Send + Sync + 'static,
 {
     let activity = Activity::default();
+    // Every request of a device reaches this process: held requests learn
+    // of a newer one in memory, and answer at once on SIGTERM (below).
+    crate::engine::push::latest::set_shared_process();
+    raise_open_file_limit();
+    return_large_blocks_to_the_kernel();
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, activity.stopping.clone())?;
     }
     let serve = Arc::new(serve);
     listener.set_nonblocking(true)?;
+    let mut trim = Trim::new();
     while !activity.stopping() {
+        trim.after_activity(activity.started.load(Ordering::Relaxed));
         match listener.accept() {
             Ok(stream) => {
                 if let Err(e) = stream.set_nonblocking(false) {
@@ -212,6 +222,8 @@ where
             }
         }
     }
+    // Held Pings and waiting Syncs answer now instead of at their heartbeat.
+    crate::engine::push::shutdown();
     let deadline = Instant::now() + SHUTDOWN_GRACE;
     log::info!(
         "stopping; {} request(s) in flight",
@@ -221,4 +233,79 @@ where
         std::thread::sleep(ACCEPT_POLL);
     }
     Ok(())
+}
+
+/// Each held request keeps a connection (and possibly a database file) open:
+/// raise the soft limit on open files to the hard one, as servers do, so the
+/// process is not capped at the usual 1024 connections.
+fn raise_open_file_limit() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                log::warn!("cannot raise the open file limit");
+            }
+        }
+    }
+}
+
+/// glibc serves a freed large block's size from its heaps from then on (the
+/// dynamic mmap threshold grows up to 32 MiB) and keeps those heaps: each
+/// login's password hash (Argon2, 19 MiB of work memory) would then stay
+/// resident in every malloc arena that ever hashed one, ~100 MB for a
+/// process doing nothing. A fixed threshold maps such blocks on their own
+/// and gives them back on free.
+///
+/// Also one malloc arena per core instead of glibc's eight: with a thread
+/// per held request, memory freed by one burst of requests would otherwise
+/// be spread over many arenas, between blocks still in use, where it cannot
+/// be handed back.
+fn return_large_blocks_to_the_kernel() {
+    const THRESHOLD: libc::c_int = 256 * 1024;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
+    // SAFETY: mallopt only changes allocator tuning; it is called before
+    // the connection threads start.
+    let ok = unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD) == 1
+            && libc::mallopt(libc::M_ARENA_MAX, arenas) == 1
+    };
+    if !ok {
+        log::warn!("cannot tune the memory allocator");
+    }
+}
+
+/// How often freed heap memory is handed back after requests ran.
+const TRIM_EVERY: Duration = Duration::from_secs(5);
+
+/// Hands freed heap pages back to the kernel a few seconds after requests
+/// ran. glibc returns only the top of each malloc arena on its own; what
+/// thousands of requests arriving together used (their SQLite pages,
+/// WBXML trees) would otherwise stay resident while their Pings are held.
+struct Trim {
+    last: Instant,
+    seen: usize,
+}
+
+impl Trim {
+    fn new() -> Trim {
+        Trim {
+            last: Instant::now(),
+            seen: 0,
+        }
+    }
+
+    /// Trim when requests began since the last trim and [`TRIM_EVERY`] passed
+    /// (an idle process is never trimmed, as nothing was freed).
+    fn after_activity(&mut self, started: usize) {
+        if started != self.seen && self.last.elapsed() >= TRIM_EVERY {
+            self.seen = started;
+            self.last = Instant::now();
+            // SAFETY: malloc_trim only releases free memory of the allocator.
+            unsafe { libc::malloc_trim(0) };
+        }
+    }
 }

@@ -48,6 +48,12 @@ impl WebServer {
     /// Start `variant` serving the binary with the config file `config`
     /// (given to it as HORDE_ACTIVESYNC_CONFIG by the snippet).
     pub fn start(variant: Variant, config: &Path) -> WebServer {
+        WebServer::start_with(variant, config, "")
+    }
+
+    /// [`WebServer::start`] with `extra` lines appended to the generated
+    /// server config (e.g. lighttpd's `server.max-fds` for a load test).
+    pub fn start_with(variant: Variant, config: &Path, extra: &str) -> WebServer {
         match variant {
             Variant::LighttpdCgi | Variant::LighttpdFastcgi => {
                 ensure_installed("lighttpd", "/usr/sbin/lighttpd")
@@ -126,7 +132,7 @@ impl WebServer {
                 (("httpd.conf", conf), c)
             }
         };
-        std::fs::write(dir.path().join(conf.0), conf.1).unwrap();
+        std::fs::write(dir.path().join(conf.0), format!("{}{extra}", conf.1)).unwrap();
         let child = command
             .env_remove("HORDE_ACTIVESYNC_CONFIG")
             .stdin(Stdio::null())
@@ -157,6 +163,11 @@ impl WebServer {
         }
         server.wait_until_listening(port, variant);
         server
+    }
+
+    /// The web server's process id (its FastCGI children have it as parent).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The error log so far, for assertion messages.

@@ -41,29 +41,26 @@ use std::sync::{Arc, Mutex};
 /// The classes the store keeps; each default collection is named as its class.
 const PIM_CLASSES: [Class; 4] = [Class::Contacts, Class::Calendar, Class::Tasks, Class::Notes];
 
-/// Idle connections kept for the next session (FastCGI and `serve` threads).
-const MAX_IDLE_CONNECTIONS: usize = 8;
+/// Idle connections kept for the next session (FastCGI and `serve` threads)
+/// and for the polls of held Pings, which take one only while they look.
+const MAX_IDLE_CONNECTIONS: usize = 32;
 
 /// The embedded SQLite store.
 pub struct EmbeddedBackend {
-    path: std::path::PathBuf,
-    idle: Arc<Mutex<Vec<Connection>>>,
+    pool: Pool,
     logins: LoginCache,
 }
 
-impl EmbeddedBackend {
-    /// Open the store at `path`, creating the file (0600), its folder and
-    /// schema if needed.
-    pub fn open_path(path: &Path) -> anyhow::Result<EmbeddedBackend> {
-        let first = db::open(path)?;
-        Ok(EmbeddedBackend {
-            path: path.to_path_buf(),
-            idle: Arc::new(Mutex::new(vec![first])),
-            logins: LoginCache::new()?,
-        })
-    }
+/// The store's connections: opened on demand, a few kept idle for the next
+/// session (or the next poll of a held Ping).
+#[derive(Clone)]
+struct Pool {
+    path: std::path::PathBuf,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
 
-    fn connection(&self) -> Result<PooledConnection> {
+impl Pool {
+    fn take(&self) -> Result<PooledConnection> {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let conn = match idle {
             Some(c) => c,
@@ -78,12 +75,28 @@ impl EmbeddedBackend {
     }
 }
 
+impl EmbeddedBackend {
+    /// Open the store at `path`, creating the file (0600), its folder and
+    /// schema if needed.
+    pub fn open_path(path: &Path) -> anyhow::Result<EmbeddedBackend> {
+        let first = db::open(path)?;
+        Ok(EmbeddedBackend {
+            pool: Pool {
+                path: path.to_path_buf(),
+                idle: Arc::new(Mutex::new(vec![first])),
+            },
+            logins: LoginCache::new()?,
+        })
+    }
+}
+
 impl Backend for EmbeddedBackend {
     fn open(&self, user: &str, password: &str) -> Result<Box<dyn Session>> {
-        let conn = self.connection()?;
+        let conn = self.pool.take()?;
         self.logins.verify(&conn, user, password)?;
         let mut session = EmbeddedSession {
-            conn,
+            pool: self.pool.clone(),
+            conn: Some(conn),
             user: user.to_string(),
             calls: 0,
             gal: Vec::new(),
@@ -136,12 +149,26 @@ impl From<rusqlite::Error> for BackendError {
 
 /// One user's session on the store.
 pub struct EmbeddedSession {
-    conn: PooledConnection,
+    pool: Pool,
+    /// `None` while the session idles (a held Ping): taken again on the next call.
+    conn: Option<PooledConnection>,
     user: String,
     calls: u32,
     /// Row ids of the directory books found by `gal_collections`, which
     /// `search_contacts` may read whoever owns them.
     gal: Vec<i64>,
+}
+
+/// The session's connection, taken from the pool again after an idle spell.
+fn connection<'a>(
+    slot: &'a mut Option<PooledConnection>,
+    pool: &Pool,
+) -> Result<&'a mut PooledConnection> {
+    let conn = match slot.take() {
+        Some(c) => c,
+        None => pool.take()?,
+    };
+    Ok(slot.insert(conn))
 }
 
 impl EmbeddedSession {
@@ -161,7 +188,7 @@ impl EmbeddedSession {
         f: impl FnOnce(&Transaction, &str) -> Result<T>,
     ) -> Result<T> {
         self.calls += 1;
-        let tx = self.conn.transaction_with_behavior(behavior)?;
+        let tx = connection(&mut self.conn, &self.pool)?.transaction_with_behavior(behavior)?;
         let out = f(&tx, &self.user)?;
         tx.commit()?;
         Ok(out)
@@ -364,7 +391,8 @@ impl Session for EmbeddedSession {
 
     fn cursor(&mut self, collection: &Collection) -> Result<Cursor> {
         self.calls += 1;
-        Ok(owned_cursor(&self.conn, &self.user, &collection.id)?.to_string())
+        let conn = connection(&mut self.conn, &self.pool)?;
+        Ok(owned_cursor(conn, &self.user, &collection.id)?.to_string())
     }
 
     fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>> {
@@ -670,6 +698,12 @@ impl Session for EmbeddedSession {
 
     fn calls(&self) -> u32 {
         self.calls
+    }
+
+    /// Back to the pool while a held Ping waits: thousands of held Pings
+    /// share a few connections instead of keeping one (and its cache) each.
+    fn idle(&mut self) {
+        self.conn = None;
     }
 }
 

@@ -389,26 +389,15 @@ impl Session for HordeSession {
         Ok(modseq_value(&v).to_string())
     }
 
-    fn cursors(&mut self, collections: &[Collection]) -> Vec<Result<Cursor>> {
-        let mut calls = Vec::new();
-        let mut out: Vec<Option<Result<Cursor>>> = Vec::with_capacity(collections.len());
-        for c in collections {
-            match self.app(c) {
-                Ok(app) => {
-                    calls.push((app.method("getHighestModSeq"), json!([c.id])));
-                    out.push(None);
-                }
-                Err(e) => out.push(Some(Err(e))),
-            }
-        }
-        let mut answers = self.rpc.call_all(calls).into_iter();
-        out.into_iter()
-            .map(|known| {
-                known.unwrap_or_else(|| {
-                    let answer = answers.next().expect("one answer per call");
-                    Ok(modseq_value(&answer?).to_string())
-                })
-            })
+    fn cursors(&mut self, collections: &[Collection]) -> Result<Vec<Cursor>> {
+        let calls = collections
+            .iter()
+            .map(|c| Ok((self.app(c)?.method("getHighestModSeq"), json!([c.id]))))
+            .collect::<Result<Vec<_>>>()?;
+        self.rpc
+            .call_all(calls)
+            .into_iter()
+            .map(|answer| Ok(modseq_value(&answer?).to_string()))
             .collect()
     }
 
@@ -441,6 +430,8 @@ impl Session for HordeSession {
                 ..ChangeSet::default()
             });
         }
+        // A long session (a held Ping) may hold an export older than these changes.
+        self.exports.remove(&collection.id);
         // Nag and Mnemo take one list id (an array becomes "nag:Array" and
         // matches nothing); Turba and Kronolith take a list.
         let lists = match app {
