@@ -214,6 +214,10 @@ cat > /etc/horde/turba/backends.local.php <<'EOF'
 $cfgSources['localsql']['use_shares'] = true;
 $cfgSources['localsql']['title'] = 'Address Books';
 $cfgSources['favourites']['disabled'] = true;
+// Turba's schema has these columns, Debian's map leaves them out: with them a
+// phone's second and third e-mail address (Email2Address, Email3Address) are kept.
+$cfgSources['localsql']['map']['homeEmail'] = 'object_homeemail';
+$cfgSources['localsql']['map']['workEmail'] = 'object_workemail';
 EOF
 if [ "$MAIL" = 1 ]; then
   # HORDE_MAIL=1: a company directory for EAS GAL searches (Search Store=GAL,

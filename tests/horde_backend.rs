@@ -170,6 +170,8 @@ fn contact_add_fetch_replace_delete_round_trip() {
         company_name: Some("Example Ltd".into()),
         job_title: Some("Engineer".into()),
         email1_address: Some("jane@example.com".into()),
+        email2_address: Some("jane@home.example".into()),
+        email3_address: Some("j.q@work.example".into()),
         mobile_phone_number: Some("+15550001".into()),
         business_phone_number: Some("+15550002".into()),
         home_address: Address {
