@@ -253,24 +253,7 @@ fn mime_as_a_part_byte_for_byte_and_fetch_by_long_id() {
     assert_eq!(names, [em::Subject]);
 
     // The LongId of a Search result fetches the same message.
-    let search = Element::new(s::Search).with(
-        Element::new(s::Store)
-            .with_text(s::Name, "Mailbox")
-            .with(
-                Element::new(s::Query).with(
-                    Element::new(s::And)
-                        .with_text(a::Class, "Email")
-                        .with_text(s::FreeText, "Genève"),
-                ),
-            )
-            .with(Element::new(s::Options).with_text(s::Range, "0-0")),
-    );
-    let r = phone.client.post("Search", Some(&search)).body.unwrap();
-    let long_id = r
-        .path(&[s::Response, s::Store, s::Result])
-        .and_then(|e| e.text_of(s::LongId))
-        .unwrap()
-        .to_string();
+    let long_id = phone.first_long_id(None, "Genève");
     let op = Element::new(io::Fetch)
         .with_text(io::Store, "Mailbox")
         .with_text(s::LongId, long_id.clone())

@@ -5,9 +5,7 @@
 
 mod support;
 
-use horde_activesync::wbxml::codepages::{
-    airsync as a, composemail as cm, email as em, email2, search as s,
-};
+use horde_activesync::wbxml::codepages::{airsync as a, composemail as cm, email as em, email2};
 use horde_activesync::wbxml::Element;
 use mail_parser::MessageParser;
 use std::time::{Duration, Instant};
@@ -157,25 +155,7 @@ fn replies_quote_the_original_and_the_reply_state_reaches_the_device() {
     assert!(at >= before && at <= before + 65, "{at}");
 
     // Reply to all (sink too), the original named by a Search LongId.
-    let query = Element::new(s::Search).with(
-        Element::new(s::Store)
-            .with_text(s::Name, "Mailbox")
-            .with(
-                Element::new(s::Query).with(
-                    Element::new(s::And)
-                        .with_text(a::Class, "Email")
-                        .with_text(a::CollectionId, inbox.clone())
-                        .with_text(s::FreeText, "Quarterly"),
-                ),
-            )
-            .with(Element::new(s::Options).with_text(s::Range, "0-9")),
-    );
-    let found = phone.client.post("Search", Some(&query)).body.unwrap();
-    let long_id = found
-        .path(&[s::Response, s::Store, s::Result])
-        .and_then(|r| r.text_of(s::LongId))
-        .unwrap()
-        .to_string();
+    let long_id = phone.first_long_id(Some(&inbox), "Quarterly");
     let id = format!("re2-{pid}@phone.example.test");
     let req = compose(
         cm::SmartReply,

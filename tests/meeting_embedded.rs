@@ -147,25 +147,7 @@ fn a_recurring_invitation_is_accepted_then_answered_per_occurrence_and_declined(
     send_invitation(&bob, &second, &subject, false);
     let mut old = Phone::new(&served.url, "alice", "alicepass", "EMBALICE2", "14.1");
     old.folder_sync();
-    let search = Element::new(s::Search).with(
-        Element::new(s::Store)
-            .with_text(s::Name, "Mailbox")
-            .with(
-                Element::new(s::Query).with(
-                    Element::new(s::And)
-                        .with_text(a::Class, "Email")
-                        .with_text(a::CollectionId, inbox.clone())
-                        .with_text(s::FreeText, second.clone()),
-                ),
-            )
-            .with(Element::new(s::Options).with_text(s::Range, "0-9")),
-    );
-    let found = old.client.post("Search", Some(&search)).body.unwrap();
-    let long_id = found
-        .path(&[s::Response, s::Store, s::Result])
-        .and_then(|r| r.text_of(s::LongId))
-        .unwrap_or_else(|| panic!("{}", to_xml(&found)))
-        .to_string();
+    let long_id = old.first_long_id(Some(&inbox), &second);
     let by_long_id = Element::new(mr::Request)
         .with_text(mr::UserResponse, "1")
         .with_text(s::LongId, long_id.clone())

@@ -3,7 +3,9 @@
 //! sync tests are made of.
 
 use super::client::{Client, Reply};
-use horde_activesync::wbxml::codepages::{airsync as a, folderhierarchy as fh, itemestimate as ie};
+use horde_activesync::wbxml::codepages::{
+    airsync as a, folderhierarchy as fh, itemestimate as ie, search as s,
+};
 use horde_activesync::wbxml::Element;
 use std::collections::HashMap;
 
@@ -177,6 +179,38 @@ impl Phone {
             r.u32_of(ie::Status).unwrap_or(0),
             r.child(ie::Collection).and_then(|c| c.u32_of(ie::Estimate)),
         )
+    }
+
+    /// Search Store=Mailbox (14.0+) for `text` in `folder` (or in every mail
+    /// folder) with `range` ("0-9"); the whole Search response.
+    pub fn search_mailbox(&self, folder: Option<&str>, text: &str, range: &str) -> Element {
+        let mut and = Element::new(s::And).with_text(a::Class, "Email");
+        if let Some(folder) = folder {
+            and.push_text(a::CollectionId, folder);
+        }
+        and.push_text(s::FreeText, text);
+        let req = Element::new(s::Search).with(
+            Element::new(s::Store)
+                .with_text(s::Name, "Mailbox")
+                .with(Element::new(s::Query).with(and))
+                .with(Element::new(s::Options).with_text(s::Range, range)),
+        );
+        Self::ok(self.client.post("Search", Some(&req)), "Search")
+    }
+
+    /// The LongId of the first message a mailbox search for `text` finds.
+    pub fn first_long_id(&self, folder: Option<&str>, text: &str) -> String {
+        let found = self.search_mailbox(folder, text, "0-9");
+        found
+            .path(&[s::Response, s::Store, s::Result])
+            .and_then(|r| r.text_of(s::LongId))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no hit for {text}: {}",
+                    horde_activesync::wbxml::xml::to_xml(&found)
+                )
+            })
+            .to_string()
     }
 }
 
