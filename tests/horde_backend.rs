@@ -632,12 +632,12 @@ fn calls_per_session_method() {
         session.as_mut(),
         &mut |s| points = s.cursors(&defaults).unwrap(),
     );
+    // Each is that collection's point: a later single read is the same or,
+    // when another test wrote meanwhile (Horde's modseq is app-wide), higher.
     for (collection, point) in defaults.iter().zip(&points) {
-        assert_eq!(
-            &session.cursor(collection).unwrap(),
-            point,
-            "{collection:?}"
-        );
+        let later: u64 = session.cursor(collection).unwrap().parse().unwrap();
+        let point: u64 = point.parse().unwrap();
+        assert!(point <= later, "{collection:?}: {point} > {later}");
     }
     timed("changes, none", 1, session.as_mut(), &mut |s| {
         s.changes(&book, &cursor).unwrap();
