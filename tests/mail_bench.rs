@@ -10,7 +10,7 @@
 
 mod support;
 
-use horde_activesync::wbxml::codepages::{airsync as a, airsyncbase as asb};
+use horde_activesync::wbxml::codepages::airsync as a;
 use horde_activesync::wbxml::Element;
 use std::path::Path;
 use std::time::Instant;
@@ -58,22 +58,7 @@ fn initial_sync_of_a_large_inbox_is_bounded_by_the_window() {
     let inbox = phone.folder(2);
     let (mut key, mut total, mut rounds) = ("0".to_string(), 0, 0);
     loop {
-        let mut coll = Element::new(a::Collection)
-            .with_text(a::SyncKey, key.clone())
-            .with_text(a::CollectionId, inbox.clone());
-        if key != "0" {
-            coll.push(Element::new(a::GetChanges));
-        }
-        coll.push_text(a::WindowSize, "100");
-        coll.push(
-            Element::new(a::Options).with(
-                Element::new(asb::BodyPreference)
-                    .with_text(asb::Type, "1")
-                    .with_text(asb::TruncationSize, "32768"),
-            ),
-        );
-        let r =
-            phone.post_sync(&Element::new(a::Sync).with(Element::new(a::Collections).with(coll)));
+        let r = phone.post_sync(&support::mail::plain_text_sync(&inbox, &key, 100, 32768));
         let first = key == "0";
         key = r.text_of(a::SyncKey).unwrap().to_string();
         total += commands(&r).len();

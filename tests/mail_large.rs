@@ -61,23 +61,8 @@ fn a_25_mib_attachment_syncs_and_downloads_with_bounded_memory() {
 
     let mut key = "0".to_string();
     let mut big = None;
-    for round in 0..2 {
-        let mut coll = Element::new(a::Collection)
-            .with_text(a::SyncKey, key.clone())
-            .with_text(a::CollectionId, inbox.clone());
-        if round > 0 {
-            coll.push(Element::new(a::GetChanges));
-        }
-        coll.push_text(a::WindowSize, "100");
-        coll.push(
-            Element::new(a::Options).with(
-                Element::new(asb::BodyPreference)
-                    .with_text(asb::Type, "1")
-                    .with_text(asb::TruncationSize, "32768"),
-            ),
-        );
-        let r =
-            phone.post_sync(&Element::new(a::Sync).with(Element::new(a::Collections).with(coll)));
+    for _ in 0..2 {
+        let r = phone.post_sync(&mail::plain_text_sync(&inbox, &key, 100, 32768));
         key = r.text_of(a::SyncKey).unwrap().to_string();
         big = big.or_else(|| {
             r.child(a::Commands)?

@@ -172,3 +172,30 @@ pub fn count_messages(user: &str, mailbox: &str, criteria: &str) -> usize {
     let found = conn.run(&format!("UID SEARCH {criteria}")).unwrap();
     found.data("SEARCH").into_iter().flatten().count()
 }
+
+/// A Sync of mail `folder` from `key` (GetChanges after key 0) with
+/// WindowSize `window`, asking for plain-text bodies cut at `truncation` bytes.
+pub fn plain_text_sync(
+    folder: &str,
+    key: &str,
+    window: u32,
+    truncation: u32,
+) -> horde_activesync::wbxml::Element {
+    use horde_activesync::wbxml::codepages::{airsync as a, airsyncbase as asb};
+    use horde_activesync::wbxml::Element;
+    let mut coll = Element::new(a::Collection)
+        .with_text(a::SyncKey, key)
+        .with_text(a::CollectionId, folder);
+    if key != "0" {
+        coll.push(Element::new(a::GetChanges));
+    }
+    coll.push_text(a::WindowSize, window.to_string());
+    coll.push(
+        Element::new(a::Options).with(
+            Element::new(asb::BodyPreference)
+                .with_text(asb::Type, "1")
+                .with_text(asb::TruncationSize, truncation.to_string()),
+        ),
+    );
+    Element::new(a::Sync).with(Element::new(a::Collections).with(coll))
+}
