@@ -7,17 +7,23 @@
 //! held and nothing changes, and the change-to-answer latency: another
 //! device of each user adds a contact with a Sync, and every held Ping of
 //! that user must answer status 2; the time from the start of that Sync to
-//! each answer gives p50/p99.
+//! each answer gives p50/p99. A write through our server wakes the held
+//! Pings at once; with `--external` the contact is added directly in the
+//! embedded store by this (another) process instead, which only the timed
+//! polls see (the cost of a change made in Horde's web UI).
 //!
 //! ```text
 //! cargo bench --bench push_load -- [--sizes 100,1000,5000] [--devices-per-user 10]
-//!                                  [--poll 5] [--idle 10] [--php 16,40] [--no-ours]
+//!                                  [--poll 5] [--idle 10] [--external] [--php 16,40] [--no-ours]
 //! ```
 //! Needs root (lighttpd, raising the file limit, Horde's setup for `--php`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use horde_activesync::backend::embedded::EmbeddedBackend;
+use horde_activesync::backend::{Backend, Collection, Session};
+use horde_activesync::model::{Class, Contact, Item};
 use horde_activesync::wbxml::codepages::ping as p;
 use horde_activesync::wbxml::Element;
 use std::sync::mpsc;
@@ -41,6 +47,8 @@ struct Args {
     idle: Duration,
     php: Vec<usize>,
     ours: bool,
+    /// Make the changes in the store directly, not through our server.
+    external: bool,
 }
 
 fn parse_args() -> Args {
@@ -51,6 +59,7 @@ fn parse_args() -> Args {
         idle: Duration::from_secs(10),
         php: Vec::new(),
         ours: true,
+        external: false,
     };
     let list =
         |s: &str| -> Vec<usize> { s.split(',').filter_map(|x| x.trim().parse().ok()).collect() };
@@ -68,6 +77,7 @@ fn parse_args() -> Args {
             }
             "--php" => args.php = list(&it.next().unwrap_or_default()),
             "--no-ours" => args.ours = false,
+            "--external" => args.external = true,
             _ => {} // cargo bench passes --bench
         }
     }
@@ -304,6 +314,28 @@ fn wait_for_threads(pids: &[u32], want: u64, timeout: Duration) -> bool {
     false
 }
 
+/// A session on the embedded store opened by this process (not our server)
+/// and the user's contacts folder, for `--external` changes.
+type Outside = (Box<dyn Session>, Collection);
+
+fn outside_sessions(db: &std::path::Path, users: usize) -> Vec<Outside> {
+    let store = EmbeddedBackend::open_path(db).expect("embedded store");
+    (0..users)
+        .map(|u| {
+            let mut s = store
+                .open(&format!("load{u}"), &format!("pw{u}"))
+                .expect("login to the store");
+            let book = s
+                .collections()
+                .expect("collections")
+                .into_iter()
+                .find(|c| c.class == Class::Contacts && c.is_default)
+                .expect("default address book");
+            (s, book)
+        })
+        .collect()
+}
+
 fn run_ours(n: usize, args: &Args) {
     let users = n.div_ceil(args.devices_per_user);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -382,9 +414,25 @@ fn run_ours(n: usize, args: &Args) {
     let lighttpd_rss = rss_mb(web.pid());
     let threads_held = threads(&ours);
 
+    let mut outside = if args.external {
+        outside_sessions(&dir.path().join("embedded.sqlite"), users)
+    } else {
+        Vec::new()
+    };
     let mut changed_at = Vec::with_capacity(users);
     for (u, w) in writers.iter_mut().enumerate() {
         changed_at.push(Instant::now());
+        if let Some((session, book)) = outside.get_mut(u) {
+            let contact = Contact {
+                first_name: Some("Outside".into()),
+                last_name: Some(format!("Change{u}")),
+                ..Default::default()
+            };
+            session
+                .add(book, &Item::Contact(contact))
+                .expect("add in the store");
+            continue;
+        }
         let book = w.book.clone();
         w.phone.sync(
             &book,
@@ -410,12 +458,17 @@ fn run_ours(n: usize, args: &Args) {
         eprintln!("lighttpd error log (last lines, newest first): {tail:#?}");
     }
     println!(
-        "ours FastCGI N={n} ({users} users x {} devices, poll {}s): held={held} threads={threads_held} \
+        "ours FastCGI N={n} ({users} users x {} devices, poll {}s, changes {}): held={held} threads={threads_held} \
          processes {}, RSS before Pings {rss_before:.1} MB, with Pings {rss_held:.1} MB, per Ping {:.1} KB; \
          lighttpd RSS {lighttpd_rss:.1} MB; idle CPU {idle_cpu:.2}% of one core over {}s; \
          status 2: {ok}/{n}, change-to-answer p50 {:.2}s p99 {:.2}s max {:.2}s; other answers: {:?}",
         args.devices_per_user,
         args.poll,
+        if args.external {
+            "in the store directly (poll-bound)"
+        } else {
+            "through our server (Sync Add)"
+        },
         ours.len(),
         (rss_held - rss_before) * 1024.0 / n as f64,
         args.idle.as_secs(),

@@ -26,7 +26,11 @@ fn ping_body(heartbeat: u32, folders: &[&str]) -> Element {
 }
 
 fn setup() -> (Served, Phone, Phone, String) {
-    let served = Served::start(CONFIG, &[("alice", "pw")]);
+    setup_with(CONFIG)
+}
+
+fn setup_with(config: &str) -> (Served, Phone, Phone, String) {
+    let served = Served::start(config, &[("alice", "pw")]);
     let mut one = Phone::new(&served.url, "alice", "pw", "PUSH1", "14.1");
     let mut two = Phone::new(&served.url, "alice", "pw", "PUSH2", "14.1");
     one.folder_sync();
@@ -191,4 +195,34 @@ fn sync_with_wait_returns_changes_or_an_empty_response() {
     two.keys
         .insert(book.clone(), coll.text_of(a::SyncKey).unwrap().to_string());
     assert!(commands(&two.sync(&book, None, vec![])).is_empty());
+}
+
+#[test]
+fn a_write_by_another_phone_wakes_a_waiting_sync_before_the_next_poll() {
+    // Polls every 60 s: an answer well inside that came from the write's wake-up.
+    let (_served, mut one, two, book) = setup_with(
+        "[provisioning]\nmode = \"none\"\n[ping]\nheartbeat_min = 1\nheartbeat_max = 100\npoll_interval = 60\n",
+    );
+    let key = two.keys[&book].clone();
+    let waiter = {
+        let mut client = two.client.clone();
+        client.timeout = Duration::from_secs(120);
+        let mut body = two.sync_body(&book, &key, None, vec![]);
+        body.push_text(a::HeartbeatInterval, "90");
+        std::thread::spawn(move || client.post("Sync", Some(&body)).body)
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let wrote = Instant::now();
+    one.sync(&book, None, vec![add("woken")]);
+    let r = waiter
+        .join()
+        .unwrap()
+        .expect("the held Sync answers with the change");
+    let answered = wrote.elapsed();
+    let coll = r.path(&[a::Collections, a::Collection]).unwrap();
+    assert_eq!(commands(coll).len(), 1);
+    assert!(
+        answered < Duration::from_secs(30),
+        "answered {answered:?} after the write: waited for the 60 s poll"
+    );
 }

@@ -1,7 +1,8 @@
 //! Held Pings in the FastCGI process under real lighttpd (embedded store):
 //! SIGTERM makes every held Ping answer at once, so a restart does not cost
-//! the devices a timeout, and several devices of one user are answered
-//! together when their folder changes.
+//! the devices a timeout, several devices of one user are answered
+//! together when their folder changes, and a write by one device through
+//! the server wakes the others' held Pings without waiting for the poll.
 
 mod support;
 
@@ -25,8 +26,9 @@ fn ping_body(heartbeat: u32, folder: &str) -> Element {
         )
 }
 
-/// lighttpd with our FastCGI process on the embedded store, user alice.
-fn start() -> (tempfile::TempDir, WebServer) {
+/// lighttpd with our FastCGI process on the embedded store, user alice,
+/// cursors polled every `poll` seconds.
+fn start(poll: u32) -> (tempfile::TempDir, WebServer) {
     let dir = tempfile::tempdir().unwrap();
     support::web::make_world_readable(dir.path());
     let d = dir.path().display();
@@ -37,7 +39,7 @@ fn start() -> (tempfile::TempDir, WebServer) {
             "[server]\nstate_dir = \"{d}/state\"\n[backend]\nkind = \"embedded\"\n\
              embedded_db = \"{d}/embedded.sqlite\"\n[log]\nlevel = \"warn\"\n\
              [provisioning]\nmode = \"none\"\n\
-             [ping]\nheartbeat_min = 1\nheartbeat_max = 120\npoll_interval = 1\n"
+             [ping]\nheartbeat_min = 1\nheartbeat_max = 120\npoll_interval = {poll}\n"
         ),
     )
     .unwrap();
@@ -93,7 +95,7 @@ fn ready_phone(web: &WebServer, device: &str) -> (Phone, String) {
 
 #[test]
 fn sigterm_answers_held_pings_at_once() {
-    let (_dir, web) = start();
+    let (_dir, web) = start(1);
     let (one, book) = ready_phone(&web, "TERM1");
     let (two, _) = ready_phone(&web, "TERM2");
     let held = [
@@ -119,7 +121,7 @@ fn sigterm_answers_held_pings_at_once() {
 
 #[test]
 fn devices_of_one_user_are_all_told_of_a_change() {
-    let (_dir, web) = start();
+    let (_dir, web) = start(1);
     let phones: Vec<(Phone, String)> = (0..3)
         .map(|i| ready_phone(&web, &format!("SHARE{i}")))
         .collect();
@@ -144,6 +146,49 @@ fn devices_of_one_user_are_all_told_of_a_change() {
         );
     }
     // The writer's own Ping does not wake for its own write.
+    let (body, took) = held_ping(&writer.client, 2, &book).join().unwrap();
+    assert_eq!(
+        body.unwrap().text_of(p::Status),
+        Some("1"),
+        "after {took:?}"
+    );
+}
+
+#[test]
+fn a_write_through_the_server_wakes_held_pings_before_the_next_poll() {
+    // Polls every 60 s: an answer well inside that came from the write's wake-up.
+    let (_dir, web) = start(60);
+    let (reader, book) = ready_phone(&web, "WAKE-READER");
+    let (mut writer, _) = ready_phone(&web, "WAKE-WRITER");
+    let held = held_ping(&reader.client, 110, &book);
+    // The writer's own Ping, ended by its Sync below (not by a change).
+    let own = held_ping(&writer.client, 110, &book);
+    std::thread::sleep(Duration::from_millis(800));
+    let wrote = Instant::now();
+    writer.sync(
+        &book,
+        None,
+        vec![contact_add("w1", "Woken", "Fast", "fast@example.test")],
+    );
+    let (body, _) = held.join().unwrap();
+    let answered = wrote.elapsed();
+    let body = body.unwrap_or_else(|| panic!("a Ping answer:\n{}", web.log()));
+    assert_eq!(body.text_of(p::Status), Some("2"));
+    assert_eq!(
+        body.path(&[p::Folders]).unwrap().text_of(p::Folder),
+        Some(book.as_str())
+    );
+    assert!(
+        answered < Duration::from_secs(30),
+        "answered {answered:?} after the write: waited for the 60 s poll"
+    );
+    let (own, _) = own.join().unwrap();
+    assert_eq!(
+        own.unwrap().text_of(p::Status),
+        Some("1"),
+        "superseded, not told of its own write"
+    );
+    // A new Ping of the writer sleeps through its own write.
     let (body, took) = held_ping(&writer.client, 2, &book).join().unwrap();
     assert_eq!(
         body.unwrap().text_of(p::Status),

@@ -9,7 +9,7 @@ use super::{CommandError, Ctx, Outcome};
 use crate::backend::BackendError;
 use crate::engine::collection::CollectionState;
 use crate::engine::hierarchy::Folder;
-use crate::engine::store;
+use crate::engine::{push, store};
 use crate::wbxml::codepages::mov as m;
 use crate::wbxml::Element;
 
@@ -65,6 +65,7 @@ fn move_one(
     };
     record(ctx, &src.server_id, src_msg, true)?;
     record(ctx, &dst.server_id, &new_id, false)?;
+    push::written(&ctx.req.user, &[src.collection(), dst.collection()]);
     Ok((status::SUCCESS, Some(new_id)))
 }
 

@@ -325,6 +325,9 @@ fn sync_collection(
     let result = apply_commands(ctx, req, &collection, &mut st, &mut record, &mut responses);
     // Whatever got applied is recorded under key N before any error surfaces.
     store::save(ctx.device, &name, &key, &record).map_err(CommandError::Internal)?;
+    if req.commands.iter().any(|c| !matches!(c, ClientCommand::Fetch { .. })) {
+        push::written(&ctx.req.user, std::slice::from_ref(&collection));
+    }
     result?;
 
     let mut sent = Vec::new();

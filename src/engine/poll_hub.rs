@@ -8,6 +8,12 @@
 //! others sleep until then, so idle devices cost no wake-ups. When the
 //! leader's request ends, the next member is woken to take over.
 //!
+//! A write made through this process ([`PollHub::written`]) does not wait
+//! for the next poll: the written collections' cursors count as stale and
+//! the members watching them are woken at once, so they read the new cursor
+//! and look at the change. Changes made elsewhere (Horde's web UI, another
+//! process) still arrive through the timed polls.
+//!
 //! Time is passed in (`now`), so the rules are tested with fake clocks.
 
 use crate::backend::{self, Collection, Cursor};
@@ -38,6 +44,11 @@ struct Seen {
     /// Held requests in order of arrival; the first is the leader.
     members: Vec<Registered>,
     next_id: u64,
+    /// Collections written through this process since their cursor was last
+    /// read, with the number of the write (see `writes`).
+    written: HashMap<Key, u64>,
+    /// Writes reported so far; a read clears only the writes before it began.
+    writes: u64,
 }
 
 /// One user's cursors and the held requests that share them.
@@ -104,6 +115,28 @@ impl PollHub {
         }
     }
 
+    /// `user` just wrote to `collections` through this process: their
+    /// cursors are read again at the next look (even if a read is running
+    /// right now) and the user's held requests watching them are woken now.
+    /// Nothing to do when the user holds no request here.
+    pub fn written(&self, user: &str, collections: &[Collection]) {
+        let Some(polls) = locked(&self.users).get(user).cloned() else {
+            return;
+        };
+        let mut seen = locked(&polls.seen);
+        seen.writes += 1;
+        let write = seen.writes;
+        let keys: Vec<Key> = collections.iter().map(key).collect();
+        for k in &keys {
+            seen.written.insert(k.clone(), write);
+        }
+        for m in &seen.members {
+            if m.watches.iter().any(|k| keys.contains(k)) {
+                (m.wake)();
+            }
+        }
+    }
+
     /// Number of users with held requests (for tests and diagnostics).
     pub fn users(&self) -> usize {
         locked(&self.users).len()
@@ -154,9 +187,11 @@ impl Member<'_> {
         read: &mut dyn FnMut(&[Collection]) -> backend::Result<Vec<Cursor>>,
     ) -> backend::Result<Vec<Cursor>> {
         let stale_at = |seen: &Seen, k: &Key| {
-            seen.cursors
-                .get(k)
-                .is_none_or(|(_, at)| now.saturating_duration_since(*at) >= max_age)
+            seen.written.contains_key(k)
+                || seen
+                    .cursors
+                    .get(k)
+                    .is_none_or(|(_, at)| now.saturating_duration_since(*at) >= max_age)
         };
         let mut seen = locked(&self.polls.seen);
         loop {
@@ -204,6 +239,7 @@ impl Member<'_> {
                 }
             }
             seen.reading = true;
+            let writes_before = seen.writes;
             drop(seen);
             let result = read(&stale);
             seen = locked(&self.polls.seen);
@@ -218,6 +254,10 @@ impl Member<'_> {
             let mut moved: Vec<Key> = Vec::new();
             for (c, cursor) in stale.iter().zip(cursors) {
                 let k = key(c);
+                // A write that came in during the read may be missing from it: read again.
+                if seen.written.get(&k).is_some_and(|&w| w <= writes_before) {
+                    seen.written.remove(&k);
+                }
                 let before = seen.cursors.insert(k.clone(), (cursor.clone(), now));
                 if before.is_some_and(|(old, _)| old != cursor) {
                     moved.push(k);
@@ -393,6 +433,88 @@ mod tests {
         assert_eq!(woken.load(Ordering::SeqCst), 2);
         assert_eq!(led.load(Ordering::SeqCst), 0);
         drop(stranger);
+    }
+
+    #[test]
+    fn a_write_here_wakes_its_watchers_at_once_and_their_next_look_reads_again() {
+        let hub = PollHub::default();
+        let backend = FakeBackend::new();
+        let t0 = Instant::now();
+        let poll = Duration::from_secs(30);
+        let (led, lead_wake) = counter();
+        let (woken, wake) = counter();
+        let (untouched, other_wake) = counter();
+        let leader = hub.join("alice", &[book("a")], lead_wake);
+        let follower = hub.join("alice", &[book("b")], wake);
+        let stranger = hub.join("bob", &[book("b")], other_wake);
+        let mut read = |cs: &[Collection]| backend.read(cs);
+        leader.cursors(&[book("a")], t0, poll, &mut read).unwrap();
+        stranger.cursors(&[book("b")], t0, poll, &mut read).unwrap();
+        let reads = backend.calls.load(Ordering::SeqCst);
+
+        backend.version.store(2, Ordering::SeqCst);
+        hub.written("alice", &[book("b")]);
+        assert_eq!(woken.load(Ordering::SeqCst), 1, "b's watcher wakes now");
+        assert_eq!(led.load(Ordering::SeqCst), 0, "a was not written");
+        assert_eq!(untouched.load(Ordering::SeqCst), 0, "another user's b");
+        // One second later, far inside the interval: b is read again, a is not.
+        let soon = t0 + Duration::from_secs(1);
+        assert_eq!(
+            follower
+                .cursors(&[book("b")], soon, poll, &mut read)
+                .unwrap(),
+            vec!["v2"]
+        );
+        assert_eq!(backend.calls.load(Ordering::SeqCst), reads + 1);
+        assert_eq!(
+            leader.cursors(&[book("a")], soon, poll, &mut read).unwrap(),
+            vec!["v1"],
+            "a's cursor is still fresh"
+        );
+        // The write is consumed by that read: the next look is free again.
+        follower
+            .cursors(&[book("b")], soon, poll, &mut read)
+            .unwrap();
+        assert_eq!(backend.calls.load(Ordering::SeqCst), reads + 1);
+        // Bob's cursor of his own b is untouched until his poll is due.
+        assert_eq!(
+            stranger
+                .cursors(&[book("b")], soon, poll, &mut read)
+                .unwrap(),
+            vec!["v1"]
+        );
+    }
+
+    #[test]
+    fn a_write_during_a_read_makes_the_reader_read_again() {
+        let hub = PollHub::default();
+        let backend = FakeBackend::new();
+        let t0 = Instant::now();
+        let poll = Duration::from_secs(30);
+        let (_, wake) = counter();
+        let m = hub.join("alice", &[book("a")], wake);
+        let mut first = true;
+        let got = m
+            .cursors(&[book("a")], t0, poll, &mut |cs: &[Collection]| {
+                let cursors = backend.read(cs);
+                if first {
+                    // The write lands after the backend answered this read.
+                    first = false;
+                    backend.version.store(2, Ordering::SeqCst);
+                    hub.written("alice", &[book("a")]);
+                }
+                cursors
+            })
+            .unwrap();
+        assert_eq!(got, vec!["v2"]);
+        assert_eq!(backend.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_write_of_a_user_without_held_requests_costs_nothing() {
+        let hub = PollHub::default();
+        hub.written("alice", &[book("a")]);
+        assert_eq!(hub.users(), 0);
     }
 
     #[test]

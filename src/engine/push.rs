@@ -7,7 +7,9 @@
 //! [`poll_hub`]), at the end of its heartbeat, or at once when a newer Ping
 //! or Sync of the same device claims the [`latest`] token or the server
 //! stops ([`shutdown`]). So thousands of idle held requests cost no CPU
-//! between polls. It holds no lock while it waits.
+//! between polls. It holds no lock while it waits. A write made through
+//! this process ([`written`]) wakes the user's held requests watching the
+//! written collection at once instead of at the next poll.
 //!
 //! A moved cursor is looked at closely with the device's own session: only
 //! deletions of items the device has, changes that are not echoes of its own
@@ -30,6 +32,15 @@ pub static SHUTDOWN: AtomicBool = AtomicBool::new(false);
 pub fn shutdown() {
     SHUTDOWN.store(true, Ordering::SeqCst);
     latest::wake_all();
+}
+
+/// A request of `user` wrote to `collections` (Sync Add/Change/Delete,
+/// MoveItems, ...): the user's held requests in this process that watch one
+/// of them look at it now rather than at the next poll. Each looks with its
+/// own device's state, so the writing device is not told of its own write.
+/// Called by commands after the write, with no lock held on anything shared.
+pub fn written(user: &str, collections: &[backend::Collection]) {
+    poll_hub::global().written(user, collections);
 }
 
 /// One folder being watched, with the device's view of it.
@@ -565,6 +576,75 @@ mod tests {
         .unwrap();
         writer.join().unwrap();
         assert_eq!(end, WaitEnd::Changed(vec!["Fbook".into()]));
+    }
+
+    /// A write through this process: wait (blocking the thread) until the
+    /// wait under test has read its cursors once, then write `id` and report it.
+    fn write_here_once_watched(
+        store: &Shared,
+        user: &'static str,
+        id: &'static str,
+    ) -> std::thread::JoinHandle<()> {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            while store.lock().unwrap().cursor_calls == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            store.lock().unwrap().put(id, contact(id));
+            let book = watched(Class::Contacts, "book", 0, 0).folder.collection();
+            written(user, &[book]);
+        })
+    }
+
+    #[test]
+    fn a_write_here_ends_the_wait_without_waiting_for_the_poll() {
+        let store = Shared::default();
+        let (_dir, claim) = claim();
+        let mut w = [watched(Class::Contacts, "book", 0, 0)];
+        // Polls every 2 min, heartbeat 30 s: only the write's wake-up reads
+        // the cursor again before the wait would expire.
+        let long = Schedule {
+            heartbeat: Duration::from_secs(30),
+            poll: Duration::from_secs(120),
+        };
+        let writer = write_here_once_watched(&store, "u-here", "theirs");
+        let end = wait(&mut Fake(store.clone()), "u-here", &mut w, long, &claim).unwrap();
+        writer.join().unwrap();
+        assert_eq!(end, WaitEnd::Changed(vec!["Fbook".into()]));
+        assert_eq!(store.lock().unwrap().cursor_calls, 2);
+    }
+
+    #[test]
+    fn a_woken_wait_sleeps_on_when_the_write_was_the_devices_own() {
+        let store = Shared::default();
+        let (_dir, claim) = claim();
+        let mut w = [watched(Class::Contacts, "book", 0, 0)];
+        w[0].state
+            .as_mut()
+            .unwrap()
+            .own_writes
+            .insert("mine".into());
+        let short = Schedule {
+            heartbeat: Duration::from_secs(2),
+            poll: Duration::from_secs(120),
+        };
+        let writer = write_here_once_watched(&store, "u-here-own", "mine");
+        let end = wait(
+            &mut Fake(store.clone()),
+            "u-here-own",
+            &mut w,
+            short,
+            &claim,
+        )
+        .unwrap();
+        writer.join().unwrap();
+        assert_eq!(end, WaitEnd::Expired, "its own write is no news");
+        assert_eq!(
+            store.lock().unwrap().cursor_calls,
+            2,
+            "woken once, looked, slept on"
+        );
+        assert_eq!(w[0].state.as_ref().unwrap().cursor.as_deref(), Some("1"));
     }
 
     #[test]
