@@ -23,7 +23,7 @@ use super::{CommandError, Ctx, Outcome};
 use crate::backend::BackendError;
 use crate::convert::{self, body::body_type, BodyPreference};
 use crate::engine::hierarchy::{self, Folder};
-use crate::engine::store;
+use crate::engine::{push, store};
 use crate::http::Response;
 use crate::model::{Class, Item};
 use crate::wbxml::codepages::{airsync as a, airsyncbase as asb, itemoperations as io, search as s};
@@ -370,6 +370,7 @@ fn empty(
     delete_subfolders: bool,
 ) -> Result<(), BackendError> {
     ctx.session.empty_collection(&folder.collection())?;
+    push::written(&ctx.req.user, &[folder.collection()]);
     if delete_subfolders {
         for sub in hierarchy::descendants(folders, &folder.server_id) {
             ctx.session.delete_collection(&sub.collection_id)?;

@@ -26,6 +26,7 @@ use super::identity;
 use super::{CommandError, Ctx, Outcome};
 use crate::backend::{occurrences, BackendError, Collection};
 use crate::convert::eas_calendar;
+use crate::engine::push;
 use crate::convert::eas_fields::parse_time;
 use crate::convert::ical;
 use crate::convert::itip::{self, Answer, Reply};
@@ -217,7 +218,7 @@ impl Request {
                 .replace(&calendar, id, &Item::Event(series))?;
             itip::record_answer(&mut event, &me, self.answer, now);
             self.mail_answer(ctx, &event, &uid, Some(original), sequence)?;
-            self.delete_request(ctx, &mailbox);
+            self.done_with_request(ctx, &mailbox, &calendar);
             return Ok((self.answer != Answer::Declined).then(|| id.clone()));
         }
         itip::record_answer(&mut event, &me, self.answer, now);
@@ -234,16 +235,18 @@ impl Request {
             (_, None) => Some(ctx.session.add(&calendar, &Item::Event(event.clone()))?),
         };
         self.mail_answer(ctx, &event, &uid, occurrence, sequence)?;
-        self.delete_request(ctx, &mailbox);
+        self.done_with_request(ctx, &mailbox, &calendar);
         Ok(calendar_id)
     }
 
     /// The answered request mail goes (to Trash where there is one); a
     /// failure only costs the device a stale message, so it is logged.
-    fn delete_request(&self, ctx: &mut Ctx, mailbox: &Collection) {
+    /// The user's other held requests hear of both folders at once.
+    fn done_with_request(&self, ctx: &mut Ctx, mailbox: &Collection, calendar: &Collection) {
         if let Err(e) = ctx.session.delete(mailbox, &self.request_id) {
             log::warn!("MeetingResponse: request {} not deleted: {e}", self.request_id);
         }
+        push::written(&ctx.req.user, &[mailbox.clone(), calendar.clone()]);
     }
 
     /// A meeting in a calendar folder: its (or one occurrence's) answer.
@@ -285,6 +288,7 @@ impl Request {
             ctx.session
                 .replace(&calendar, &self.request_id, &Item::Event(event.clone()))?;
         }
+        push::written(&ctx.req.user, std::slice::from_ref(&calendar));
         let uid = event.uid.clone().unwrap_or_else(|| self.request_id.clone());
         self.mail_answer(ctx, &event, &uid, instance, None)?;
         Ok((self.answer != Answer::Declined).then(|| self.request_id.clone()))
