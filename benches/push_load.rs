@@ -25,11 +25,10 @@ use horde_activesync::backend::embedded::EmbeddedBackend;
 use horde_activesync::backend::{Backend, Collection, Session};
 use horde_activesync::model::{Class, Contact, Item};
 use horde_activesync::wbxml::codepages::ping as p;
-use horde_activesync::wbxml::Element;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::client::Client;
-use support::device::{contact_add, Phone};
+use support::device::{contact_add, ping_body, Phone};
 use support::web::{Variant, WebServer};
 
 /// Heartbeat of our held Pings: longer than the whole measurement.
@@ -157,18 +156,6 @@ fn children(parent: u32, comm: &str) -> Vec<u32> {
     out
 }
 
-fn ping_body(folder: &str, heartbeat: u32) -> Element {
-    Element::new(p::Ping)
-        .with_text(p::HeartbeatInterval, heartbeat.to_string())
-        .with(
-            Element::new(p::Folders).with(
-                Element::new(p::Folder)
-                    .with_text(p::Id, folder)
-                    .with_text(p::Class, "Contacts"),
-            ),
-        )
-}
-
 /// A phone that did FolderSync and synced its contacts folder once.
 struct Ready {
     phone: Phone,
@@ -222,7 +209,7 @@ fn hold_pings(devices: &[Ready], heartbeat: u32) -> mpsc::Receiver<Answer> {
     for (i, d) in devices.iter().enumerate() {
         let mut client: Client = d.phone.client.clone();
         client.timeout = Duration::from_secs(u64::from(heartbeat) + 60);
-        let body = ping_body(&d.book, heartbeat);
+        let body = ping_body(heartbeat, &[&d.book], "Contacts");
         let tx = tx.clone();
         std::thread::Builder::new()
             .stack_size(CLIENT_STACK)

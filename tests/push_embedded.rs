@@ -6,24 +6,10 @@ mod support;
 use horde_activesync::wbxml::codepages::{airsync as a, contacts as c, ping as p};
 use horde_activesync::wbxml::Element;
 use std::time::{Duration, Instant};
-use support::device::{commands, Phone};
+use support::device::{commands, ping_body, Phone};
 use support::serve::Served;
 
 const CONFIG: &str = "[provisioning]\nmode = \"none\"\n[ping]\nheartbeat_min = 1\nheartbeat_max = 30\npoll_interval = 1\nmax_folders = 3\n";
-
-fn ping_body(heartbeat: u32, folders: &[&str]) -> Element {
-    let mut f = Element::new(p::Folders);
-    for id in folders {
-        f.push(
-            Element::new(p::Folder)
-                .with_text(p::Id, *id)
-                .with_text(p::Class, "Contacts"),
-        );
-    }
-    Element::new(p::Ping)
-        .with_text(p::HeartbeatInterval, heartbeat.to_string())
-        .with(f)
-}
 
 fn setup() -> (Served, Phone, Phone, String) {
     setup_with(CONFIG)
@@ -53,7 +39,7 @@ fn ping_expires_without_changes_and_reports_a_change_by_another_phone() {
     let t = Instant::now();
     let r = two
         .client
-        .post("Ping", Some(&ping_body(2, &[&book])))
+        .post("Ping", Some(&ping_body(2, &[&book], "Contacts")))
         .body
         .unwrap();
     assert_eq!(r.text_of(p::Status), Some("1"));
@@ -64,7 +50,7 @@ fn ping_expires_without_changes_and_reports_a_change_by_another_phone() {
 
     let waiter = {
         let client = two.client.clone();
-        let body = ping_body(10, &[&book]);
+        let body = ping_body(10, &[&book], "Contacts");
         std::thread::spawn(move || {
             let t = Instant::now();
             (client.post("Ping", Some(&body)).body.unwrap(), t.elapsed())
@@ -98,14 +84,17 @@ fn ping_bounds_and_missing_parameters() {
     let (_served, _one, two, book) = setup();
     let r = two
         .client
-        .post("Ping", Some(&ping_body(100, &[&book])))
+        .post("Ping", Some(&ping_body(100, &[&book], "Contacts")))
         .body
         .unwrap();
     assert_eq!(r.text_of(p::Status), Some("5"));
     assert_eq!(r.text_of(p::HeartbeatInterval), Some("30"));
     let r = two
         .client
-        .post("Ping", Some(&ping_body(5, &[&book, "A1", "A2", "A3"])))
+        .post(
+            "Ping",
+            Some(&ping_body(5, &[&book, "A1", "A2", "A3"], "Contacts")),
+        )
         .body
         .unwrap();
     assert_eq!(r.text_of(p::Status), Some("6"));
@@ -122,7 +111,10 @@ fn ping_bounds_and_missing_parameters() {
     );
     let r = two
         .client
-        .post("Ping", Some(&ping_body(5, &["Cdeadbeefdeadbeef"])))
+        .post(
+            "Ping",
+            Some(&ping_body(5, &["Cdeadbeefdeadbeef"], "Contacts")),
+        )
         .body
         .unwrap();
     assert_eq!(
@@ -137,7 +129,7 @@ fn a_second_ping_ends_the_first_at_once() {
     let (_served, _one, two, book) = setup();
     let first = {
         let client = two.client.clone();
-        let body = ping_body(20, &[&book]);
+        let body = ping_body(20, &[&book], "Contacts");
         std::thread::spawn(move || {
             let t = Instant::now();
             (client.post("Ping", Some(&body)).body.unwrap(), t.elapsed())
@@ -146,7 +138,7 @@ fn a_second_ping_ends_the_first_at_once() {
     std::thread::sleep(Duration::from_millis(700));
     let second = {
         let client = two.client.clone();
-        let body = ping_body(2, &[&book]);
+        let body = ping_body(2, &[&book], "Contacts");
         std::thread::spawn(move || client.post("Ping", Some(&body)).body.unwrap())
     };
     let (r, took) = first.join().unwrap();

@@ -11,20 +11,8 @@ use horde_activesync::wbxml::codepages::ping as p;
 use horde_activesync::wbxml::Element;
 use std::time::{Duration, Instant};
 use support::client::Client;
-use support::device::{contact_add, Phone};
+use support::device::{contact_add, ping_body, Phone};
 use support::web::{Variant, WebServer};
-
-fn ping_body(heartbeat: u32, folder: &str) -> Element {
-    Element::new(p::Ping)
-        .with_text(p::HeartbeatInterval, heartbeat.to_string())
-        .with(
-            Element::new(p::Folders).with(
-                Element::new(p::Folder)
-                    .with_text(p::Id, folder)
-                    .with_text(p::Class, "Contacts"),
-            ),
-        )
-}
 
 /// lighttpd with our FastCGI process on the embedded store, user alice,
 /// cursors polled every `poll` seconds.
@@ -59,7 +47,7 @@ fn held_ping(
 ) -> std::thread::JoinHandle<(Option<Element>, Duration)> {
     let mut client = client.clone();
     client.timeout = Duration::from_secs(u64::from(heartbeat) + 30);
-    let body = ping_body(heartbeat, folder);
+    let body = ping_body(heartbeat, &[folder], "Contacts");
     std::thread::spawn(move || {
         let t = Instant::now();
         let r = client.post("Ping", Some(&body));

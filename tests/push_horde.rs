@@ -11,24 +11,12 @@ use horde_activesync::wbxml::Element;
 use serde_json::json;
 use std::time::Duration;
 use support::client::Client;
-use support::device::Phone;
+use support::device::{ping_body, Phone};
 use support::horde::{ensure_horde, horde_config, unique, DirectRpc};
 use support::web::{Variant, WebServer};
 
 const PING: &str =
     "[log]\nlevel = \"warn\"\n[ping]\nheartbeat_min = 1\nheartbeat_max = 60\npoll_interval = 1\n";
-
-fn ping_body(heartbeat: u32, folder: &str, class: &str) -> Element {
-    Element::new(p::Ping)
-        .with_text(p::HeartbeatInterval, heartbeat.to_string())
-        .with(
-            Element::new(p::Folders).with(
-                Element::new(p::Folder)
-                    .with_text(p::Id, folder)
-                    .with_text(p::Class, class),
-            ),
-        )
-}
 
 /// Hold a Ping on another thread; the caller changes something meanwhile.
 fn held_ping(
@@ -39,7 +27,7 @@ fn held_ping(
 ) -> std::thread::JoinHandle<Element> {
     let mut client = client.clone();
     client.timeout = Duration::from_secs(u64::from(heartbeat) + 30);
-    let body = ping_body(heartbeat, folder, class);
+    let body = ping_body(heartbeat, &[folder], class);
     let handle =
         std::thread::spawn(move || client.post("Ping", Some(&body)).body.expect("Ping body"));
     // Let the Ping reach the server and read its first cursors.
@@ -119,7 +107,7 @@ fn ping_expires_then_answers_a_contact_added_in_horde() {
 
     let r = phone
         .client
-        .post("Ping", Some(&ping_body(2, &folder, "Contacts")))
+        .post("Ping", Some(&ping_body(2, &[&folder], "Contacts")))
         .body
         .unwrap();
     assert_eq!(r.text_of(p::Status), Some("1"), "no change: expired");

@@ -4,7 +4,7 @@
 
 use super::client::{Client, Reply};
 use horde_activesync::wbxml::codepages::{
-    airsync as a, folderhierarchy as fh, itemestimate as ie, search as s,
+    airsync as a, folderhierarchy as fh, itemestimate as ie, ping as p, search as s,
 };
 use horde_activesync::wbxml::Element;
 use std::collections::HashMap;
@@ -242,4 +242,19 @@ pub fn contact_add(client_id: &str, first: &str, last: &str, email: &str) -> Ele
             .with_text(c::LastName, last)
             .with_text(c::Email1Address, email),
     )
+}
+
+/// A Ping request for `folders` (ServerIds, all of `class`) with this heartbeat.
+pub fn ping_body(heartbeat: u32, folders: &[&str], class: &str) -> Element {
+    let mut watched = Element::new(p::Folders);
+    for id in folders {
+        watched.push(
+            Element::new(p::Folder)
+                .with_text(p::Id, *id)
+                .with_text(p::Class, class),
+        );
+    }
+    Element::new(p::Ping)
+        .with_text(p::HeartbeatInterval, heartbeat.to_string())
+        .with(watched)
 }
