@@ -10,7 +10,7 @@ use horde_activesync::backend::mail::imap::Connection;
 use horde_activesync::wbxml::codepages::{airsync as a, email as em, ping as p};
 use horde_activesync::wbxml::Element;
 use std::time::Duration;
-use support::device::{commands, Phone};
+use support::device::{commands, ping_body, Phone};
 use support::mail::{self, fresh_mailboxes, imap, PLAIN_IMAP_PORT};
 use support::serve::Served;
 
@@ -135,15 +135,7 @@ fn without_condstore_flags_expunges_adds_and_a_new_uidvalidity_reach_the_device(
     assert!(commands(&phone.sync(&inbox, Some(100), vec![])).is_empty());
 
     // A flag change by another client wakes a held Ping.
-    let body = Element::new(p::Ping)
-        .with_text(p::HeartbeatInterval, "20")
-        .with(
-            Element::new(p::Folders).with(
-                Element::new(p::Folder)
-                    .with_text(p::Id, inbox.clone())
-                    .with_text(p::Class, "Email"),
-            ),
-        );
+    let body = ping_body(20, &[&inbox], "Email");
     let waiter = {
         let client = phone.client.clone();
         std::thread::spawn(move || client.post("Ping", Some(&body)).body.unwrap())

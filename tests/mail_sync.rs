@@ -13,7 +13,7 @@ use horde_activesync::wbxml::codepages::{
 use horde_activesync::wbxml::Element;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use support::device::{commands, Phone};
+use support::device::{commands, ping_body, Phone};
 use support::mail::{self, fresh_mailboxes, imap};
 use support::serve::Served;
 
@@ -447,15 +447,7 @@ fn a_new_message_wakes_a_held_ping() {
     let (_served, mut phone) = start("14.1", "MAIL4");
     let inbox = phone.folder(2);
     initial(&mut phone, &inbox);
-    let body = Element::new(p::Ping)
-        .with_text(p::HeartbeatInterval, "20")
-        .with(
-            Element::new(p::Folders).with(
-                Element::new(p::Folder)
-                    .with_text(p::Id, inbox.clone())
-                    .with_text(p::Class, "Email"),
-            ),
-        );
+    let body = ping_body(20, &[&inbox], "Email");
     let waiter = {
         let client = phone.client.clone();
         std::thread::spawn(move || client.post("Ping", Some(&body)).body.unwrap())
