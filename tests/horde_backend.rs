@@ -639,6 +639,10 @@ fn calls_per_session_method() {
         let point: u64 = point.parse().unwrap();
         assert!(point <= later, "{collection:?}: {point} > {later}");
     }
+    // The `cursors` round just read the book's point: no call for it again.
+    timed("changes, none, just read", 0, session.as_mut(), &mut |s| {
+        s.changes(&book, &cursor).unwrap();
+    });
     timed("changes, none", 1, session.as_mut(), &mut |s| {
         s.changes(&book, &cursor).unwrap();
     });
@@ -651,6 +655,11 @@ fn calls_per_session_method() {
         id = s.add(&book, &contact("Cost", &unique("C"))).unwrap()
     });
     timed("changes, one add", 2, session.as_mut(), &mut |s| {
+        assert!(s.changes(&book, &cursor).unwrap().changed.contains(&id));
+    });
+    // Right after a `cursors` round, `changes` reuses the point it read.
+    timed("cursors, then changes", 2, session.as_mut(), &mut |s| {
+        s.cursors(std::slice::from_ref(&book)).unwrap();
         assert!(s.changes(&book, &cursor).unwrap().changed.contains(&id));
     });
     timed("replace contact", 1, session.as_mut(), &mut |s| {

@@ -14,7 +14,8 @@
 //! - `collections`: 1 per app (`sources`), 2 for an app where the user has
 //!   several collections (+ `getDefaultShare`); the apps' calls run side by
 //!   side, so it takes the time of one or two calls.
-//! - `cursor`: 1 (`getHighestModSeq`), `cursors`: 1 per collection side by side; `changes`: 1 when nothing changed, else 2.
+//! - `cursor`: 1 (`getHighestModSeq`), `cursors`: 1 per collection side by side
+//!   (a `changes` right after reuses its answer); `changes`: 1 when nothing changed, else 2.
 //! - `list`: 1 (`listUids`); contacts 2 side by side (+ the keys of the
 //!   whole address book for the windows that follow).
 //! - `fetch` of W items: contacts 2 (1 when `list` or an earlier window
@@ -85,6 +86,7 @@ impl Backend for HordeBackend {
             classes,
             class_of: HashMap::new(),
             exports: HashMap::new(),
+            just_read: HashMap::new(),
         }))
     }
 }
@@ -168,6 +170,11 @@ pub struct HordeSession {
     /// Whole-collection exports (calendar, tasks) read once per session:
     /// collection id → (item uid → that item's iCalendar text).
     exports: HashMap<String, HashMap<String, String>>,
+    /// Collection id → the modseq the last `cursors` round read for it, so
+    /// a `changes` right after (GetItemEstimate, a woken Ping) does not ask
+    /// for the same modseq again. Taken by the first `changes`; an older
+    /// value than Horde's current one only means the rest comes next time.
+    just_read: HashMap<String, u64>,
 }
 
 impl HordeSession {
@@ -394,11 +401,18 @@ impl Session for HordeSession {
             .iter()
             .map(|c| Ok((self.app(c)?.method("getHighestModSeq"), json!([c.id]))))
             .collect::<Result<Vec<_>>>()?;
-        self.rpc
+        let points = self
+            .rpc
             .call_all(calls)
             .into_iter()
-            .map(|answer| Ok(modseq_value(&answer?).to_string()))
-            .collect()
+            .map(|answer| Ok(modseq_value(&answer?)))
+            .collect::<Result<Vec<u64>>>()?;
+        self.just_read = collections
+            .iter()
+            .map(|c| c.id.clone())
+            .zip(points.iter().copied())
+            .collect();
+        Ok(points.iter().map(u64::to_string).collect())
     }
 
     fn list(&mut self, collection: &Collection, window: Window) -> Result<Vec<String>> {
@@ -423,7 +437,10 @@ impl Session for HordeSession {
     fn changes(&mut self, collection: &Collection, since: &Cursor) -> Result<ChangeSet> {
         let app = self.app(collection)?;
         let since = modseq(since)?;
-        let highest = modseq(&self.cursor(collection)?)?;
+        let highest = match self.just_read.remove(&collection.id) {
+            Some(point) => point,
+            None => modseq(&self.cursor(collection)?)?,
+        };
         if highest <= since {
             return Ok(ChangeSet {
                 cursor: since.to_string(),
