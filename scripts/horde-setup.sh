@@ -3,6 +3,7 @@
 # 127.0.0.1 for the integration tests and the benchmarks:
 #   - Turba (contacts, shares on), Kronolith (calendar), Nag (tasks), Mnemo (notes)
 #     behind rpc.php JSON-RPC, which the Horde backend talks to;
+#   - the project's optional Horde extension (horde/: a hidden app 'activesync');
 #   - Horde's own PHP ActiveSync server at /Microsoft-Server-ActiveSync on the same
 #     Apache, the reference the benchmarks compare against.
 # SQLite DB, Horde 'sql' auth, a private Apache+mod_php instance (own config, loopback
@@ -290,6 +291,16 @@ EOF
     chmod 0644 "$IMP_OFF"
   fi
 fi
+# horde-activesync's optional Horde extension (the project's horde/ folder): a hidden
+# application 'activesync' whose API answers a folder list or the change counters of
+# many collections in one JSON-RPC call (README, "Horde extension"). Installed here so
+# the tests and the benchmark can turn it on (backend.horde_extension); the server
+# does not use it unless configured to.
+EXT_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/horde"
+EXT_ROOT=/usr/local/share/horde-activesync/activesync   # the snippet's 'fileroot'
+install -d -m 0755 "$EXT_ROOT/lib"
+install -m 0644 "$EXT_SRC"/activesync/lib/*.php "$EXT_ROOT/lib/"
+install -m 0644 "$EXT_SRC/registry.d/activesync.php" /etc/horde/horde/registry.d/activesync.php
 touch /etc/horde/horde/registry.d   # drop cached registry
 
 # ---------------------------------------------------------------- 4. DB schema + users

@@ -78,6 +78,10 @@ pub struct BackendConfig {
     pub horde_rpc_url: String,
     /// Timeout of one JSON-RPC call, seconds.
     pub horde_timeout: u64,
+    /// Use the optional Horde extension (`horde/activesync` in this
+    /// repository, installed into Horde by the admin): one `activesync.*`
+    /// call instead of one call per app or per collection.
+    pub horde_extension: bool,
 }
 
 impl Default for BackendConfig {
@@ -87,6 +91,7 @@ impl Default for BackendConfig {
             embedded_db: PathBuf::from("state/embedded.sqlite"),
             horde_rpc_url: "http://127.0.0.1/horde/rpc.php".into(),
             horde_timeout: 30,
+            horde_extension: false,
         }
     }
 }

@@ -239,6 +239,17 @@ pub fn unique(tag: &str) -> String {
 /// A folder with a config for our binary on the test Horde (provisioning
 /// off), readable by a web server's user; the config is `activesync.toml`.
 pub fn horde_config(extra: &str) -> tempfile::TempDir {
+    write_horde_config("", extra)
+}
+
+/// [`horde_config`] with the Horde extension installed and turned on
+/// (`backend.horde_extension = true`).
+pub fn horde_extension_config(extra: &str) -> tempfile::TempDir {
+    ensure_horde_extension();
+    write_horde_config("horde_extension = true\n", extra)
+}
+
+fn write_horde_config(backend_extra: &str, extra: &str) -> tempfile::TempDir {
     let horde = ensure_horde();
     let dir = tempfile::tempdir().expect("temp dir");
     super::web::make_world_readable(dir.path());
@@ -246,12 +257,55 @@ pub fn horde_config(extra: &str) -> tempfile::TempDir {
         dir.path().join("activesync.toml"),
         format!(
             "[server]\nstate_dir = \"state\"\n[backend]\nkind = \"horde\"\nhorde_rpc_url = \"{}\"\n\
-             [provisioning]\nmode = \"none\"\n{extra}",
+             {backend_extra}[provisioning]\nmode = \"none\"\n{extra}",
             horde.rpc_url
         ),
     )
     .expect("write config");
     dir
+}
+
+/// The project's Horde extension (`horde/` in the repository) as
+/// scripts/horde-setup.sh installs it: repository file -> installed file.
+fn extension_files() -> Vec<(PathBuf, PathBuf)> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("horde");
+    let root = Path::new("/usr/local/share/horde-activesync/activesync/lib");
+    let mut files: Vec<(PathBuf, PathBuf)> = ["Api.php", "Application.php"]
+        .iter()
+        .map(|f| (repo.join("activesync/lib").join(f), root.join(f)))
+        .collect();
+    files.push((
+        repo.join("registry.d/activesync.php"),
+        PathBuf::from("/etc/horde/horde/registry.d/activesync.php"),
+    ));
+    files
+}
+
+/// The test Horde with this checkout's Horde extension installed: reruns
+/// the setup (under the setup lock) when an installed file differs from the
+/// repository's, e.g. after the extension changed but the script did not.
+pub fn ensure_horde_extension() -> &'static HordeInfo {
+    static DONE: OnceLock<()> = OnceLock::new();
+    let info = ensure_horde();
+    DONE.get_or_init(|| {
+        let current = || {
+            extension_files()
+                .iter()
+                .all(|(repo, installed)| std::fs::read(repo).ok() == std::fs::read(installed).ok())
+        };
+        let lock = std::fs::File::create(SETUP_LOCK).expect("create the Horde setup lock file");
+        fs2::FileExt::lock_exclusive(&lock).expect("lock the Horde setup");
+        if !current() {
+            let port = std::env::var("HORDE_PORT").unwrap_or_else(|_| "18080".into());
+            run_setup(&port);
+            assert!(
+                current(),
+                "horde-setup.sh did not install the Horde extension"
+            );
+        }
+        fs2::FileExt::unlock(&lock).expect("unlock the Horde setup");
+    });
+    info
 }
 
 /// Forget Kronolith's published free/busy of `user`: `kronolith/fb.php`

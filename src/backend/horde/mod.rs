@@ -13,9 +13,11 @@
 //!   0 when this process saw the same login succeed within the last minute.
 //! - `collections`: 1 per app (`sources`), 2 for an app where the user has
 //!   several collections (+ `getDefaultShare`); the apps' calls run side by
-//!   side, so it takes the time of one or two calls.
-//! - `cursor`: 1 (`getHighestModSeq`), `cursors`: 1 per collection side by side
-//!   (a `changes` right after reuses its answer); `changes`: 1 when nothing changed, else 2.
+//!   side, so it takes the time of one or two calls. With the Horde
+//!   extension (`backend.horde_extension`, see `extension`): 1 in all.
+//! - `cursor`: 1 (`getHighestModSeq`), `cursors`: 1 per collection side by side,
+//!   1 in all with the extension (a `changes` right after reuses its answer);
+//!   `changes`: 1 when nothing changed, else 2.
 //! - `list`: 1 (`listUids`); contacts 2 side by side (+ the keys of the
 //!   whole address book for the windows that follow).
 //! - `fetch` of W items: contacts 2 (1 when `list` or an earlier window
@@ -26,6 +28,7 @@
 pub mod calendar;
 mod certificates;
 pub mod contacts;
+mod extension;
 mod icalendar;
 pub mod notes;
 pub mod rpc;
@@ -45,6 +48,8 @@ use std::time::Duration;
 pub struct HordeBackend {
     url: String,
     timeout: Duration,
+    /// `backend.horde_extension`: the admin installed the Horde extension.
+    extension: bool,
 }
 
 impl HordeBackend {
@@ -52,6 +57,7 @@ impl HordeBackend {
         HordeBackend {
             url: config.backend.horde_rpc_url.clone(),
             timeout: Duration::from_secs(config.backend.horde_timeout.max(1)),
+            extension: config.backend.horde_extension,
         }
     }
 }
@@ -82,6 +88,7 @@ impl Backend for HordeBackend {
             .map(|app| app.class())
             .collect();
         Ok(Box::new(HordeSession {
+            extension: self.extension && extension::usable(&self.url),
             rpc,
             classes,
             class_of: HashMap::new(),
@@ -165,6 +172,8 @@ pub struct HordeSession {
     rpc: RpcClient,
     /// Data classes whose Horde app is installed.
     classes: Vec<Class>,
+    /// Ask the Horde extension first (configured, and not found missing lately).
+    extension: bool,
     /// Collection id → class, for the calls that only get an id.
     class_of: HashMap<String, Class>,
     /// Whole-collection exports (calendar, tasks) read once per session:
@@ -186,49 +195,38 @@ impl HordeSession {
         App::of(collection.class)
     }
 
-    /// The collections of `apps`: one `sources` call per app, plus
-    /// `getDefaultShare` for an app where the user has more than one
-    /// collection to choose from (a user's only collection of a class is their
-    /// default: Horde creates it as such, and a device needs a default folder
-    /// of every class anyway). The calls of each round run side by side.
+    /// The collections of `apps`, from one `activesync.sources` call with
+    /// the extension, else from each app's own calls ([`Self::listings`]).
+    /// An app's default collection is the one Horde names when the user has
+    /// several; a user's only collection of a class is their default (Horde
+    /// creates it as such, and a device needs a default folder of every class
+    /// anyway).
     fn collections_of(&mut self, apps: &[App]) -> Result<Vec<Collection>> {
-        let calls = apps
-            .iter()
-            .map(|app| (app.method("sources"), json!([false, false])))
-            .collect();
-        let mut sources = Vec::with_capacity(apps.len());
-        for (app, answer) in apps.iter().zip(self.rpc.call_all(calls)) {
-            // Horde answers `[]` instead of `{}` for no sources.
-            let map = match answer? {
-                Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            };
-            sources.push((*app, map));
-        }
-        let several: Vec<App> = sources
-            .iter()
-            .filter(|(_, map)| map.len() > 1)
-            .map(|(app, _)| *app)
-            .collect();
-        let calls = several
-            .iter()
-            .map(|app| (app.method("getDefaultShare"), json!([])))
-            .collect();
-        let mut defaults = HashMap::new();
-        for (app, answer) in several.iter().zip(self.rpc.call_all(calls)) {
-            defaults.insert(*app, answer?.as_str().unwrap_or_default().to_string());
-        }
+        let from_extension = if self.extension {
+            extension::sources(&mut self.rpc, apps)?
+        } else {
+            None
+        };
+        let listings = match from_extension {
+            Some(listings) => listings,
+            None => {
+                self.extension = false;
+                self.listings(apps)?
+            }
+        };
         let mut found = Vec::new();
-        for (app, map) in sources {
-            let default = match defaults.remove(&app) {
-                Some(default) => default,
-                None => map.keys().next().cloned().unwrap_or_default(),
+        for listing in listings {
+            let map = listing.sources;
+            let default = match listing.default {
+                Some(default) if map.len() > 1 => default,
+                _ => map.keys().next().cloned().unwrap_or_default(),
             };
+            let class = listing.app.class();
             for (id, name) in &map {
-                self.class_of.insert(id.clone(), app.class());
+                self.class_of.insert(id.clone(), class);
                 found.push(Collection {
                     id: id.clone(),
-                    class: app.class(),
+                    class,
                     name: name.as_str().unwrap_or(id).to_string(),
                     is_default: *id == default,
                     parent: None,
@@ -237,6 +235,35 @@ impl HordeSession {
             }
         }
         Ok(found)
+    }
+
+    /// Each app's own answers: one `sources` call per app, plus
+    /// `getDefaultShare` for an app where the user has more than one
+    /// collection to choose from. The calls of each round run side by side.
+    fn listings(&mut self, apps: &[App]) -> Result<Vec<extension::Listing>> {
+        let calls = apps
+            .iter()
+            .map(|app| (app.method("sources"), json!([false, false])))
+            .collect();
+        let mut listings = Vec::with_capacity(apps.len());
+        for (app, answer) in apps.iter().zip(self.rpc.call_all(calls)) {
+            listings.push(extension::Listing {
+                app: *app,
+                sources: extension::source_map(&answer?),
+                default: None,
+            });
+        }
+        let several: Vec<usize> = (0..listings.len())
+            .filter(|i| listings[*i].sources.len() > 1)
+            .collect();
+        let calls = several
+            .iter()
+            .map(|i| (listings[*i].app.method("getDefaultShare"), json!([])))
+            .collect();
+        for (i, answer) in several.into_iter().zip(self.rpc.call_all(calls)) {
+            listings[i].default = answer?.as_str().map(str::to_string);
+        }
+        Ok(listings)
     }
 
     /// The app a bare collection id belongs to (share ids are unique across apps).
@@ -391,22 +418,12 @@ impl Session for HordeSession {
     }
 
     fn cursor(&mut self, collection: &Collection) -> Result<Cursor> {
-        let app = self.app(collection)?;
-        let v = self.call(&app.method("getHighestModSeq"), json!([collection.id]))?;
-        Ok(modseq_value(&v).to_string())
+        let mut points = self.modseqs(std::slice::from_ref(collection))?;
+        Ok(points.pop().unwrap_or_default().to_string())
     }
 
     fn cursors(&mut self, collections: &[Collection]) -> Result<Vec<Cursor>> {
-        let calls = collections
-            .iter()
-            .map(|c| Ok((self.app(c)?.method("getHighestModSeq"), json!([c.id]))))
-            .collect::<Result<Vec<_>>>()?;
-        let points = self
-            .rpc
-            .call_all(calls)
-            .into_iter()
-            .map(|answer| Ok(modseq_value(&answer?)))
-            .collect::<Result<Vec<u64>>>()?;
+        let points = self.modseqs(collections)?;
         self.just_read = collections
             .iter()
             .map(|c| c.id.clone())
@@ -654,6 +671,34 @@ impl HordeSession {
             Ok(_) | Err(BackendError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// The highest modseq of each collection, in their order: one
+    /// `activesync.highestModSeqs` call with the extension, else one
+    /// `getHighestModSeq` per collection, side by side.
+    fn modseqs(&mut self, collections: &[Collection]) -> Result<Vec<u64>> {
+        if collections.is_empty() {
+            return Ok(Vec::new());
+        }
+        let apps = collections
+            .iter()
+            .map(|c| Ok((self.app(c)?, c.id.as_str())))
+            .collect::<Result<Vec<_>>>()?;
+        if self.extension {
+            match extension::highest_modseqs(&mut self.rpc, &apps)? {
+                Some(points) => return Ok(points),
+                None => self.extension = false,
+            }
+        }
+        let calls = apps
+            .iter()
+            .map(|(app, id)| (app.method("getHighestModSeq"), json!([id])))
+            .collect();
+        self.rpc
+            .call_all(calls)
+            .into_iter()
+            .map(|answer| Ok(modseq_value(&answer?)))
+            .collect()
     }
 
     fn export_of(&mut self, app: App, collection: &Collection) -> Result<&HashMap<String, String>> {

@@ -294,10 +294,29 @@ fn rpc_error(method: &str, error: &Value) -> BackendError {
     } else if lower.contains("permission denied") {
         BackendError::PermissionDenied(text)
     } else if lower.contains("is not defined") {
-        BackendError::Other(anyhow::anyhow!(text))
+        BackendError::Other(anyhow::Error::new(UndefinedMethod(text)))
     } else {
         BackendError::Invalid(text)
     }
+}
+
+/// Horde's answer to a method no installed application provides
+/// (`Method "x.y" is not defined`), kept apart so a caller can tell "this
+/// Horde lacks the method" from a method that failed.
+#[derive(Debug)]
+pub struct UndefinedMethod(String);
+
+impl std::fmt::Display for UndefinedMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UndefinedMethod {}
+
+/// Did Horde answer that the called method does not exist?
+pub fn is_undefined_method(e: &BackendError) -> bool {
+    matches!(e, BackendError::Other(e) if e.downcast_ref::<UndefinedMethod>().is_some())
 }
 
 /// A 200 reply is either `{"result": ...}`, or a Horde fatal-error HTML page
@@ -352,6 +371,10 @@ mod tests {
             BackendError::PermissionDenied(_)
         ));
         assert!(matches!(e("bad vCard"), BackendError::Invalid(_)));
+        let undefined = e("Method \"activesync.sources\" is not defined");
+        assert!(is_undefined_method(&undefined), "{undefined}");
+        assert!(undefined.to_string().contains("activesync.sources"));
+        assert!(!is_undefined_method(&e("Permission Denied")));
         assert!(matches!(
             e("Attribute \"DTSTART\" Not Found"),
             BackendError::Invalid(_)

@@ -1,0 +1,135 @@
+<?php
+/**
+ * The API of horde-activesync's optional Horde extension (JSON-RPC methods
+ * `activesync.sources` and `activesync.highestModSeqs`).
+ *
+ * Why it exists: Horde_Rpc authenticates the HTTP Basic credentials again on
+ * every rpc.php request (Horde_Rpc::authorize()), and booting Horde plus that
+ * check costs ~13 ms of PHP per call whatever the method does. horde-activesync
+ * would otherwise make one call per application for a folder list and one per
+ * collection for a change check; these methods answer each of those in one
+ * call, doing the per-application work in-process.
+ *
+ * Neither method widens what a user may see:
+ * - sources() goes through the registry to each application's own
+ *   `sources` and `getDefaultShare`, so Horde's permission rules apply
+ *   exactly as when horde-activesync calls them one by one;
+ * - highestModSeqs() answers the same number each application's own
+ *   `getHighestModSeq($id)` answers (a one-liner on Horde_History that checks
+ *   no permission either): a change counter, never data.
+ *
+ * @license  GPL-2.0-or-later (same as horde-activesync)
+ * @package  Activesync
+ */
+class Activesync_Api extends Horde_Registry_Api
+{
+    /**
+     * The registry interfaces served, with the history prefix their
+     * application writes (`turba:<addressbook>:<uid>`, ...).
+     *
+     * @var array
+     */
+    protected static $_interfaces = array(
+        'contacts' => 'turba',
+        'calendar' => 'kronolith',
+        'tasks' => 'nag',
+        'notes' => 'mnemo',
+    );
+
+    /**
+     * Most parents one highestModSeqs() call accepts (a device syncs far
+     * fewer collections; this only bounds the work of one request).
+     */
+    const MAX_PARENTS = 1000;
+
+    /**
+     * The collections of every groupware interface the user may use.
+     *
+     * For each of contacts, calendar, tasks and notes whose application is
+     * installed and visible to the user (what `horde.listApps` lists), the
+     * interface's own answers: `sources` is exactly what `<interface>.sources`
+     * returns (collection id => name) and `default` what
+     * `<interface>.getDefaultShare` returns. An interface whose application
+     * is missing, inactive or not permitted is simply absent.
+     *
+     * @param boolean $writeable  Passed to each `sources`: only collections
+     *                            the user can write to.
+     * @param boolean $sync_only  Passed to each `sources`: only collections
+     *                            the user chose to synchronise.
+     *
+     * @return array  interface => array('sources' => array, 'default' => string)
+     * @throws Horde_Exception  An application failed (same as its own call).
+     */
+    public function sources($writeable = false, $sync_only = false)
+    {
+        global $registry;
+
+        $visible = $registry->listApps();
+        $out = array();
+        foreach (self::$_interfaces as $interface => $app) {
+            if ($registry->hasInterface($interface) !== $app ||
+                !in_array($app, $visible)) {
+                continue;
+            }
+            $out[$interface] = array(
+                'sources' => $registry->call(
+                    $interface . '/sources',
+                    array((bool)$writeable, (bool)$sync_only)
+                ),
+                'default' => $registry->call($interface . '/getDefaultShare'),
+            );
+        }
+
+        return $out;
+    }
+
+    /**
+     * The highest modification sequence of each collection.
+     *
+     * Reads Horde_History directly instead of calling each application's
+     * `getHighestModSeq($id)` through the registry: those do nothing else,
+     * and pushing an application (its init, prefs and config) is most of the
+     * cost of such a call. Like them it checks no permission; it only reveals
+     * a counter. A parent is `<app>:<collection id>` with app one of turba,
+     * kronolith, nag, mnemo; anything else is refused, and so is a
+     * collection id with characters outside Horde's share ids and user names
+     * (the id goes into an SQL LIKE pattern, where `%` would widen it).
+     *
+     * @param array $parents  List of `<app>:<collection id>` strings.
+     *
+     * @return array  parent => modseq (integer; 0 when nothing was recorded).
+     * @throws Horde_Exception  A parent is invalid or the history is unreadable.
+     */
+    public function highestModSeqs($parents)
+    {
+        if (!is_array($parents) || count($parents) > self::MAX_PARENTS) {
+            throw new Horde_Exception(sprintf(
+                'highestModSeqs takes a list of at most %d parents',
+                self::MAX_PARENTS
+            ));
+        }
+        $prefixes = implode('|', self::$_interfaces);
+        foreach ($parents as $parent) {
+            if (!is_string($parent) ||
+                !preg_match('/^(' . $prefixes . '):[A-Za-z0-9_.@+=-]+$/D', $parent)) {
+                throw new Horde_Exception(sprintf(
+                    'Invalid parent %s: expected <%s>:<collection id>',
+                    json_encode($parent),
+                    $prefixes
+                ));
+            }
+        }
+
+        $history = $GLOBALS['injector']->getInstance('Horde_History');
+        $out = array();
+        foreach ($parents as $parent) {
+            try {
+                $out[$parent] = (int)$history->getHighestModSeq($parent);
+            } catch (Horde_History_Exception $e) {
+                throw new Horde_Exception($e);
+            }
+        }
+
+        return $out;
+    }
+}
