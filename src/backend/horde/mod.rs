@@ -789,6 +789,73 @@ mod tests {
         assert_eq!(modseq_value(&json!("17")), 17);
     }
 
+    /// A stand-in for a Horde without the extension: `horde.listApps` lists
+    /// Turba, `contacts.sources` one book, `contacts.getHighestModSeq` 7, and
+    /// every other method gets Horde's "is not defined" error.
+    fn horde_without_extension() -> String {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/rpc.php", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut length = 0;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    if let Some(n) = line.to_lowercase().strip_prefix("content-length:") {
+                        length = n.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let method = request["method"].as_str().unwrap_or_default();
+                let (status, reply) = match method {
+                    "horde.listApps" => ("200 OK", json!({"result": ["turba"]})),
+                    "contacts.sources" => ("200 OK", json!({"result": {"b1": "Book"}})),
+                    "contacts.getHighestModSeq" => ("200 OK", json!({"result": 7})),
+                    _ => {
+                        let message = format!("Method \"{method}\" is not defined");
+                        let error = json!({"error": {"code": 999, "message": message}});
+                        ("500 Internal Server Error", error)
+                    }
+                };
+                let reply = reply.to_string();
+                let _ = write!(
+                    reader.get_mut(),
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn without_the_extension_in_horde_the_per_app_calls_answer() {
+        let mut config = Config::default();
+        config.backend.horde_rpc_url = horde_without_extension();
+        config.backend.horde_extension = true;
+        let backend = HordeBackend::new(&config);
+        let mut session = backend.open("u", "p").unwrap();
+        let opened = session.calls();
+        let books = session.collections().unwrap();
+        assert_eq!(books.len(), 1);
+        assert!(books[0].is_default);
+        assert_eq!(session.calls() - opened, 2, "the extension, then sources");
+        assert_eq!(session.cursors(&books).unwrap(), vec!["7".to_string()]);
+        assert_eq!(session.calls() - opened, 3, "the session stopped asking");
+        // Later sessions of the process do not ask for it either.
+        let mut later = backend.open("u", "p").unwrap();
+        let opened = later.calls();
+        assert_eq!(later.cursor(&books[0]).unwrap(), "7");
+        assert_eq!(later.calls() - opened, 1);
+    }
+
     #[test]
     fn bad_cursor_is_invalid() {
         assert!(matches!(
