@@ -1,5 +1,6 @@
 //! The contacts workload of issue 5, side by side: horde-activesync (CGI
-//! under real lighttpd, Horde backend) against Horde's own PHP ActiveSync
+//! and FastCGI under real lighttpd, Horde backend; FastCGI once more with
+//! the optional Horde extension on) against Horde's own PHP ActiveSync
 //! (Apache + mod_php) on the same Horde, in the same run; then the same
 //! workload on the embedded store through `serve`, with our CPU per request.
 //!
@@ -140,35 +141,56 @@ fn main() {
         "[log]\nlevel = \"warn\"\ndebug_dir = \"debug\"\ndebug_devices = [\"CALLS1\"]\n",
     );
     let config = dir.path().join("activesync.toml");
+    let ext_dir = support::horde::horde_extension_config(
+        "[log]\nlevel = \"warn\"\ndebug_dir = \"debug\"\ndebug_devices = [\"CALLS2\"]\n",
+    );
     let cgi = WebServer::start(Variant::LighttpdCgi, &config);
     let fcgi = WebServer::start(Variant::LighttpdFastcgi, &config);
+    let fcgi_ext = WebServer::start(
+        Variant::LighttpdFastcgi,
+        &ext_dir.path().join("activesync.toml"),
+    );
     // Warm everything up once (PHP opcache, Horde session, page cache).
     round(&cgi.base_url, "WARMCGI");
     round(&fcgi.base_url, "WARMFCGI");
+    round(&fcgi_ext.base_url, "WARMEXT");
     round(&php_url, "WARMPHP");
     let ours_cgi = medians(&cgi.base_url, "CGI", rounds);
     let ours_fcgi = medians(&fcgi.base_url, "FCGI", rounds);
+    let ours_ext = medians(&fcgi_ext.base_url, "EXT", rounds);
     let php = medians(&php_url, "PHP", rounds);
     round(&cgi.base_url, "CALLS1");
     let calls = calls_per_request(&dir.path().join("debug"));
+    round(&fcgi_ext.base_url, "CALLS2");
+    let ext_calls = calls_per_request(&ext_dir.path().join("debug"));
 
     println!("\ncontacts workload, {CONTACTS} contacts, median of {rounds} rounds (ms)");
     println!(
-        "{:<22} {:>10} {:>10} {:>10} {:>9} {:>9}",
-        "step", "ours CGI", "ours FCGI", "Horde PHP", "CGI/PHP", "FCGI/PHP"
+        "{:<22} {:>10} {:>10} {:>14} {:>10} {:>9} {:>9} {:>9}",
+        "step",
+        "ours CGI",
+        "ours FCGI",
+        "ours FCGI+ext",
+        "Horde PHP",
+        "CGI/PHP",
+        "FCGI/PHP",
+        "ext/PHP"
     );
     for i in 0..5 {
         println!(
-            "{:<22} {:>10.1} {:>10.1} {:>10.1} {:>9.2} {:>9.2}",
+            "{:<22} {:>10.1} {:>10.1} {:>14.1} {:>10.1} {:>9.2} {:>9.2} {:>9.2}",
             STEPS[i],
             ours_cgi[i],
             ours_fcgi[i],
+            ours_ext[i],
             php[i],
             ours_cgi[i] / php[i],
-            ours_fcgi[i] / php[i]
+            ours_fcgi[i] / php[i],
+            ours_ext[i] / php[i]
         );
     }
-    println!("JSON-RPC calls per request under CGI (FolderSync, Sync 0, Sync, Sync, Sync, FolderSync, GetItemEstimate): {calls:?}");
+    println!("JSON-RPC calls per request (FolderSync, Sync 0, Sync, Sync, Sync, FolderSync, GetItemEstimate):");
+    println!("  CGI: {calls:?}; FastCGI with the Horde extension: {ext_calls:?}");
 
     // The embedded store: our CPU per request, from /proc of the serve process.
     let served = Served::start("[provisioning]\nmode = \"none\"\n", &[(USER, PASSWORD)]);
