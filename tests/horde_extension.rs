@@ -9,9 +9,9 @@ use horde_activesync::backend::horde::HordeBackend;
 use horde_activesync::backend::{Backend, Collection, Session};
 use horde_activesync::config::{BackendConfig, Config};
 use horde_activesync::model::Class;
-use horde_activesync::wbxml::codepages::folderhierarchy as fh;
+use horde_activesync::wbxml::codepages::{folderhierarchy as fh, ping};
 use serde_json::json;
-use support::device::{commands, Phone};
+use support::device::{commands, ping_body, Phone};
 use support::horde::{ensure_horde_extension, horde_extension_config, unique, DirectRpc};
 use support::web::{Variant, WebServer};
 
@@ -231,7 +231,8 @@ fn a_phone_syncs_through_fastcgi_with_the_extension() {
     let _alone = alone();
     let extra = Extra::new();
     let dir = horde_extension_config(
-        "[log]\nlevel = \"warn\"\ndebug_dir = \"debug\"\ndebug_devices = [\"EXTPHONE\"]\n",
+        "[log]\nlevel = \"warn\"\ndebug_dir = \"debug\"\ndebug_devices = [\"EXTPHONE\"]\n\
+         [ping]\nheartbeat_min = 1\npoll_interval = 1\n",
     );
     let web = WebServer::start(
         Variant::LighttpdFastcgi,
@@ -279,5 +280,22 @@ fn a_phone_syncs_through_fastcgi_with_the_extension() {
         "a no-change GetItemEstimate in one call: {calls:?}"
     );
     assert_eq!(calls[6], 1, "FolderSync again in one call: {calls:?}");
+
+    // A held Ping sees a change made in Horde (the poll hub reads the
+    // cursors through the extension too).
+    let client = phone.client.clone();
+    let body = ping_body(30, &[&folder], "Contacts");
+    let held =
+        std::thread::spawn(move || client.post("Ping", Some(&body)).body.expect("Ping body"));
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    extra.rpc.add_contact(&book_id, "Pushed", "Contact");
+    let answer = held.join().unwrap();
+    assert_eq!(answer.text_of(ping::Status), Some("2"), "the book changed");
+    assert_eq!(
+        answer
+            .path(&[ping::Folders])
+            .and_then(|f| f.text_of(ping::Folder)),
+        Some(folder.as_str())
+    );
     drop(web);
 }
