@@ -202,6 +202,7 @@ fn a_bad_parent_is_refused() {
         json!(["turba:%"]),
         json!([format!("turba:{book}%")]),
         json!(["turba:"]),
+        json!(["turba:a\nb"]),
         json!([format!("{book}")]),
         json!([["turba", "x"]]),
         json!("turba:x"),
