@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod backend;
+pub mod blob;
 pub mod command;
 pub mod config;
 pub mod convert;

@@ -19,6 +19,10 @@ use std::time::SystemTime;
 /// The WBXML media type of requests and responses (MS-ASHTTP 2.2.1.1.2.3).
 pub const WBXML_CONTENT_TYPE: &str = "application/vnd.ms-sync.wbxml";
 
+/// Larger response bodies are logged by their size only: they are read
+/// back into memory to be shown, and an attachment may be in a spool file.
+const DEBUG_BODY_LIMIT: u64 = 1 << 20;
+
 /// Seconds a client is asked to wait when the backend is down.
 const RETRY_AFTER_SECS: u32 = 60;
 
@@ -309,11 +313,15 @@ fn debug_entry(
         )),
         None => entry.push_str(">>> request without body\n"),
     }
-    // A multipart ItemOperations answer shows its WBXML part.
-    let document = match response.header("Content-Type") {
-        Some(WBXML_CONTENT_TYPE) => Some(response.body.as_slice()),
-        Some(command::item_operations::MULTIPART_CONTENT_TYPE) => {
-            command::item_operations::wbxml_part(&response.body)
+    // A multipart ItemOperations answer shows its WBXML part. A body too
+    // large to log (an attachment in a spool file) is shown by its size.
+    let body = (response.body.len() <= DEBUG_BODY_LIMIT)
+        .then(|| response.body.to_vec().ok())
+        .flatten();
+    let document = match (response.header("Content-Type"), &body) {
+        (Some(WBXML_CONTENT_TYPE), Some(body)) => Some(body.as_slice()),
+        (Some(command::item_operations::MULTIPART_CONTENT_TYPE), Some(body)) => {
+            command::item_operations::wbxml_part(body)
         }
         _ => None,
     };
@@ -540,7 +548,7 @@ mod tests {
         );
         let r = s.decode_body(&parse("14.0"), &garbage).unwrap_err();
         assert_eq!(r.status, 200);
-        let e = wbxml::decode(&r.body, &wbxml::Limits::default()).unwrap();
+        let e = wbxml::decode(r.body.bytes().unwrap(), &wbxml::Limits::default()).unwrap();
         assert_eq!(
             e,
             command_status("FolderSync", common::INVALID_WBXML).unwrap()

@@ -132,11 +132,12 @@ fn header_name(cgi: &str) -> String {
         .join("-")
 }
 
-/// `Status: 200 OK`, the headers, `Content-Length`, an empty line, the body.
+/// `Status: 200 OK`, the headers, `Content-Length`, an empty line, the
+/// body (copied out piece by piece when it is in a spool file).
 pub fn write_response(resp: &Response, out: &mut impl Write) -> io::Result<()> {
     write!(out, "Status: {} {}\r\n", resp.status, reason(resp.status))?;
     super::write_header_block(resp, out)?;
-    out.write_all(&resp.body)
+    resp.body.write_to(out)
 }
 
 #[cfg(test)]

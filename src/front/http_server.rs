@@ -285,16 +285,17 @@ fn read_body(stream: &mut impl Read, buffered: &mut Vec<u8>, len: usize) -> io::
 }
 
 /// Write a response; `Connection` says whether the connection stays open
-/// (explicitly also when open, which HTTP/1.0 clients need).
+/// (explicitly also when open, which HTTP/1.0 clients need). The head and
+/// a small body leave together; a body in a spool file is copied out
+/// through the same bounded buffer.
 fn write_response(stream: &mut impl Write, resp: &Response, keep_alive: bool) -> io::Result<()> {
-    let mut out = Vec::with_capacity(resp.body.len() + 256);
+    let mut out = io::BufWriter::with_capacity(crate::blob::CHUNK, stream);
     write!(out, "HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status))?;
     let connection = if keep_alive { "keep-alive" } else { "close" };
     write!(out, "Connection: {connection}\r\n")?;
     super::write_header_block(resp, &mut out)?;
-    out.extend_from_slice(&resp.body);
-    stream.write_all(&out)?;
-    stream.flush()
+    resp.body.write_to(&mut out)?;
+    out.flush()
 }
 
 #[cfg(test)]

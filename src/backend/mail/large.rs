@@ -11,8 +11,10 @@ use super::imap::{fetch_items, Value};
 use super::structure::{self, Part};
 use super::{imap_error, MailSession};
 use crate::backend::{BackendError, Result};
-use crate::convert::mime;
+use crate::blob::{Blob, Spool};
+use crate::convert::mime::{self, TransferDecoder};
 use crate::model::email::{Attachment, Email};
+use std::io::Write;
 
 /// Messages bigger than this (RFC822.SIZE) are read part by part. It is
 /// well above ordinary mail, because such a message has no MIME body on
@@ -21,6 +23,9 @@ pub const LARGE_MESSAGE: u64 = 4 << 20;
 
 /// At most this much of each text part of a large message is read.
 const TEXT_PART_LIMIT: u64 = 1 << 20;
+
+/// An attachment of a large message is read in pieces of this many octets.
+const SECTION_PIECE: u64 = 1 << 20;
 
 /// A large message as read: its email (flags not applied yet) and the raw
 /// FETCH attributes (FLAGS, INTERNALDATE).
@@ -128,13 +133,17 @@ impl MailSession {
     }
 
     /// Attachment `section` of message `uid` in `mailbox`: content type
-    /// and bytes, the transfer encoding undone while reading.
+    /// and content, spooled to a file. The section is read in pieces of
+    /// [`SECTION_PIECE`] octets (IMAP partial fetch, RFC 3501 6.4.5) and
+    /// each piece decoded as it arrives, so memory stays bounded by the
+    /// piece size whatever the size of the file.
     pub(super) fn fetch_section(
         &mut self,
         mailbox: &str,
         uid: &str,
         section: &str,
-    ) -> Result<(String, Vec<u8>)> {
+        spool: &Spool,
+    ) -> Result<(String, Blob)> {
         let not_found = || BackendError::NotFound(format!("part {section} of {uid} in {mailbox}"));
         if uid.parse::<u32>().is_err() || !section.split('.').all(|n| n.parse::<u32>().is_ok()) {
             return Err(BackendError::Invalid(format!(
@@ -157,15 +166,32 @@ impl MailSession {
                     .find(|p| p.section == section)
             })
             .ok_or_else(not_found)?;
-        let reply = self
-            .conn
-            .run(&format!("UID FETCH {uid} (BODY.PEEK[{section}])"))
-            .map_err(imap_error)?;
-        let raw = reply.first_literal().ok_or_else(not_found)?;
-        Ok((
-            part.content_type(),
-            mime::decode_transfer(&part.encoding, raw),
-        ))
+        let spool_error = |e: std::io::Error| BackendError::Other(anyhow::anyhow!("spool: {e}"));
+        let mut file = spool.create().map_err(spool_error)?;
+        let mut decoder = TransferDecoder::new(&part.encoding);
+        let mut decoded = Vec::new();
+        let mut offset = 0u64;
+        loop {
+            let reply = self
+                .conn
+                .run(&format!(
+                    "UID FETCH {uid} (BODY.PEEK[{section}]<{offset}.{SECTION_PIECE}>)"
+                ))
+                .map_err(imap_error)?;
+            // Past the end the server answers an empty string, not a literal.
+            let piece = reply.first_literal().unwrap_or_default();
+            decoded.clear();
+            decoder.feed(piece, &mut decoded);
+            file.write_all(&decoded).map_err(spool_error)?;
+            offset += piece.len() as u64;
+            if (piece.len() as u64) < SECTION_PIECE {
+                break;
+            }
+        }
+        decoded.clear();
+        decoder.finish(&mut decoded);
+        file.write_all(&decoded).map_err(spool_error)?;
+        Ok((part.content_type(), file.finish().map_err(spool_error)?))
     }
 }
 
