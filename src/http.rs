@@ -185,3 +185,25 @@ pub fn reason(status: u16) -> &'static str {
         _ => "Unknown",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    #[test]
+    fn bodies_know_their_length_before_writing() {
+        assert_eq!(Body::default().bytes(), Some(&[][..]));
+        let small = Body::from(b"abc".to_vec());
+        assert_eq!((small.len(), small.bytes()), (3, Some(&b"abc"[..])));
+        let mut mixed = Body::from(b"<".to_vec());
+        mixed.push(Segment::Raw(Blob::default()));
+        mixed.push(Segment::Base64(Blob::from(b"hello".to_vec())));
+        mixed.push(Segment::Raw(Blob::from(b">".to_vec())));
+        assert_eq!(mixed.bytes(), None);
+        let written = mixed.to_vec().unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(b"hello");
+        assert_eq!(written, format!("<{b64}>").into_bytes());
+        assert_eq!(mixed.len(), written.len() as u64);
+    }
+}

@@ -204,6 +204,13 @@ mod tests {
         let mut expected = b"Status: 200 OK\r\nContent-Type: application/vnd.ms-sync.wbxml\r\nContent-Length: 4\r\n\r\n".to_vec();
         expected.extend_from_slice(&[3, 1, 106, 0]);
         assert_eq!(out, expected);
+        // A body of segments: written in order, its length announced.
+        let mut body = crate::http::Body::from(b"x".to_vec());
+        body.push(crate::http::Segment::Base64(b"hi".to_vec().into()));
+        let resp = Response::new(200).with_body("text/plain", body);
+        let mut out = Vec::new();
+        write_response(&resp, &mut out).unwrap();
+        assert!(out.ends_with(b"Content-Length: 5\r\n\r\nxaGk="));
     }
 
     /// A reader of `len` zero bytes that counts what was read.

@@ -280,6 +280,39 @@ mod tests {
         assert_eq!(parse_begin_request(&[0, 1, 1]), None);
     }
 
+    #[test]
+    fn a_segmented_body_leaves_as_full_records() {
+        use crate::blob::{Blob, Spool};
+        use crate::http::{Body, Segment};
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = Spool::new(dir.path()).create().unwrap();
+        let bytes: Vec<u8> = (0..300_000).map(|i| (i % 253) as u8).collect();
+        file.write_all(&bytes).unwrap();
+        let file = file.finish().unwrap();
+        let mut body = Body::from(b"head".to_vec());
+        body.push(Segment::Raw(file.clone()));
+        body.push(Segment::Base64(file.slice(5, 100_005)));
+        body.push(Segment::Raw(Blob::from(b"tail".to_vec())));
+
+        let mut wire = Vec::new();
+        let mut stream = StreamWriter::new(&mut wire, STDOUT, 3);
+        body.write_to(&mut stream).unwrap();
+        stream.finish().unwrap();
+
+        let mut r = &wire[..];
+        let records: Vec<Record> = std::iter::from_fn(|| read_record(&mut r).unwrap()).collect();
+        let sizes: Vec<usize> = records.iter().map(|r| r.content.len()).collect();
+        let total = body.len() as usize;
+        let mut expected = vec![MAX_CONTENT; total / MAX_CONTENT];
+        expected.extend([total % MAX_CONTENT, 0]);
+        assert_eq!(sizes, expected);
+        assert!(records
+            .iter()
+            .all(|r| (r.kind, r.request_id) == (STDOUT, 3)));
+        let content: Vec<u8> = records.into_iter().flat_map(|r| r.content).collect();
+        assert_eq!(content, body.to_vec().unwrap());
+    }
+
     proptest::proptest! {
         /// Arbitrary bytes are records or errors, pairs or `None`, never a panic.
         #[test]

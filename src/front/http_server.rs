@@ -370,6 +370,31 @@ mod tests {
     }
 
     #[test]
+    fn a_segmented_body_is_written_with_its_exact_length() {
+        use crate::blob::{Blob, Spool};
+        use crate::http::Segment;
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = Spool::new(dir.path()).create().unwrap();
+        file.write_all(&vec![7u8; 200_000]).unwrap();
+        let file = file.finish().unwrap();
+        let mut body = crate::http::Body::from(b"<".to_vec());
+        body.push(Segment::Base64(file.clone()));
+        body.push(Segment::Raw(file));
+        body.push(Segment::Raw(Blob::from(b">".to_vec())));
+        let expected = body.to_vec().unwrap();
+        let resp = Response::new(200).with_body("application/octet-stream", body);
+        let mut out = Vec::new();
+        write_response(&mut out, &resp, true).unwrap();
+        let head_end = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&out[..head_end]);
+        assert!(
+            head.contains(&format!("Content-Length: {}\r\n", expected.len())),
+            "{head}"
+        );
+        assert_eq!(&out[head_end..], expected);
+    }
+
+    #[test]
     fn response_writing() {
         let mut out = Vec::new();
         write_response(&mut out, &Response::new(404), false).unwrap();

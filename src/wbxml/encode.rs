@@ -227,4 +227,51 @@ mod tests {
         let bytes = encode(&Element::new(airsync::SyncKey));
         assert_eq!(&bytes[4..], &[0x0B]);
     }
+
+    #[test]
+    fn external_content_round_trips_through_decode() {
+        let file = b"aGVsbG8=".to_vec();
+        let blob = vec![0u8, 1, 2, 3, 0xFF];
+        let filled = Element::new(airsync::Sync)
+            .with(Element::text_element(
+                airsyncbase::Data,
+                String::from_utf8(file.clone()).unwrap(),
+            ))
+            .with_text(airsync::SyncKey, "1")
+            .with(Element::opaque_element(airsyncbase::Data, blob.clone()));
+        // The same tree with placeholders: the Data elements, empty.
+        let hollow = Element::new(airsync::Sync)
+            .with(Element::new(airsyncbase::Data))
+            .with_text(airsync::SyncKey, "1")
+            .with(Element::new(airsyncbase::Data));
+        let contents = [
+            (&file, ExternalKind::InlineString),
+            (&blob, ExternalKind::Opaque),
+        ];
+        let mut next = contents.iter();
+        let pieces = encode_with_external(&hollow, &mut |e| {
+            (e.tag == airsyncbase::Data).then_some(())?;
+            let (bytes, kind) = next.next()?;
+            Some(External {
+                len: bytes.len() as u64,
+                kind: *kind,
+            })
+        });
+        assert!(matches!(pieces[1], Piece::External(0)));
+        assert!(matches!(pieces[3], Piece::External(1)));
+        let mut wire = Vec::new();
+        for piece in &pieces {
+            match piece {
+                Piece::Bytes(b) => wire.extend_from_slice(b),
+                Piece::External(n) => wire.extend_from_slice(contents[*n].0),
+            }
+        }
+        assert_eq!(wire, encode(&filled));
+        assert_eq!(decode(&wire, &Limits::default()).unwrap(), filled);
+        // Without external content: one piece, the plain encoding.
+        assert_eq!(
+            encode_with_external(&filled, &mut |_| None),
+            vec![Piece::Bytes(encode(&filled))]
+        );
+    }
 }
