@@ -555,4 +555,28 @@ mod tests {
         );
         assert_eq!(s.decode_body(&parse("14.0"), &[]).unwrap(), None);
     }
+
+    #[test]
+    fn the_debug_log_shows_large_bodies_by_their_size() {
+        use std::io::Write;
+        let s = server();
+        let ereq = EasRequest::parse(
+            &request("POST", Q, Some(("alice", "pw")), "14.1"),
+            s.config(),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = crate::blob::Spool::new(dir.path()).create().unwrap();
+        let size = DEBUG_BODY_LIMIT + 1;
+        file.write_all(&vec![b'x'; size as usize]).unwrap();
+        let big = Response::new(200).with_body(WBXML_CONTENT_TYPE, file.finish().unwrap());
+        let entry = debug_entry(&ereq, None, 0, &big, 1);
+        assert!(
+            entry.contains(&format!("<<< response: {size} bytes\n")),
+            "{entry}"
+        );
+        let doc = command_status("FolderSync", common::INVALID_WBXML).unwrap();
+        let entry = debug_entry(&ereq, None, 0, &wbxml_response(&doc), 1);
+        assert!(entry.contains("<<< response\n"), "{entry}");
+    }
 }
