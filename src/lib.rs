@@ -9,6 +9,7 @@
 //! - [`backend`]: Horde JSON-RPC and the embedded SQLite store behind one trait.
 //! - [`convert`] and [`model`]: items and their EAS / vCard / iCalendar forms.
 //! - [`admin`]: the operator's `devices` and `users` verbs.
+//! - [`blob`]: content in memory or in an unnamed spool file (large attachments).
 
 pub mod admin;
 pub mod backend;

@@ -13,14 +13,15 @@ use crate::config::Config;
 use crate::http::{Request, Response};
 use crate::state::{Device, StateError, Store};
 use crate::wbxml::{self, Element};
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::SystemTime;
 
 /// The WBXML media type of requests and responses (MS-ASHTTP 2.2.1.1.2.3).
 pub const WBXML_CONTENT_TYPE: &str = "application/vnd.ms-sync.wbxml";
 
-/// Larger response bodies are logged by their size only: they are read
-/// back into memory to be shown, and an attachment may be in a spool file.
+/// Larger response bodies not in memory (an attachment in a spool file)
+/// are logged by their size only, rather than read back to be shown.
 const DEBUG_BODY_LIMIT: u64 = 1 << 20;
 
 /// Seconds a client is asked to wait when the backend is down.
@@ -315,11 +316,15 @@ fn debug_entry(
     }
     // A multipart ItemOperations answer shows its WBXML part. A body too
     // large to log (an attachment in a spool file) is shown by its size.
-    let body = (response.body.len() <= DEBUG_BODY_LIMIT)
-        .then(|| response.body.to_vec().ok())
-        .flatten();
+    let body: Option<Cow<[u8]>> = match response.body.bytes() {
+        Some(bytes) => Some(Cow::Borrowed(bytes)),
+        None if response.body.len() <= DEBUG_BODY_LIMIT => {
+            response.body.to_vec().ok().map(Cow::Owned)
+        }
+        None => None,
+    };
     let document = match (response.header("Content-Type"), &body) {
-        (Some(WBXML_CONTENT_TYPE), Some(body)) => Some(body.as_slice()),
+        (Some(WBXML_CONTENT_TYPE), Some(body)) => Some(body.as_ref()),
         (Some(command::item_operations::MULTIPART_CONTENT_TYPE), Some(body)) => {
             command::item_operations::wbxml_part(body)
         }

@@ -20,7 +20,8 @@ pub fn run(config: Config) -> Result<()> {
         })
         .collect();
     let response = answer(config, &vars, &mut io::stdin().lock());
-    let mut out = io::stdout().lock();
+    // Block-buffered: stdout alone flushes at every newline of a binary body.
+    let mut out = io::BufWriter::with_capacity(crate::blob::CHUNK, io::stdout().lock());
     write_response(&response, &mut out)?;
     out.flush()?;
     Ok(())

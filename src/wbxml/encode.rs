@@ -56,6 +56,7 @@ pub fn encode_with_external(
         out: Vec::with_capacity(1024),
         page: 0,
         pieces: Vec::new(),
+        externals: 0,
         external,
     };
     enc.out.extend_from_slice(&[
@@ -95,6 +96,8 @@ struct Encoder<'x> {
     out: Vec<u8>,
     page: u8,
     pieces: Vec<Piece>,
+    /// External contents so far.
+    externals: usize,
     external: &'x mut dyn FnMut(&Element) -> Option<External>,
 }
 
@@ -122,14 +125,10 @@ impl Encoder<'_> {
                     mb_u32(&mut self.out, ext.len as u32);
                 }
             }
-            let n = self
-                .pieces
-                .iter()
-                .filter(|p| matches!(p, Piece::External(_)))
-                .count();
             self.pieces
                 .push(Piece::Bytes(std::mem::take(&mut self.out)));
-            self.pieces.push(Piece::External(n));
+            self.pieces.push(Piece::External(self.externals));
+            self.externals += 1;
             if ext.kind == ExternalKind::InlineString {
                 self.out.push(0);
             }
