@@ -1,5 +1,6 @@
 //! A 25 MiB attachment on real Dovecot, through `serve` and through real
-//! lighttpd with our FastCGI process: Sync lists the message (plain text
+//! lighttpd with our FastCGI process (and, bytes only, as CGI under
+//! lighttpd): Sync lists the message (plain text
 //! cut at 32 KB) without reading the file; GetAttachment (12.1) and
 //! ItemOperations Fetch (14.1: inline base64, multipart, and a byte range
 //! in the middle) hand the file over byte for byte, while the serving
@@ -315,7 +316,7 @@ fn a_25_mib_attachment_is_served_with_bounded_memory_by_serve() {
 }
 
 #[test]
-fn a_25_mib_attachment_is_served_with_bounded_memory_by_lighttpd_fastcgi() {
+fn a_25_mib_attachment_is_served_with_bounded_memory_by_lighttpd_fastcgi_and_cgi() {
     let _mail = fresh_mailboxes();
     let file = payload();
     imap("alice")
@@ -360,4 +361,19 @@ fn a_25_mib_attachment_is_served_with_bounded_memory_by_lighttpd_fastcgi() {
         mib(growth),
         web.log()
     );
+
+    // CGI: one process per request, writing the same segmented body to
+    // stdout (bytes checked; the process is gone before its peak is read).
+    let cgi = WebServer::start(Variant::LighttpdCgi, &config);
+    let phone = Phone::new(&cgi.base_url, "alice", "alicepass", "LARGE3", "14.1");
+    let r = item_operations(&phone, &reference, None, true);
+    let parts = multipart_parts(&r.raw);
+    assert_same("CGI ItemOperations multipart", parts[1], &file);
+    let range = format!("{}-{}", RANGE.0, RANGE.1);
+    let r = item_operations(&phone, &reference, Some(&range), false);
+    let props = fetched(r.body.as_ref().expect("WBXML"));
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(props.text_of(io::Data).expect("inline Data"))
+        .unwrap();
+    assert_same("CGI ItemOperations range", &data, &file[RANGE.0..=RANGE.1]);
 }
