@@ -7,13 +7,14 @@
 //! files attached to it. Such a message has no MIME body on offer, except
 //! S/MIME messages, which are read whole: their MIME is their content.
 
-use super::imap::{fetch_items, Value};
+use super::imap::{fetch_items, Reply, Value};
 use super::structure::{self, Part};
 use super::{imap_error, MailSession};
 use crate::backend::{BackendError, Result};
 use crate::blob::{Blob, Spool};
 use crate::convert::mime::{self, TransferDecoder};
 use crate::model::email::{Attachment, Email};
+use std::borrow::Cow;
 use std::io::Write;
 
 /// Messages bigger than this (RFC822.SIZE) are read part by part. It is
@@ -178,10 +179,9 @@ impl MailSession {
                     "UID FETCH {uid} (BODY.PEEK[{section}]<{offset}.{SECTION_PIECE}>)"
                 ))
                 .map_err(imap_error)?;
-            // Past the end the server answers an empty string, not a literal.
-            let piece = reply.first_literal().unwrap_or_default();
+            let piece = piece_of(&reply);
             decoded.clear();
-            decoder.feed(piece, &mut decoded);
+            decoder.feed(&piece, &mut decoded);
             file.write_all(&decoded).map_err(spool_error)?;
             offset += piece.len() as u64;
             if (piece.len() as u64) < SECTION_PIECE {
@@ -193,6 +193,24 @@ impl MailSession {
         file.write_all(&decoded).map_err(spool_error)?;
         Ok((part.content_type(), file.finish().map_err(spool_error)?))
     }
+}
+
+/// The content of a partial `BODY[section]<offset>` answer: a literal,
+/// borrowed; or, as servers may send short content and send an empty
+/// piece past the end, a quoted string.
+fn piece_of(reply: &Reply) -> Cow<'_, [u8]> {
+    if let Some(literal) = reply.first_literal() {
+        return Cow::Borrowed(literal);
+    }
+    let quoted = reply.data("FETCH").into_iter().find_map(|v| {
+        fetch_items(v.first()?.as_list())
+            .into_iter()
+            .find_map(|(name, value)| match value {
+                Value::Str(s) if name.starts_with("BODY[") => Some(s),
+                _ => None,
+            })
+    });
+    Cow::Owned(quoted.unwrap_or_default())
 }
 
 /// The attachment entry of a part (MS-ASAIRS 2.2.2.7).
@@ -244,5 +262,19 @@ mod tests {
             (a.estimated_data_size, a.method, a.is_inline),
             (570, 1, false)
         );
+    }
+
+    #[test]
+    fn pieces_come_as_literals_or_quoted_strings() {
+        let reply = |line: &[u8]| Reply {
+            untagged: vec![line.to_vec()],
+            status: "OK".into(),
+        };
+        let literal = reply(b"* 1 FETCH (UID 9 BODY[2]<0> {5}\r\nab\r\nc)\r\n");
+        assert_eq!(&*piece_of(&literal), b"ab\r\nc");
+        let quoted = reply(b"* 1 FETCH (UID 9 BODY[2]<1048576> \"QUJD\")\r\n");
+        assert_eq!(&*piece_of(&quoted), b"QUJD");
+        let past_the_end = reply(b"* 1 FETCH (UID 9 BODY[2]<2097152> \"\")\r\n");
+        assert_eq!(&*piece_of(&past_the_end), b"");
     }
 }
