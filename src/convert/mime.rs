@@ -517,12 +517,23 @@ fn escape_html(text: &str) -> String {
 /// Content-* and body) becomes the first part byte for byte, so nothing the
 /// device wrote is re-encoded.
 pub fn with_original(message: &[u8], original: &[u8]) -> Vec<u8> {
+    with_part(
+        message,
+        "Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n",
+        original,
+    )
+}
+
+/// The device's message with one more part (`part_header`, lines ending in
+/// CRLF, then `part_body`) in a multipart/mixed, kept byte for byte as
+/// [`with_original`] says.
+pub fn with_part(message: &[u8], part_header: &str, part_body: &[u8]) -> Vec<u8> {
     let (head, body) = split_header(message);
     let (top, mut content) = split_top_headers(head);
     if content.is_empty() {
         content.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii\r\n");
     }
-    let boundary = unique_boundary("=_eas-original", &[message, original]);
+    let boundary = unique_boundary("=_eas-original", &[message, part_body]);
     let mut out = top;
     out.extend_from_slice(b"MIME-Version: 1.0\r\n");
     out.extend_from_slice(
@@ -533,8 +544,9 @@ pub fn with_original(message: &[u8], original: &[u8]) -> Vec<u8> {
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-    out.extend_from_slice(b"Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n");
-    out.extend_from_slice(original);
+    out.extend_from_slice(part_header.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(part_body);
     out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     out
 }
