@@ -9,9 +9,11 @@
 //! - [`backend`]: Horde JSON-RPC and the embedded SQLite store behind one trait.
 //! - [`convert`] and [`model`]: items and their EAS / vCard / iCalendar forms.
 //! - [`admin`]: the operator's `devices` and `users` verbs.
+//! - [`blob`]: content in memory or in an unnamed spool file (large attachments).
 
 pub mod admin;
 pub mod backend;
+pub mod blob;
 pub mod command;
 pub mod config;
 pub mod convert;

@@ -7,7 +7,7 @@
 
 mod support;
 
-use horde_activesync::wbxml::codepages::meetingresponse as mr;
+use horde_activesync::wbxml::codepages::{composemail as cm, meetingresponse as mr};
 use horde_activesync::wbxml::Element;
 use serde_json::json;
 use support::device::Phone;
@@ -264,4 +264,97 @@ fn meetings_in_a_kronolith_calendar_are_answered_per_series_and_occurrence() {
     let result = respond(&alice, request(3, &calendar, &single));
     assert_eq!(result.text_of(mr::Status), Some("1"));
     assert_eq!(alice_line(&rpc, &single), None);
+}
+
+/// SmartForward from the calendar (MS-ASCMD 2.2.3.92.2 InstanceId): the
+/// device's message reaches the recipient with the meeting request
+/// attached, the whole series or only the occurrence named.
+#[test]
+fn meetings_are_forwarded_from_the_calendar_as_requests() {
+    let horde = ensure_horde();
+    let _mail = fresh_mailboxes();
+    let dir = horde_config(&mail::config());
+    let web = web_server(&dir);
+    let rpc = horde.rpc("alice");
+    let series = unique("meet-fwd");
+    let _cleanup = Cleanup(horde.rpc("alice"), vec![series.clone()]);
+    let share = rpc.default_share("calendar");
+    let text = meeting("PUBLISH", &series, &format!("Fwd {series}"), true);
+    rpc.call("calendar.import", json!([text, "text/calendar", share]));
+
+    let mut alice = Phone::new(&web.base_url, "alice", "alicepass", "MEETFWD1", "16.1");
+    alice.folder_sync();
+    let calendar = alice.folder(CALENDAR);
+    alice.start(&calendar, Some(100));
+    let forward = |subject: &str, instance: Option<&str>| {
+        let mut source = Element::new(cm::Source)
+            .with_text(cm::FolderId, calendar.clone())
+            .with_text(cm::ItemId, series.clone());
+        if let Some(i) = instance {
+            source.push_text(cm::InstanceId, i);
+        }
+        let mime = format!(
+            "From: alice@example.test\r\nTo: bob@example.test\r\nSubject: {subject}\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nJoin us.\r\n"
+        );
+        let req = Element::new(cm::SmartForward)
+            .with_text(cm::ClientId, subject)
+            .with(source)
+            .with(Element::opaque_element(cm::Mime, mime.into_bytes()));
+        let reply = alice.client.post("SmartForward", Some(&req));
+        assert_eq!(reply.status, 200, "{}", reply.xml());
+        reply
+            .body
+            .and_then(|b| b.text_of(cm::Status).map(str::to_string))
+    };
+
+    // One occurrence: a REQUEST for that day only.
+    let subject = format!("Fw: day 3 {series}");
+    assert_eq!(forward(&subject, Some("2027-12-03T10:00:00.000Z")), None);
+    let got = wait_for_message("bob", "INBOX", &format!("SUBJECT \"{subject}\""));
+    assert!(String::from_utf8_lossy(&got).contains("Join us."));
+    let (method, ical) = itip_part(&got);
+    assert_eq!(method, "REQUEST");
+    let ical = ical.replace("\r\n ", "");
+    for want in [
+        format!("UID:{series}"),
+        "METHOD:REQUEST".into(),
+        "RECURRENCE-ID:20271203T100000Z".into(),
+        "DTSTART:20271203T100000Z".into(),
+        format!("SUMMARY:Fwd {series}"),
+    ] {
+        assert!(ical.contains(&want), "{want} in {ical}");
+    }
+    // Kronolith keeps the owner's login name as organizer; the recipient
+    // gets an address to answer.
+    let organizer = ical
+        .lines()
+        .find(|l| l.starts_with("ORGANIZER"))
+        .unwrap_or_default();
+    assert!(organizer.ends_with(":mailto:alice@example.test"), "{ical}");
+    assert!(!ical.contains("RRULE"), "{ical}");
+
+    // The whole series.
+    let subject = format!("Fw: all {series}");
+    assert_eq!(forward(&subject, None), None);
+    let got = wait_for_message("bob", "INBOX", &format!("SUBJECT \"{subject}\""));
+    let (method, ical) = itip_part(&got);
+    assert_eq!(method, "REQUEST");
+    assert!(
+        ical.contains("RRULE:FREQ=DAILY;INTERVAL=1;COUNT=5"),
+        "{ical}"
+    );
+    assert!(!ical.contains("RECURRENCE-ID"), "{ical}");
+
+    // A day the series has no occurrence on: 150, nothing sent; no
+    // date-time at all: 104.
+    assert_eq!(
+        forward("Fw: none", Some("2027-12-09T10:00:00.000Z")).as_deref(),
+        Some("150")
+    );
+    assert_eq!(
+        forward("Fw: bad", Some("next week")).as_deref(),
+        Some("104")
+    );
+    assert_eq!(count_messages("bob", "INBOX", "SUBJECT \"Fw: none\""), 0);
 }

@@ -151,8 +151,12 @@ impl Session for CombinedSession {
     fn search(&mut self, c: &Collection, text: &str, window: Window) -> Result<Vec<String>> {
         self.for_class(c.class)?.search(c, text, window)
     }
-    fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
-        self.mail()?.fetch_attachment(file_reference)
+    fn fetch_attachment(
+        &mut self,
+        file_reference: &str,
+        spool: &crate::blob::Spool,
+    ) -> Result<(String, crate::blob::Blob)> {
+        self.mail()?.fetch_attachment(file_reference, spool)
     }
     fn certificates(&mut self, books: &[Collection], address: &str) -> Result<Vec<Vec<u8>>> {
         self.pim.certificates(books, address)

@@ -175,8 +175,14 @@ pub trait Session: Send {
     }
 
     /// An attachment by the FileReference the backend gave it: content type
-    /// and bytes (ItemOperations Fetch).
-    fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
+    /// and content (GetAttachment, ItemOperations Fetch). Content too large
+    /// to hold in memory goes to a file of `spool`.
+    fn fetch_attachment(
+        &mut self,
+        file_reference: &str,
+        spool: &crate::blob::Spool,
+    ) -> Result<(String, crate::blob::Blob)> {
+        let _ = spool;
         Err(BackendError::NotFound(file_reference.to_string()))
     }
 

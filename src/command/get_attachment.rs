@@ -5,6 +5,7 @@
 
 use super::{CommandError, Ctx, Outcome};
 use crate::backend::BackendError;
+use crate::blob::Spool;
 use crate::http::Response;
 use crate::wbxml::Element;
 
@@ -12,8 +13,12 @@ pub fn run(ctx: &mut Ctx, _body: Option<&Element>) -> Result<Outcome, CommandErr
     let Some(name) = ctx.req.params.attachment_name.clone() else {
         return Err(CommandError::BadRequest("GetAttachment without AttachmentName".into()));
     };
-    match ctx.session.fetch_attachment(&name) {
-        Ok((content_type, bytes)) => Ok(Outcome::Http(Response::new(200).with_body(&content_type, bytes))),
+    // A large attachment comes as a spool file, copied out by the front end.
+    let spool = Spool::in_state_dir(&ctx.config.server.state_dir);
+    match ctx.session.fetch_attachment(&name, &spool) {
+        Ok((content_type, blob)) => Ok(Outcome::Http(
+            Response::new(200).with_body(&content_type, blob),
+        )),
         // MS-ASCMD: an attachment that cannot be found or read is HTTP 500.
         Err(BackendError::NotFound(_) | BackendError::Invalid(_)) => {
             log::info!("GetAttachment: no attachment {name:?}");

@@ -24,12 +24,13 @@ use crate::backend::BackendError;
 use crate::convert::{self, body::body_type, BodyPreference};
 use crate::engine::hierarchy::{self, Folder};
 use crate::engine::{push, store};
-use crate::http::Response;
+use crate::blob::{Blob, Spool};
+use crate::eas::server::WBXML_CONTENT_TYPE;
+use crate::http::{Body, Response, Segment};
 use crate::model::{Class, Item};
 use crate::wbxml::codepages::{airsync as a, airsyncbase as asb, itemoperations as io, search as s};
+use crate::wbxml::encode::{External, ExternalKind, Piece};
 use crate::wbxml::{self, Element, Node};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 
 /// ItemOperations Status values (MS-ASCMD 2.2.3.177.8).
 mod status {
@@ -83,9 +84,15 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
 }
 
 /// Binary content of the response: inline, or the parts of a multipart body.
+/// Either way the content stays a [`Blob`] (an attachment may be a spool
+/// file) until the front end writes the response: inline base64 is
+/// encoded on the way out into a gap the WBXML encoder leaves in each
+/// `itemoperations:Data` element.
 struct Parts {
     multipart: bool,
-    data: Vec<Vec<u8>>,
+    /// Multipart: part n is `data[n - 1]`. Inline: the content of the n-th
+    /// `itemoperations:Data` element of the document.
+    data: Vec<Blob>,
 }
 
 impl Parts {
@@ -96,12 +103,15 @@ impl Parts {
         }
     }
 
-    /// itemoperations:Data (base64) or itemoperations:Part for these bytes.
-    fn content(&mut self, bytes: Vec<u8>) -> Element {
+    /// itemoperations:Data (base64) or itemoperations:Part for this content.
+    fn content(&mut self, blob: Blob) -> Element {
         if self.multipart {
-            self.part(bytes)
+            self.part(blob)
         } else {
-            Element::text_element(io::Data, STANDARD.encode(bytes))
+            // Parts::content makes every io::Data of the response, so the
+            // n-th one in document order is data[n] (see `inline`).
+            self.data.push(blob);
+            Element::new(io::Data)
         }
     }
 
@@ -114,46 +124,80 @@ impl Parts {
             if let Node::Element(e) = node {
                 if e.tag == asb::Data {
                     let bytes = e.bytes().unwrap_or_default().to_vec();
-                    *e = self.part(bytes);
+                    *e = self.part(bytes.into());
                 }
             }
         }
     }
 
     /// Part numbers count from 1: part 0 is the WBXML document.
-    fn part(&mut self, bytes: Vec<u8>) -> Element {
-        self.data.push(bytes);
+    fn part(&mut self, blob: Blob) -> Element {
+        self.data.push(blob);
         Element::text_element(io::Part, self.data.len().to_string())
     }
 
-    /// The response: WBXML, or the MultiPartResponse structure (part
-    /// count, then an (offset, length) pair per part, then the parts;
-    /// little-endian 32-bit integers, offsets from the start).
+    /// The response: WBXML (with inline content written around), or the
+    /// MultiPartResponse structure (part count, then an (offset, length)
+    /// pair per part, then the parts; little-endian 32-bit integers,
+    /// offsets from the start).
     fn finish(self, doc: Element) -> Outcome {
         if !self.multipart {
-            return Outcome::Wbxml(doc);
+            return inline(doc, self.data);
         }
-        let mut parts = vec![wbxml::encode(&doc)];
-        parts.extend(self.data);
-        let header = 4 + 8 * parts.len();
-        let total = header + parts.iter().map(Vec::len).sum::<usize>();
-        let (Ok(count), Ok(_)) = (u32::try_from(parts.len()), u32::try_from(total)) else {
+        let document = wbxml::encode(&doc);
+        let lengths: Vec<u64> = std::iter::once(document.len() as u64)
+            .chain(self.data.iter().map(Blob::len))
+            .collect();
+        let header = 4 + 8 * lengths.len() as u64;
+        let total = header + lengths.iter().sum::<u64>();
+        let (Ok(count), Ok(_)) = (u32::try_from(lengths.len()), u32::try_from(total)) else {
             return Outcome::Http(Response::new(500));
         };
-        let mut out = Vec::with_capacity(total);
-        out.extend_from_slice(&count.to_le_bytes());
+        let mut head = Vec::with_capacity(header as usize + document.len());
+        head.extend_from_slice(&count.to_le_bytes());
         let mut offset = header;
-        for p in &parts {
+        for len in &lengths {
             // Both fit in u32: their sum `total` does.
-            out.extend_from_slice(&(offset as u32).to_le_bytes());
-            out.extend_from_slice(&(p.len() as u32).to_le_bytes());
-            offset += p.len();
+            head.extend_from_slice(&(offset as u32).to_le_bytes());
+            head.extend_from_slice(&(*len as u32).to_le_bytes());
+            offset += len;
         }
-        for p in parts {
-            out.extend_from_slice(&p);
+        head.extend_from_slice(&document);
+        let mut body = Body::from(head);
+        for blob in self.data {
+            body.push(Segment::Raw(blob));
         }
-        Outcome::Http(Response::new(200).with_body(MULTIPART_CONTENT_TYPE, out))
+        Outcome::Http(Response::new(200).with_body(MULTIPART_CONTENT_TYPE, body))
     }
+}
+
+/// The WBXML document with `data[n]` as base64 in its n-th
+/// `itemoperations:Data` element, encoded while the response is written.
+fn inline(doc: Element, data: Vec<Blob>) -> Outcome {
+    if data.is_empty() {
+        return Outcome::Wbxml(doc);
+    }
+    let mut next = data.iter();
+    let pieces = wbxml::encode::encode_with_external(&doc, &mut |e| {
+        (e.tag == io::Data).then_some(())?;
+        Some(External {
+            len: next.next()?.base64_len(),
+            kind: ExternalKind::InlineString,
+        })
+    });
+    let mut data: Vec<Option<Blob>> = data.into_iter().map(Some).collect();
+    let mut body = Body::default();
+    for piece in pieces {
+        match piece {
+            Piece::Bytes(b) => body.push(Segment::Raw(b.into())),
+            Piece::External(n) => {
+                if let Some(blob) = data.get_mut(n).and_then(Option::take) {
+                    body.push(Segment::Base64(blob));
+                }
+            }
+        }
+    }
+    Outcome::Http(Response::new(200).with_body(WBXML_CONTENT_TYPE, body))
 }
 
 /// Part 0 (the WBXML document) of a multipart response body, for the
@@ -296,7 +340,8 @@ fn fetch_attachment(
 ) -> Result<Element, CommandError> {
     let mut out = Element::new(io::Fetch);
     let range = options.and_then(|o| o.text_of(io::Range));
-    let (content_type, bytes) = match ctx.session.fetch_attachment(reference) {
+    let spool = Spool::in_state_dir(&ctx.config.server.state_dir);
+    let (content_type, blob) = match ctx.session.fetch_attachment(reference, &spool) {
         Ok(found) => found,
         Err(e) => {
             out.push_text(io::Status, failure(e, status::INVALID_ATTACHMENT)?.to_string());
@@ -304,7 +349,7 @@ fn fetch_attachment(
             return Ok(out);
         }
     };
-    let total = bytes.len();
+    let total = blob.len();
     let slice = match range {
         None => Some((0, total)),
         Some(r) => byte_range(r, total),
@@ -321,19 +366,17 @@ fn fetch_attachment(
         props.push_text(io::Range, format!("{start}-{}", end.saturating_sub(1)));
         props.push_text(io::Total, total.to_string());
     }
-    let mut bytes = bytes;
-    bytes.truncate(end);
-    bytes.drain(..start);
-    props.push(parts.content(bytes));
+    // A range of a spooled file stays a view of it: only the range is read.
+    props.push(parts.content(blob.slice(start, end)));
     out.push(props);
     Ok(out)
 }
 
 /// `m-n` (inclusive) of a `total`-byte file as the half-open `(m, n+1)`,
 /// `n` cut to the end; `None` when m > n or m is past the end.
-fn byte_range(text: &str, total: usize) -> Option<(usize, usize)> {
+fn byte_range(text: &str, total: u64) -> Option<(u64, u64)> {
     let (a, b) = text.trim().split_once('-')?;
-    let (first, last): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    let (first, last): (u64, u64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
     (first <= last && first < total).then(|| (first, last.saturating_add(1).min(total)))
 }
 
@@ -407,7 +450,7 @@ mod tests {
     #[test]
     fn multipart_layout() {
         let mut parts = Parts::new(true);
-        let part = parts.content(b"hello".to_vec());
+        let part = parts.content(b"hello".to_vec().into());
         assert_eq!(part.tag, io::Part);
         assert_eq!(part.text(), Some("1"));
         let doc = Element::new(io::ItemOperations).with(part);
@@ -415,26 +458,80 @@ mod tests {
             panic!("multipart is an HTTP response");
         };
         assert_eq!(r.header("Content-Type"), Some(MULTIPART_CONTENT_TYPE));
-        let int = |at: usize| u32::from_le_bytes(r.body[at..at + 4].try_into().unwrap()) as usize;
+        let raw = r.body.to_vec().unwrap();
+        let int = |at: usize| u32::from_le_bytes(raw[at..at + 4].try_into().unwrap()) as usize;
         assert_eq!(int(0), 2);
         let (off0, len0, off1, len1) = (int(4), int(8), int(12), int(16));
         assert_eq!(off0, 20);
-        let wbxml = wbxml::decode(&r.body[off0..off0 + len0], &wbxml::Limits::default()).unwrap();
+        let wbxml = wbxml::decode(&raw[off0..off0 + len0], &wbxml::Limits::default()).unwrap();
         assert_eq!(wbxml, doc);
-        assert_eq!(&r.body[off1..off1 + len1], b"hello");
-        assert_eq!(r.body.len(), off1 + len1);
-        assert_eq!(wbxml_part(&r.body), Some(&r.body[off0..off0 + len0]));
-        assert_eq!(wbxml_part(&r.body[..10]), None);
+        assert_eq!(&raw[off1..off1 + len1], b"hello");
+        assert_eq!(raw.len(), off1 + len1);
+        assert_eq!(r.body.len(), raw.len() as u64);
+        assert_eq!(wbxml_part(&raw), Some(&raw[off0..off0 + len0]));
+        assert_eq!(wbxml_part(&raw[..10]), None);
         assert_eq!(wbxml_part(&[1, 0, 0, 0, 255, 255, 255, 255, 1, 0, 0, 0]), None);
     }
 
+    /// A spooled file of `n` bytes and those bytes.
+    fn spooled(dir: &std::path::Path, n: usize) -> (Blob, Vec<u8>) {
+        use std::io::Write;
+        let bytes: Vec<u8> = (0..n).map(|i| (i * 7 % 256) as u8).collect();
+        let mut f = Spool::new(dir).create().unwrap();
+        f.write_all(&bytes).unwrap();
+        (f.finish().unwrap(), bytes)
+    }
+
     #[test]
-    fn inline_content_is_base64() {
+    fn inline_content_is_base64_written_on_the_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, bytes) = spooled(dir.path(), 200_001);
         let mut parts = Parts::new(false);
-        let data = parts.content(b"hi".to_vec());
-        assert_eq!((data.tag, data.text()), (io::Data, Some("aGk=")));
+        let small = parts.content(b"hi".to_vec().into());
+        let large = parts.content(file.slice(1, 200_000));
+        let doc = Element::new(io::ItemOperations)
+            .with(Element::new(io::Fetch).with(small))
+            .with(Element::new(io::Fetch).with(large));
+        let Outcome::Http(r) = parts.finish(doc) else {
+            panic!("inline content from files is an HTTP response");
+        };
+        assert_eq!(r.header("Content-Type"), Some(WBXML_CONTENT_TYPE));
+        assert!(r.body.bytes().is_none(), "the file is not read into the body");
+        let raw = r.body.to_vec().unwrap();
+        assert_eq!(r.body.len(), raw.len() as u64);
+        let back = wbxml::decode(&raw, &wbxml::Limits::default()).unwrap();
+        let data: Vec<&str> = back
+            .children_with(io::Fetch)
+            .filter_map(|f| f.text_of(io::Data))
+            .collect();
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        assert_eq!(data, [b64.encode(b"hi"), b64.encode(&bytes[1..200_000])]);
+        // Nothing inline: the document as it is.
+        let mut none = Parts::new(false);
         let mut body = Element::new(asb::Body).with_text(asb::Data, "x");
-        parts.body(&mut body);
+        none.body(&mut body);
         assert_eq!(body.text_of(asb::Data), Some("x"));
+        assert!(matches!(none.finish(body), Outcome::Wbxml(_)));
+    }
+
+    #[test]
+    fn multipart_parts_from_files_keep_exact_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, bytes) = spooled(dir.path(), 150_000);
+        let mut parts = Parts::new(true);
+        let doc = Element::new(io::ItemOperations)
+            .with(parts.content(file.slice(70_000, 140_000)))
+            .with(parts.content(b"tail".to_vec().into()));
+        let Outcome::Http(r) = parts.finish(doc) else {
+            panic!("multipart is an HTTP response");
+        };
+        let raw = r.body.to_vec().unwrap();
+        assert_eq!(r.body.len(), raw.len() as u64);
+        let int = |at: usize| u32::from_le_bytes(raw[at..at + 4].try_into().unwrap()) as usize;
+        assert_eq!(int(0), 3);
+        let part = |i: usize| &raw[int(4 + 8 * i)..int(4 + 8 * i) + int(8 + 8 * i)];
+        assert_eq!(part(1), &bytes[70_000..140_000]);
+        assert_eq!(part(2), b"tail");
     }
 }

@@ -12,19 +12,27 @@
 //!
 //! The original is named by FolderId + ItemId, by ItemId alone (then it is
 //! in the Inbox, MS-ASCMD 2.2.3.93.2) or by the LongId a mailbox Search
-//! returned (`<folder>:<item>`). InstanceId names an occurrence of a
-//! recurring meeting; a mail original has none, so it changes nothing here.
+//! returned (`<folder>:<item>`).
+//!
+//! An original in a calendar folder is a meeting: SmartForward sends the
+//! device's message with the meeting request attached (iTIP REQUEST, only
+//! the occurrence InstanceId names when it names one); SmartReply sends the
+//! device's message as it is, there being no mail to quote.
 
-use super::{CommandError, Ctx, Outcome};
-use crate::backend::BackendError;
+use super::{identity, CommandError, Ctx, Outcome};
+use crate::backend::{occurrences, BackendError};
 use crate::engine::hierarchy::{folder_type, Folder};
+use crate::backend::Collection;
+use crate::convert::{eas_calendar, eas_fields, ical, itip};
 use crate::engine::store;
+use crate::model::{Class, Item};
 use crate::wbxml::codepages::composemail as cm;
 use crate::wbxml::{Element, Tag};
 
 /// ComposeMail Status values (MS-ASCMD 2.2.3.177.14, common status codes).
 mod status {
     pub const INVALID_CONTENT: u32 = 101;
+    pub const INVALID_DATETIME: u32 = 104;
     pub const SERVER_ERROR_RETRY_LATER: u32 = 111;
     pub const MESSAGE_HAS_NO_RECIPIENT: u32 = 119;
     pub const MAIL_SUBMISSION_FAILED: u32 = 120;
@@ -56,6 +64,8 @@ struct Request {
     replace_mime: bool,
     /// Where the original message is.
     source: Option<Source>,
+    /// The occurrence of a recurring meeting (ComposeMail InstanceId).
+    instance: Option<String>,
 }
 
 /// The original of a SmartReply/SmartForward as the device named it.
@@ -108,6 +118,7 @@ fn request(ctx: &Ctx, body: Option<&Element>) -> Request {
                 p.item_id.clone(),
                 p.long_id.clone(),
             ),
+            instance: None,
         };
     }
     let Some(b) = body else {
@@ -116,6 +127,7 @@ fn request(ctx: &Ctx, body: Option<&Element>) -> Request {
             save_in_sent: false,
             replace_mime: false,
             source: None,
+            instance: None,
         };
     };
     let text = |e: &Element, tag| e.text_of(tag).map(str::to_string);
@@ -137,6 +149,7 @@ fn request(ctx: &Ctx, body: Option<&Element>) -> Request {
                 text(s, cm::LongId),
             )
         }),
+        instance: b.path(&[cm::Source, cm::InstanceId]).and_then(|i| i.text()).map(str::to_string),
     }
 }
 
@@ -145,6 +158,9 @@ pub(super) fn compose(ctx: &mut Ctx, body: Option<&Element>, kind: Compose) -> R
     let req = request(ctx, body);
     if req.message.is_empty() {
         return failed(wbxml, kind, status::INVALID_CONTENT, "no message");
+    }
+    if req.instance.as_deref().is_some_and(|i| eas_fields::parse_time(i).is_none()) {
+        return failed(wbxml, kind, status::INVALID_DATETIME, "InstanceId is no date-time");
     }
     let result = match (kind, &req.source) {
         (Compose::Send, _) => ctx.session.send_mail(&req.message, req.save_in_sent),
@@ -157,13 +173,16 @@ pub(super) fn compose(ctx: &mut Ctx, body: Option<&Element>, kind: Compose) -> R
             let Some(folder) = folders.iter().find(|f| f.server_id == folder_id) else {
                 return failed(wbxml, kind, status::ITEM_NOT_FOUND, "unknown FolderId");
             };
-            ctx.session.send_with_original(
-                &req.message,
-                (&folder.collection(), &item_id),
-                kind == Compose::Forward,
-                req.replace_mime,
-                req.save_in_sent,
-            )
+            match folder.class {
+                Class::Calendar => forward_meeting(ctx, &req, kind, &folder.collection(), &item_id),
+                _ => ctx.session.send_with_original(
+                    &req.message,
+                    (&folder.collection(), &item_id),
+                    kind == Compose::Forward,
+                    req.replace_mime,
+                    req.save_in_sent,
+                ),
+            }
         }
     };
     match result {
@@ -179,6 +198,51 @@ pub(super) fn compose(ctx: &mut Ctx, body: Option<&Element>, kind: Compose) -> R
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// SmartForward/SmartReply of a calendar item (see the module comment).
+fn forward_meeting(
+    ctx: &mut Ctx,
+    req: &Request,
+    kind: Compose,
+    calendar: &Collection,
+    id: &str,
+) -> Result<(), BackendError> {
+    if kind == Compose::Reply || req.replace_mime {
+        return ctx.session.send_mail(&req.message, req.save_in_sent);
+    }
+    let not_found = || BackendError::NotFound(format!("meeting {id} in {}", calendar.name));
+    let Some((_, Item::Event(mut event))) = ctx
+        .session
+        .fetch(calendar, &[id.to_string()])?
+        .into_iter()
+        .find(|(found, _)| found == id)
+    else {
+        return Err(not_found());
+    };
+    let instance = match &req.instance {
+        None => None,
+        Some(i) => {
+            let start = eas_calendar::occurrence(&event, i).map_err(|_| not_found())?;
+            if event.recurrence.is_none() || !occurrences::is_occurrence(&event, start) {
+                return Err(not_found());
+            }
+            Some(start)
+        }
+    };
+    // Kronolith names the calendar's owner by login name as ORGANIZER of
+    // every meeting it keeps; the recipients need an address to answer.
+    let organizer = event.organizer_email.as_deref().map(str::trim);
+    if organizer.is_none_or(|o| o.is_empty() || o == ctx.req.user) {
+        if let Some(address) = identity::email_address(ctx.config, &ctx.req.user) {
+            event.organizer_email = Some(address);
+            event.organizer_name = Some(identity::display_name(&ctx.req.user).to_string());
+        }
+    }
+    let uid = event.uid.clone().unwrap_or_else(|| id.to_string());
+    let request = ical::write_request(&event, &uid, instance).ok_or_else(not_found)?;
+    let message = itip::forward_message(&req.message, &request);
+    ctx.session.send_mail(&message, req.save_in_sent)
 }
 
 fn reply(kind: Compose, code: u32) -> Element {
@@ -199,7 +263,6 @@ fn failed(wbxml: bool, kind: Compose, code: u32, why: &str) -> Result<Outcome, C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Class;
 
     fn folder(id: &str, folder_type: u32) -> Folder {
         Folder {

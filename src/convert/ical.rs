@@ -34,7 +34,50 @@ const DATE_FORMAT: &str = "%Y%m%d";
 /// A VCALENDAR with the event's VEVENT, one VEVENT per changed occurrence,
 /// and the VTIMEZONE of a timed event's zone.
 pub fn write_event(event: &Event, uid: &str) -> String {
-    let zone = event_zone(event);
+    event_calendar(event, uid).to_text()
+}
+
+/// The event as a meeting request (iTIP `METHOD:REQUEST`, RFC 5546 3.2.2),
+/// what SmartForward of a calendar item attaches: the whole event, or with
+/// `instance` (the original start of one occurrence of a series) only that
+/// occurrence (the caller checks the series has it), as a VEVENT with
+/// RECURRENCE-ID carrying its changes. `None` when that occurrence was
+/// deleted from the series.
+pub fn write_request(event: &Event, uid: &str, instance: Option<When>) -> Option<String> {
+    let mut cal = match instance {
+        None => event_calendar(event, uid),
+        Some(original) => {
+            let changed = event
+                .exceptions
+                .iter()
+                .flatten()
+                .find(|e| e.original_start == Some(original));
+            if changed.is_some_and(|e| e.deleted == Some(true)) {
+                return None;
+            }
+            let unchanged = Exception {
+                original_start: Some(original),
+                ..Exception::default()
+            };
+            let zone = event_zone(event);
+            let mut cal = calendar_with_zone(event, zone);
+            cal.components.push(exception_vevent(
+                event,
+                changed.unwrap_or(&unchanged),
+                original,
+                uid,
+                zone,
+            ));
+            cal
+        }
+    };
+    cal.push(ContentLine::new("METHOD", "REQUEST"));
+    Some(cal.to_text())
+}
+
+/// A VCALENDAR holding the VTIMEZONE of a timed event's zone (none for UTC
+/// or an all-day event).
+fn calendar_with_zone(event: &Event, zone: Option<Tz>) -> Component {
     let mut cal = calendar();
     let first = match event.start {
         Some(When::At(t)) => t,
@@ -44,6 +87,12 @@ pub fn write_event(event: &Event, uid: &str) -> String {
     if let Some(tz) = zone.filter(|tz| *tz != Tz::UTC && !event.is_all_day()) {
         cal.components.push(vtimezone(tz, first));
     }
+    cal
+}
+
+fn event_calendar(event: &Event, uid: &str) -> Component {
+    let zone = event_zone(event);
+    let mut cal = calendar_with_zone(event, zone);
     let mut master = vevent(event, uid, zone);
     if let Some(rule) = &event.recurrence {
         let style = match (event.is_all_day(), zone) {
@@ -69,7 +118,7 @@ pub fn write_event(event: &Event, uid: &str) -> String {
                 .push(exception_vevent(event, ex, original, uid, zone));
         }
     }
-    cal.to_text()
+    cal
 }
 
 /// Check that an event can be stored as iCalendar without change:

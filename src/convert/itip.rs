@@ -352,6 +352,20 @@ fn encode_word(text: &str) -> String {
 }
 
 /// Base64 in lines of 76 characters, each ended by CRLF (RFC 2045 6.8).
+/// SmartForward of a calendar item: the device's message with the meeting
+/// request (`ical::write_request`) attached as `text/calendar;
+/// method=REQUEST` (RFC 6047 2.4), so the recipients' mail programs offer
+/// to add the meeting and answer its organizer.
+pub fn forward_message(message: &[u8], request: &str) -> Vec<u8> {
+    super::mime::with_part(
+        message,
+        "Content-Type: text/calendar; charset=UTF-8; method=REQUEST\r\n\
+         Content-Disposition: attachment; filename=\"invite.ics\"\r\n\
+         Content-Transfer-Encoding: base64\r\n",
+        base64_lines(request.as_bytes()).as_bytes(),
+    )
+}
+
 fn base64_lines(bytes: &[u8]) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     let mut out = String::with_capacity(encoded.len() + encoded.len() / 38 + 2);
@@ -365,6 +379,8 @@ fn base64_lines(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::convert::ical;
+    use crate::model::event::Exception;
     use chrono::TimeZone;
 
     const REQUEST: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\n\
@@ -387,6 +403,41 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 27, 4, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_forwarded_meeting_carries_the_series_or_one_occurrence_as_a_request() {
+        let daily = REQUEST.replace("SUMMARY:Plan", "RRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY:Plan");
+        let mut event = ical::parse_event(&daily).unwrap();
+        let message =
+            b"From: alice@example.test\r\nTo: carol@example.test\r\nSubject: Fw: Plan\r\n\
+            Content-Type: text/plain\r\n\r\nJoin us.\r\n";
+
+        let series = ical::write_request(&event, "meet-1", None).unwrap();
+        assert!(series.contains("METHOD:REQUEST") && series.contains("RRULE:FREQ=DAILY"));
+        let sent = forward_message(message, &series);
+        assert_eq!(request_in_message(&sent).as_deref(), Some(series.as_str()));
+        let text = String::from_utf8_lossy(&sent);
+        assert!(text.starts_with("From: alice@example.test\r\nTo: carol@example.test\r\n"));
+        assert!(text.contains("\r\n\r\nJoin us.\r\n"), "{text}");
+
+        let third = When::At(Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap());
+        let one = ical::write_request(&event, "meet-1", Some(third)).unwrap();
+        assert!(
+            one.contains("METHOD:REQUEST") && !one.contains("RRULE"),
+            "{one}"
+        );
+        assert!(one.contains("RECURRENCE-ID:20261203T100000Z"), "{one}");
+        assert!(one.contains("DTSTART:20261203T100000Z"), "{one}");
+        assert!(one.contains("DTEND:20261203T110000Z"), "{one}");
+        assert_eq!(occurrence_of(&one).unwrap(), Some(third));
+
+        event.exceptions = Some(vec![Exception {
+            original_start: Some(third),
+            deleted: Some(true),
+            changes: Box::default(),
+        }]);
+        assert_eq!(ical::write_request(&event, "meet-1", Some(third)), None);
     }
 
     #[test]

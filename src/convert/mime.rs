@@ -6,6 +6,10 @@
 //! This module only decides what ActiveSync shows: message class, importance,
 //! the attachment list and the body forms.
 
+mod transfer;
+
+pub use transfer::TransferDecoder;
+
 use crate::model::email::{Attachment, Email, EmailBody};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 
@@ -232,48 +236,14 @@ pub fn part_text(content_type: &str, encoding: &str, bytes: &[u8]) -> Option<Str
     }
 }
 
-/// The content of a part fetched alone, transfer encoding undone. Base64
-/// is decoded line by line, so a large attachment is not copied first.
+/// The content of a part fetched alone, transfer encoding undone (a part
+/// too large to hold is fed to a [`TransferDecoder`] piece by piece).
 pub fn decode_transfer(encoding: &str, bytes: &[u8]) -> Vec<u8> {
-    use base64::Engine;
-    match encoding.to_ascii_lowercase().as_str() {
-        "base64" => {
-            let engine = &base64::engine::general_purpose::STANDARD;
-            let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-            let mut carry: Vec<u8> = Vec::new();
-            for line in bytes.split(|b| *b == b'\n') {
-                carry.extend(line.iter().filter(|b| !b.is_ascii_whitespace()));
-                // Decode whole 4-character groups; keep the rest for the next line.
-                let whole = carry.len() / 4 * 4;
-                if engine.decode_vec(&carry[..whole], &mut out).is_err() {
-                    break;
-                }
-                carry.drain(..whole);
-            }
-            if !carry.is_empty() {
-                let _ = base64::engine::general_purpose::STANDARD_NO_PAD.decode_vec(
-                    carry
-                        .iter()
-                        .filter(|b| **b != b'=')
-                        .copied()
-                        .collect::<Vec<_>>(),
-                    &mut out,
-                );
-            }
-            out
-        }
-        "quoted-printable" => {
-            let mut mini = b"Content-Type: application/octet-stream\r\n\
-Content-Transfer-Encoding: quoted-printable\r\nContent-Disposition: attachment\r\n\r\n"
-                .to_vec();
-            mini.extend_from_slice(bytes);
-            MessageParser::default()
-                .parse(&mini)
-                .and_then(|m| m.attachment(0).map(|a| a.contents().to_vec()))
-                .unwrap_or_default()
-        }
-        _ => bytes.to_vec(),
-    }
+    let mut decoder = TransferDecoder::new(encoding);
+    let mut out = Vec::with_capacity(bytes.len());
+    decoder.feed(bytes, &mut out);
+    decoder.finish(&mut out);
+    out
 }
 
 /// A header parameter value as a person reads it: RFC 2047 encoded words
@@ -547,12 +517,23 @@ fn escape_html(text: &str) -> String {
 /// Content-* and body) becomes the first part byte for byte, so nothing the
 /// device wrote is re-encoded.
 pub fn with_original(message: &[u8], original: &[u8]) -> Vec<u8> {
+    with_part(
+        message,
+        "Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n",
+        original,
+    )
+}
+
+/// The device's message with one more part (`part_header`, lines ending in
+/// CRLF, then `part_body`) in a multipart/mixed, kept byte for byte as
+/// [`with_original`] says.
+pub fn with_part(message: &[u8], part_header: &str, part_body: &[u8]) -> Vec<u8> {
     let (head, body) = split_header(message);
     let (top, mut content) = split_top_headers(head);
     if content.is_empty() {
         content.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii\r\n");
     }
-    let boundary = unique_boundary("=_eas-original", &[message, original]);
+    let boundary = unique_boundary("=_eas-original", &[message, part_body]);
     let mut out = top;
     out.extend_from_slice(b"MIME-Version: 1.0\r\n");
     out.extend_from_slice(
@@ -563,8 +544,9 @@ pub fn with_original(message: &[u8], original: &[u8]) -> Vec<u8> {
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-    out.extend_from_slice(b"Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n");
-    out.extend_from_slice(original);
+    out.extend_from_slice(part_header.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(part_body);
     out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     out
 }

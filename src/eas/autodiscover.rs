@@ -299,7 +299,7 @@ mod tests {
             email: "jane@example.com",
             url: "https://h/Microsoft-Server-ActiveSync",
         });
-        let body = String::from_utf8(r.body).unwrap();
+        let body = String::from_utf8(r.body.to_vec().unwrap()).unwrap();
         assert!(
             body.contains("<DisplayName>Jane &amp; Co</DisplayName>"),
             "{body}"
@@ -307,10 +307,10 @@ mod tests {
         assert!(body.contains("<Type>MobileSync</Type>"));
         let noon = chrono::DateTime::parse_from_rfc3339("2026-11-27T12:34:56.1234567Z").unwrap();
         let r = failure(Failure::NoProvider, noon.with_timezone(&chrono::Utc));
-        assert!(String::from_utf8(r.body.clone())
+        assert!(String::from_utf8(r.body.to_vec().unwrap())
             .unwrap()
             .contains("Time=\"12:34:56.1234567\""));
-        assert!(String::from_utf8(r.body)
+        assert!(String::from_utf8(r.body.to_vec().unwrap())
             .unwrap()
             .contains("<ErrorCode>601</ErrorCode>"));
     }

@@ -13,11 +13,16 @@ use crate::config::Config;
 use crate::http::{Request, Response};
 use crate::state::{Device, StateError, Store};
 use crate::wbxml::{self, Element};
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::SystemTime;
 
 /// The WBXML media type of requests and responses (MS-ASHTTP 2.2.1.1.2.3).
 pub const WBXML_CONTENT_TYPE: &str = "application/vnd.ms-sync.wbxml";
+
+/// Larger response bodies not in memory (an attachment in a spool file)
+/// are logged by their size only, rather than read back to be shown.
+const DEBUG_BODY_LIMIT: u64 = 1 << 20;
 
 /// Seconds a client is asked to wait when the backend is down.
 const RETRY_AFTER_SECS: u32 = 60;
@@ -309,11 +314,19 @@ fn debug_entry(
         )),
         None => entry.push_str(">>> request without body\n"),
     }
-    // A multipart ItemOperations answer shows its WBXML part.
-    let document = match response.header("Content-Type") {
-        Some(WBXML_CONTENT_TYPE) => Some(response.body.as_slice()),
-        Some(command::item_operations::MULTIPART_CONTENT_TYPE) => {
-            command::item_operations::wbxml_part(&response.body)
+    // A multipart ItemOperations answer shows its WBXML part. A body too
+    // large to log (an attachment in a spool file) is shown by its size.
+    let body: Option<Cow<[u8]>> = match response.body.bytes() {
+        Some(bytes) => Some(Cow::Borrowed(bytes)),
+        None if response.body.len() <= DEBUG_BODY_LIMIT => {
+            response.body.to_vec().ok().map(Cow::Owned)
+        }
+        None => None,
+    };
+    let document = match (response.header("Content-Type"), &body) {
+        (Some(WBXML_CONTENT_TYPE), Some(body)) => Some(body.as_ref()),
+        (Some(command::item_operations::MULTIPART_CONTENT_TYPE), Some(body)) => {
+            command::item_operations::wbxml_part(body)
         }
         _ => None,
     };
@@ -540,11 +553,35 @@ mod tests {
         );
         let r = s.decode_body(&parse("14.0"), &garbage).unwrap_err();
         assert_eq!(r.status, 200);
-        let e = wbxml::decode(&r.body, &wbxml::Limits::default()).unwrap();
+        let e = wbxml::decode(r.body.bytes().unwrap(), &wbxml::Limits::default()).unwrap();
         assert_eq!(
             e,
             command_status("FolderSync", common::INVALID_WBXML).unwrap()
         );
         assert_eq!(s.decode_body(&parse("14.0"), &[]).unwrap(), None);
+    }
+
+    #[test]
+    fn the_debug_log_shows_large_bodies_by_their_size() {
+        use std::io::Write;
+        let s = server();
+        let ereq = EasRequest::parse(
+            &request("POST", Q, Some(("alice", "pw")), "14.1"),
+            s.config(),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = crate::blob::Spool::new(dir.path()).create().unwrap();
+        let size = DEBUG_BODY_LIMIT + 1;
+        file.write_all(&vec![b'x'; size as usize]).unwrap();
+        let big = Response::new(200).with_body(WBXML_CONTENT_TYPE, file.finish().unwrap());
+        let entry = debug_entry(&ereq, None, 0, &big, 1);
+        assert!(
+            entry.contains(&format!("<<< response: {size} bytes\n")),
+            "{entry}"
+        );
+        let doc = command_status("FolderSync", common::INVALID_WBXML).unwrap();
+        let entry = debug_entry(&ereq, None, 0, &wbxml_response(&doc), 1);
+        assert!(entry.contains("<<< response\n"), "{entry}");
     }
 }

@@ -20,7 +20,8 @@ pub fn run(config: Config) -> Result<()> {
         })
         .collect();
     let response = answer(config, &vars, &mut io::stdin().lock());
-    let mut out = io::stdout().lock();
+    // Block-buffered: stdout alone flushes at every newline of a binary body.
+    let mut out = io::BufWriter::with_capacity(crate::blob::CHUNK, io::stdout().lock());
     write_response(&response, &mut out)?;
     out.flush()?;
     Ok(())
@@ -132,11 +133,12 @@ fn header_name(cgi: &str) -> String {
         .join("-")
 }
 
-/// `Status: 200 OK`, the headers, `Content-Length`, an empty line, the body.
+/// `Status: 200 OK`, the headers, `Content-Length`, an empty line, the
+/// body (copied out piece by piece when it is in a spool file).
 pub fn write_response(resp: &Response, out: &mut impl Write) -> io::Result<()> {
     write!(out, "Status: {} {}\r\n", resp.status, reason(resp.status))?;
     super::write_header_block(resp, out)?;
-    out.write_all(&resp.body)
+    resp.body.write_to(out)
 }
 
 #[cfg(test)]
@@ -203,6 +205,13 @@ mod tests {
         let mut expected = b"Status: 200 OK\r\nContent-Type: application/vnd.ms-sync.wbxml\r\nContent-Length: 4\r\n\r\n".to_vec();
         expected.extend_from_slice(&[3, 1, 106, 0]);
         assert_eq!(out, expected);
+        // A body of segments: written in order, its length announced.
+        let mut body = crate::http::Body::from(b"x".to_vec());
+        body.push(crate::http::Segment::Base64(b"hi".to_vec().into()));
+        let resp = Response::new(200).with_body("text/plain", body);
+        let mut out = Vec::new();
+        write_response(&resp, &mut out).unwrap();
+        assert!(out.ends_with(b"Content-Length: 5\r\n\r\nxaGk="));
     }
 
     /// A reader of `len` zero bytes that counts what was read.

@@ -180,10 +180,10 @@ fn serve_connection<S: Read + Write>(
                         p.too_large,
                     )
                 };
-                let mut out = Vec::with_capacity(response.body.len() + 256);
-                write_response(&response, &mut out)?;
                 let w = conn.get_mut();
-                rec::write_stream(w, rec::STDOUT, p.id, &out)?;
+                let mut stdout = rec::StreamWriter::new(w, rec::STDOUT, p.id);
+                write_response(&response, &mut stdout)?;
+                stdout.finish()?;
                 rec::write_end_request(w, p.id, 0, rec::REQUEST_COMPLETE)?;
                 w.flush()?;
                 if !p.keep_conn || activity.stopping() {

@@ -89,12 +89,66 @@ pub fn write_record(
     w.write_all(&[0u8; 8][..padding])
 }
 
-/// A stream (STDOUT) as records of at most 64 KiB, then the empty record that ends it.
+/// A stream (STDIN in tests) as records of at most 64 KiB, then the empty
+/// record that ends it.
+#[cfg(test)]
 pub fn write_stream(w: &mut impl Write, kind: u8, request_id: u16, data: &[u8]) -> io::Result<()> {
-    for chunk in data.chunks(MAX_CONTENT) {
-        write_record(w, kind, request_id, chunk)?;
+    let mut stream = StreamWriter::new(w, kind, request_id);
+    stream.write_all(data)?;
+    stream.finish()
+}
+
+/// A stream (STDOUT) written through `Write`: whatever the sizes of the
+/// writes, the bytes leave as full records of [`MAX_CONTENT`] bytes (the
+/// last one shorter), so a response of any size costs one record of
+/// memory. [`StreamWriter::finish`] writes the empty record that ends it.
+pub struct StreamWriter<'a, W: Write> {
+    w: &'a mut W,
+    kind: u8,
+    request_id: u16,
+    pending: Vec<u8>,
+}
+
+impl<'a, W: Write> StreamWriter<'a, W> {
+    pub fn new(w: &'a mut W, kind: u8, request_id: u16) -> StreamWriter<'a, W> {
+        StreamWriter {
+            w,
+            kind,
+            request_id,
+            pending: Vec::with_capacity(MAX_CONTENT),
+        }
     }
-    write_record(w, kind, request_id, &[])
+
+    /// Write what is pending and the end-of-stream record.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.write_pending()?;
+        write_record(self.w, self.kind, self.request_id, &[])
+    }
+
+    fn write_pending(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            write_record(self.w, self.kind, self.request_id, &self.pending)?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for StreamWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(MAX_CONTENT - self.pending.len());
+        self.pending.extend_from_slice(&buf[..n]);
+        if self.pending.len() == MAX_CONTENT {
+            self.write_pending()?;
+        }
+        Ok(n)
+    }
+
+    /// Pending bytes stay until a record is full or the stream ends: a
+    /// flush in the middle would only make records smaller.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 pub fn write_end_request(
@@ -224,6 +278,39 @@ mod tests {
             Some((ROLE_RESPONDER, FLAG_KEEP_CONN))
         );
         assert_eq!(parse_begin_request(&[0, 1, 1]), None);
+    }
+
+    #[test]
+    fn a_segmented_body_leaves_as_full_records() {
+        use crate::blob::{Blob, Spool};
+        use crate::http::{Body, Segment};
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = Spool::new(dir.path()).create().unwrap();
+        let bytes: Vec<u8> = (0..300_000).map(|i| (i % 253) as u8).collect();
+        file.write_all(&bytes).unwrap();
+        let file = file.finish().unwrap();
+        let mut body = Body::from(b"head".to_vec());
+        body.push(Segment::Raw(file.clone()));
+        body.push(Segment::Base64(file.slice(5, 100_005)));
+        body.push(Segment::Raw(Blob::from(b"tail".to_vec())));
+
+        let mut wire = Vec::new();
+        let mut stream = StreamWriter::new(&mut wire, STDOUT, 3);
+        body.write_to(&mut stream).unwrap();
+        stream.finish().unwrap();
+
+        let mut r = &wire[..];
+        let records: Vec<Record> = std::iter::from_fn(|| read_record(&mut r).unwrap()).collect();
+        let sizes: Vec<usize> = records.iter().map(|r| r.content.len()).collect();
+        let total = body.len() as usize;
+        let mut expected = vec![MAX_CONTENT; total / MAX_CONTENT];
+        expected.extend([total % MAX_CONTENT, 0]);
+        assert_eq!(sizes, expected);
+        assert!(records
+            .iter()
+            .all(|r| (r.kind, r.request_id) == (STDOUT, 3)));
+        let content: Vec<u8> = records.into_iter().flat_map(|r| r.content).collect();
+        assert_eq!(content, body.to_vec().unwrap());
     }
 
     proptest::proptest! {

@@ -285,16 +285,17 @@ fn read_body(stream: &mut impl Read, buffered: &mut Vec<u8>, len: usize) -> io::
 }
 
 /// Write a response; `Connection` says whether the connection stays open
-/// (explicitly also when open, which HTTP/1.0 clients need).
+/// (explicitly also when open, which HTTP/1.0 clients need). The head and
+/// a small body leave together; a body in a spool file is copied out
+/// through the same bounded buffer.
 fn write_response(stream: &mut impl Write, resp: &Response, keep_alive: bool) -> io::Result<()> {
-    let mut out = Vec::with_capacity(resp.body.len() + 256);
+    let mut out = io::BufWriter::with_capacity(crate::blob::CHUNK, stream);
     write!(out, "HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status))?;
     let connection = if keep_alive { "keep-alive" } else { "close" };
     write!(out, "Connection: {connection}\r\n")?;
     super::write_header_block(resp, &mut out)?;
-    out.extend_from_slice(&resp.body);
-    stream.write_all(&out)?;
-    stream.flush()
+    resp.body.write_to(&mut out)?;
+    out.flush()
 }
 
 #[cfg(test)]
@@ -366,6 +367,31 @@ mod tests {
         assert!(parse_options(&args(&["--tls-cert", "c.pem"])).is_err());
         assert!(parse_options(&args(&["--listen"])).is_err());
         assert!(parse_options(&args(&["--bogus", "x"])).is_err());
+    }
+
+    #[test]
+    fn a_segmented_body_is_written_with_its_exact_length() {
+        use crate::blob::{Blob, Spool};
+        use crate::http::Segment;
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = Spool::new(dir.path()).create().unwrap();
+        file.write_all(&vec![7u8; 200_000]).unwrap();
+        let file = file.finish().unwrap();
+        let mut body = crate::http::Body::from(b"<".to_vec());
+        body.push(Segment::Base64(file.clone()));
+        body.push(Segment::Raw(file));
+        body.push(Segment::Raw(Blob::from(b">".to_vec())));
+        let expected = body.to_vec().unwrap();
+        let resp = Response::new(200).with_body("application/octet-stream", body);
+        let mut out = Vec::new();
+        write_response(&mut out, &resp, true).unwrap();
+        let head_end = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&out[..head_end]);
+        assert!(
+            head.contains(&format!("Content-Length: {}\r\n", expected.len())),
+            "{head}"
+        );
+        assert_eq!(&out[head_end..], expected);
     }
 
     #[test]

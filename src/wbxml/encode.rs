@@ -9,61 +9,136 @@ use super::tree::{Element, Node};
 
 /// Encodes a document whose root is `root`.
 pub fn encode(root: &Element) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
-    out.extend_from_slice(&[
+    let pieces = encode_with_external(root, &mut |_| None);
+    pieces
+        .into_iter()
+        .find_map(|p| match p {
+            Piece::Bytes(b) => Some(b),
+            Piece::External(_) => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The content of an element kept outside the tree (a large file, say):
+/// the encoder writes the element around a gap of exactly `len` bytes that
+/// the caller fills when it writes the document out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct External {
+    pub len: u64,
+    pub kind: ExternalKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalKind {
+    /// An inline string (`STR_I`, NUL-terminated): the content must not
+    /// contain NUL (base64 text, say).
+    InlineString,
+    /// `OPAQUE` with its length in front: `len` must fit in 32 bits.
+    Opaque,
+}
+
+/// One piece of a document encoded with external content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Bytes(Vec<u8>),
+    /// The gap for the n-th external content (from 0, in document order).
+    External(usize),
+}
+
+/// Encodes a document in which `external` picks the elements whose content
+/// lives outside the tree (their children, if any, are not written): the
+/// pieces, with a gap for each such content in document order.
+pub fn encode_with_external(
+    root: &Element,
+    external: &mut dyn FnMut(&Element) -> Option<External>,
+) -> Vec<Piece> {
+    let mut enc = Encoder {
+        out: Vec::with_capacity(1024),
+        page: 0,
+        pieces: Vec::new(),
+        externals: 0,
+        external,
+    };
+    enc.out.extend_from_slice(&[
         token::VERSION_1_3,
         token::PUBLIC_ID_UNKNOWN,
         token::CHARSET_UTF8 as u8,
         0x00,
     ]);
-    let mut page = 0u8;
     // Open elements with the index of the next child to write; no recursion,
     // so a deep tree built by a caller cannot overflow the stack.
     let mut open: Vec<(&Element, usize)> = Vec::new();
-    start_tag(&mut out, &mut page, root, &mut open);
+    enc.start_tag(root, &mut open);
     while let Some(top) = open.last_mut() {
         let (element, next) = *top;
         top.1 += 1;
         let Some(child) = element.children.get(next) else {
-            out.push(token::END);
+            enc.out.push(token::END);
             open.pop();
             continue;
         };
         match child {
-            Node::Element(e) => start_tag(&mut out, &mut page, e, &mut open),
+            Node::Element(e) => enc.start_tag(e, &mut open),
             Node::Text(s) if !s.as_bytes().contains(&0) => {
-                out.push(token::STR_I);
-                out.extend_from_slice(s.as_bytes());
-                out.push(0);
+                enc.out.push(token::STR_I);
+                enc.out.extend_from_slice(s.as_bytes());
+                enc.out.push(0);
             }
-            Node::Text(s) => opaque(&mut out, s.as_bytes()),
-            Node::Opaque(b) => opaque(&mut out, b),
+            Node::Text(s) => opaque(&mut enc.out, s.as_bytes()),
+            Node::Opaque(b) => opaque(&mut enc.out, b),
         }
     }
-    out
+    enc.pieces.push(Piece::Bytes(enc.out));
+    enc.pieces
 }
 
-/// Writes the tag (switching page if needed); opens it when it has children.
-fn start_tag<'a>(
-    out: &mut Vec<u8>,
-    page: &mut u8,
-    element: &'a Element,
-    open: &mut Vec<(&'a Element, usize)>,
-) {
-    let tag = element.tag;
-    debug_assert!(
-        super::codepages::is_known(tag),
-        "encoding an undefined tag {tag:?}"
-    );
-    if tag.page() != *page {
-        out.extend_from_slice(&[token::SWITCH_PAGE, tag.page()]);
-        *page = tag.page();
-    }
-    if element.children.is_empty() {
-        out.push(tag.token() & 0x3F);
-    } else {
-        out.push((tag.token() & 0x3F) | token::CONTENT);
-        open.push((element, 0));
+struct Encoder<'x> {
+    out: Vec<u8>,
+    page: u8,
+    pieces: Vec<Piece>,
+    /// External contents so far.
+    externals: usize,
+    external: &'x mut dyn FnMut(&Element) -> Option<External>,
+}
+
+impl Encoder<'_> {
+    /// Writes the tag (switching page if needed); opens it when it has
+    /// children, or writes it whole around a gap for external content.
+    fn start_tag<'a>(&mut self, element: &'a Element, open: &mut Vec<(&'a Element, usize)>) {
+        let tag = element.tag;
+        debug_assert!(
+            super::codepages::is_known(tag),
+            "encoding an undefined tag {tag:?}"
+        );
+        if tag.page() != self.page {
+            self.out
+                .extend_from_slice(&[token::SWITCH_PAGE, tag.page()]);
+            self.page = tag.page();
+        }
+        if let Some(ext) = (self.external)(element) {
+            self.out.push((tag.token() & 0x3F) | token::CONTENT);
+            match ext.kind {
+                ExternalKind::InlineString => self.out.push(token::STR_I),
+                ExternalKind::Opaque => {
+                    debug_assert!(ext.len <= u64::from(u32::MAX));
+                    self.out.push(token::OPAQUE);
+                    mb_u32(&mut self.out, ext.len as u32);
+                }
+            }
+            self.pieces
+                .push(Piece::Bytes(std::mem::take(&mut self.out)));
+            self.pieces.push(Piece::External(self.externals));
+            self.externals += 1;
+            if ext.kind == ExternalKind::InlineString {
+                self.out.push(0);
+            }
+            self.out.push(token::END);
+        } else if element.children.is_empty() {
+            self.out.push(tag.token() & 0x3F);
+        } else {
+            self.out.push((tag.token() & 0x3F) | token::CONTENT);
+            open.push((element, 0));
+        }
     }
 }
 
@@ -150,5 +225,52 @@ mod tests {
         assert_eq!(&bytes[4..], &[0x4B, 0x03, 0x00, 0x01]);
         let bytes = encode(&Element::new(airsync::SyncKey));
         assert_eq!(&bytes[4..], &[0x0B]);
+    }
+
+    #[test]
+    fn external_content_round_trips_through_decode() {
+        let file = b"aGVsbG8=".to_vec();
+        let blob = vec![0u8, 1, 2, 3, 0xFF];
+        let filled = Element::new(airsync::Sync)
+            .with(Element::text_element(
+                airsyncbase::Data,
+                String::from_utf8(file.clone()).unwrap(),
+            ))
+            .with_text(airsync::SyncKey, "1")
+            .with(Element::opaque_element(airsyncbase::Data, blob.clone()));
+        // The same tree with placeholders: the Data elements, empty.
+        let hollow = Element::new(airsync::Sync)
+            .with(Element::new(airsyncbase::Data))
+            .with_text(airsync::SyncKey, "1")
+            .with(Element::new(airsyncbase::Data));
+        let contents = [
+            (&file, ExternalKind::InlineString),
+            (&blob, ExternalKind::Opaque),
+        ];
+        let mut next = contents.iter();
+        let pieces = encode_with_external(&hollow, &mut |e| {
+            (e.tag == airsyncbase::Data).then_some(())?;
+            let (bytes, kind) = next.next()?;
+            Some(External {
+                len: bytes.len() as u64,
+                kind: *kind,
+            })
+        });
+        assert!(matches!(pieces[1], Piece::External(0)));
+        assert!(matches!(pieces[3], Piece::External(1)));
+        let mut wire = Vec::new();
+        for piece in &pieces {
+            match piece {
+                Piece::Bytes(b) => wire.extend_from_slice(b),
+                Piece::External(n) => wire.extend_from_slice(contents[*n].0),
+            }
+        }
+        assert_eq!(wire, encode(&filled));
+        assert_eq!(decode(&wire, &Limits::default()).unwrap(), filled);
+        // Without external content: one piece, the plain encoding.
+        assert_eq!(
+            encode_with_external(&filled, &mut |_| None),
+            vec![Piece::Bytes(encode(&filled))]
+        );
     }
 }

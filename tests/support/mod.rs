@@ -6,5 +6,6 @@ pub mod device;
 pub mod horde;
 pub mod mail;
 pub mod meeting;
+pub mod memory;
 pub mod serve;
 pub mod web;

@@ -80,6 +80,11 @@ impl Drop for Served {
 }
 
 impl Served {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// User + system CPU seconds the server process used so far.
     /// The server process's peak resident memory so far (VmHWM, KiB).
     pub fn peak_rss_kib(&self) -> u64 {

@@ -7,12 +7,15 @@
 //! files attached to it. Such a message has no MIME body on offer, except
 //! S/MIME messages, which are read whole: their MIME is their content.
 
-use super::imap::{fetch_items, Value};
+use super::imap::{fetch_items, Reply, Value};
 use super::structure::{self, Part};
 use super::{imap_error, MailSession};
 use crate::backend::{BackendError, Result};
-use crate::convert::mime;
+use crate::blob::{Blob, Spool};
+use crate::convert::mime::{self, TransferDecoder};
 use crate::model::email::{Attachment, Email};
+use std::borrow::Cow;
+use std::io::Write;
 
 /// Messages bigger than this (RFC822.SIZE) are read part by part. It is
 /// well above ordinary mail, because such a message has no MIME body on
@@ -21,6 +24,9 @@ pub const LARGE_MESSAGE: u64 = 4 << 20;
 
 /// At most this much of each text part of a large message is read.
 const TEXT_PART_LIMIT: u64 = 1 << 20;
+
+/// An attachment of a large message is read in pieces of this many octets.
+const SECTION_PIECE: u64 = 1 << 20;
 
 /// A large message as read: its email (flags not applied yet) and the raw
 /// FETCH attributes (FLAGS, INTERNALDATE).
@@ -128,13 +134,17 @@ impl MailSession {
     }
 
     /// Attachment `section` of message `uid` in `mailbox`: content type
-    /// and bytes, the transfer encoding undone while reading.
+    /// and content, spooled to a file. The section is read in pieces of
+    /// [`SECTION_PIECE`] octets (IMAP partial fetch, RFC 3501 6.4.5) and
+    /// each piece decoded as it arrives, so memory stays bounded by the
+    /// piece size whatever the size of the file.
     pub(super) fn fetch_section(
         &mut self,
         mailbox: &str,
         uid: &str,
         section: &str,
-    ) -> Result<(String, Vec<u8>)> {
+        spool: &Spool,
+    ) -> Result<(String, Blob)> {
         let not_found = || BackendError::NotFound(format!("part {section} of {uid} in {mailbox}"));
         if uid.parse::<u32>().is_err() || !section.split('.').all(|n| n.parse::<u32>().is_ok()) {
             return Err(BackendError::Invalid(format!(
@@ -157,16 +167,50 @@ impl MailSession {
                     .find(|p| p.section == section)
             })
             .ok_or_else(not_found)?;
-        let reply = self
-            .conn
-            .run(&format!("UID FETCH {uid} (BODY.PEEK[{section}])"))
-            .map_err(imap_error)?;
-        let raw = reply.first_literal().ok_or_else(not_found)?;
-        Ok((
-            part.content_type(),
-            mime::decode_transfer(&part.encoding, raw),
-        ))
+        let spool_error = |e: std::io::Error| BackendError::Other(anyhow::anyhow!("spool: {e}"));
+        let mut file = spool.create().map_err(spool_error)?;
+        let mut decoder = TransferDecoder::new(&part.encoding);
+        let mut decoded = Vec::new();
+        let mut offset = 0u64;
+        loop {
+            let reply = self
+                .conn
+                .run(&format!(
+                    "UID FETCH {uid} (BODY.PEEK[{section}]<{offset}.{SECTION_PIECE}>)"
+                ))
+                .map_err(imap_error)?;
+            let piece = piece_of(&reply);
+            decoded.clear();
+            decoder.feed(&piece, &mut decoded);
+            file.write_all(&decoded).map_err(spool_error)?;
+            offset += piece.len() as u64;
+            if (piece.len() as u64) < SECTION_PIECE {
+                break;
+            }
+        }
+        decoded.clear();
+        decoder.finish(&mut decoded);
+        file.write_all(&decoded).map_err(spool_error)?;
+        Ok((part.content_type(), file.finish().map_err(spool_error)?))
     }
+}
+
+/// The content of a partial `BODY[section]<offset>` answer: a literal,
+/// borrowed; or, as servers may send short content and send an empty
+/// piece past the end, a quoted string.
+fn piece_of(reply: &Reply) -> Cow<'_, [u8]> {
+    if let Some(literal) = reply.first_literal() {
+        return Cow::Borrowed(literal);
+    }
+    let quoted = reply.data("FETCH").into_iter().find_map(|v| {
+        fetch_items(v.first()?.as_list())
+            .into_iter()
+            .find_map(|(name, value)| match value {
+                Value::Str(s) if name.starts_with("BODY[") => Some(s),
+                _ => None,
+            })
+    });
+    Cow::Owned(quoted.unwrap_or_default())
 }
 
 /// The attachment entry of a part (MS-ASAIRS 2.2.2.7).
@@ -218,5 +262,19 @@ mod tests {
             (a.estimated_data_size, a.method, a.is_inline),
             (570, 1, false)
         );
+    }
+
+    #[test]
+    fn pieces_come_as_literals_or_quoted_strings() {
+        let reply = |line: &[u8]| Reply {
+            untagged: vec![line.to_vec()],
+            status: "OK".into(),
+        };
+        let literal = reply(b"* 1 FETCH (UID 9 BODY[2]<0> {5}\r\nab\r\nc)\r\n");
+        assert_eq!(&*piece_of(&literal), b"ab\r\nc");
+        let quoted = reply(b"* 1 FETCH (UID 9 BODY[2]<1048576> \"QUJD\")\r\n");
+        assert_eq!(&*piece_of(&quoted), b"QUJD");
+        let past_the_end = reply(b"* 1 FETCH (UID 9 BODY[2]<2097152> \"\")\r\n");
+        assert_eq!(&*piece_of(&past_the_end), b"");
     }
 }

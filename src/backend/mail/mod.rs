@@ -985,12 +985,16 @@ impl Session for MailSession {
     /// FileReference `<uid>:<n>@<mailbox>` (see `fetch`): attachment n of
     /// the message; `<uid>:s<section>@<mailbox>`: that IMAP section of a
     /// large message, read alone.
-    fn fetch_attachment(&mut self, file_reference: &str) -> Result<(String, Vec<u8>)> {
+    fn fetch_attachment(
+        &mut self,
+        file_reference: &str,
+        spool: &crate::blob::Spool,
+    ) -> Result<(String, crate::blob::Blob)> {
         let bad = || BackendError::Invalid(format!("bad attachment reference {file_reference}"));
         let (part, mailbox) = file_reference.split_once('@').ok_or_else(bad)?;
         let (uid, n) = part.split_once(':').ok_or_else(bad)?;
         if let Some(section) = n.strip_prefix('s') {
-            return self.fetch_section(mailbox, uid, section);
+            return self.fetch_section(mailbox, uid, section, spool);
         }
         let n: usize = n.parse().map_err(|_| bad())?;
         if uid.parse::<u32>().is_err() {
@@ -999,9 +1003,10 @@ impl Session for MailSession {
         let raw = self
             .fetch_raw(mailbox, uid)?
             .ok_or_else(|| BackendError::NotFound(file_reference.to_string()))?;
+        // Below the large-message size: decoded in memory.
         let (_, content_type, bytes) = mime::attachment(&raw, n)
             .ok_or_else(|| BackendError::NotFound(file_reference.to_string()))?;
-        Ok((content_type, bytes))
+        Ok((content_type, bytes.into()))
     }
 
     fn calls(&self) -> u32 {
