@@ -13,7 +13,8 @@
 //! change check cheaper. Used only when `backend.horde_extension` is on; a
 //! Horde that answers that the methods do not exist is logged once and used
 //! without them (asked again after [`RECHECK_AFTER`], in case the admin
-//! installed the extension meanwhile).
+//! installed the extension meanwhile). A user Horde's permissions keep from
+//! the extension gets the per-app calls.
 
 use super::rpc::{is_undefined_method, RpcClient};
 use super::{modseq_value, App};
@@ -59,6 +60,12 @@ fn call(rpc: &mut RpcClient, method: &str, params: Value) -> Result<Option<Value
             if let Ok(mut missing) = missing_at().lock() {
                 missing.insert(rpc.url().to_string(), Instant::now());
             }
+            Ok(None)
+        }
+        // Horde's permissions for the extension exclude this user: the
+        // others may still use it.
+        Err(BackendError::PermissionDenied(why)) => {
+            log::warn!("horde: the Horde extension is not for this user ({why}); asking each app");
             Ok(None)
         }
         Err(e) => Err(e),

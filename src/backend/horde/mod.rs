@@ -789,10 +789,11 @@ mod tests {
         assert_eq!(modseq_value(&json!("17")), 17);
     }
 
-    /// A stand-in for a Horde without the extension: `horde.listApps` lists
-    /// Turba, `contacts.sources` one book, `contacts.getHighestModSeq` 7, and
-    /// every other method gets Horde's "is not defined" error.
-    fn horde_without_extension() -> String {
+    /// A stand-in for a Horde without the extension for this user:
+    /// `horde.listApps` lists Turba, `contacts.sources` one book,
+    /// `contacts.getHighestModSeq` 7, and every other method gets Horde's
+    /// error `refusal` ("{method}" stands for the method's name).
+    fn horde_without_extension(refusal: &'static str) -> String {
         use std::io::{BufRead, BufReader, Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/rpc.php", listener.local_addr().unwrap());
@@ -818,7 +819,7 @@ mod tests {
                     "contacts.sources" => ("200 OK", json!({"result": {"b1": "Book"}})),
                     "contacts.getHighestModSeq" => ("200 OK", json!({"result": 7})),
                     _ => {
-                        let message = format!("Method \"{method}\" is not defined");
+                        let message = refusal.replace("{method}", method);
                         let error = json!({"error": {"code": 999, "message": message}});
                         ("500 Internal Server Error", error)
                     }
@@ -835,12 +836,17 @@ mod tests {
         url
     }
 
+    fn backend_with_extension_at(url: String) -> HordeBackend {
+        let mut config = Config::default();
+        config.backend.horde_rpc_url = url;
+        config.backend.horde_extension = true;
+        HordeBackend::new(&config)
+    }
+
     #[test]
     fn without_the_extension_in_horde_the_per_app_calls_answer() {
-        let mut config = Config::default();
-        config.backend.horde_rpc_url = horde_without_extension();
-        config.backend.horde_extension = true;
-        let backend = HordeBackend::new(&config);
+        let url = horde_without_extension("Method \"{method}\" is not defined");
+        let backend = backend_with_extension_at(url);
         let mut session = backend.open("u", "p").unwrap();
         let opened = session.calls();
         let books = session.collections().unwrap();
@@ -854,6 +860,22 @@ mod tests {
         let opened = later.calls();
         assert_eq!(later.cursor(&books[0]).unwrap(), "7");
         assert_eq!(later.calls() - opened, 1);
+    }
+
+    #[test]
+    fn a_user_horde_keeps_from_the_extension_gets_the_per_app_calls() {
+        let url = horde_without_extension(
+            "User u is not authorized for horde-activesync extension (Host: 127.0.0.1).",
+        );
+        let backend = backend_with_extension_at(url.clone());
+        let mut session = backend.open("u", "p").unwrap();
+        let opened = session.calls();
+        let books = session.collections().unwrap();
+        assert_eq!(books.len(), 1);
+        assert_eq!(session.cursor(&books[0]).unwrap(), "7");
+        assert_eq!(session.calls() - opened, 3, "asked once, then per app");
+        // Other users of this Horde may still use it.
+        assert!(extension::usable(&url));
     }
 
     #[test]

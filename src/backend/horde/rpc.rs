@@ -291,7 +291,8 @@ fn rpc_error(method: &str, error: &Value) -> BackendError {
     // "Attribute \"DTSTART\" Not Found" is Horde's parser refusing an item.
     if lower.contains("not found") && !lower.starts_with("attribute") {
         BackendError::NotFound(text)
-    } else if lower.contains("permission denied") {
+    } else if lower.contains("permission denied") || lower.contains("is not authorized for") {
+        // The second is Horde refusing to start an app for this user.
         BackendError::PermissionDenied(text)
     } else if lower.contains("is not defined") {
         BackendError::Other(anyhow::Error::new(UndefinedMethod(text)))
@@ -375,6 +376,10 @@ mod tests {
         assert!(is_undefined_method(&undefined), "{undefined}");
         assert!(undefined.to_string().contains("activesync.sources"));
         assert!(!is_undefined_method(&e("Permission Denied")));
+        assert!(matches!(
+            e("User bob is not authorized for Address Book (Host: 127.0.0.1)."),
+            BackendError::PermissionDenied(_)
+        ));
         assert!(matches!(
             e("Attribute \"DTSTART\" Not Found"),
             BackendError::Invalid(_)
