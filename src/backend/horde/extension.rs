@@ -46,7 +46,8 @@ pub(super) fn usable(url: &str) -> bool {
 }
 
 /// Call an extension method: `Ok(None)` when this Horde does not have it
-/// (logged, and remembered so the next sessions do not ask).
+/// (logged, and remembered so the next sessions do not ask) or does not
+/// let this user use it (logged).
 fn call(rpc: &mut RpcClient, method: &str, params: Value) -> Result<Option<Value>> {
     match rpc.call(method, params) {
         Ok(answer) => Ok(Some(answer)),
