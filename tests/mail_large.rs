@@ -583,3 +583,68 @@ fn the_mime_form_of_a_25_mib_message_is_cut_by_sync_and_streamed_by_item_operati
     let spool = served.dir.path().join("state/.spool");
     assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
 }
+
+/// A large message whose text part is over the MiB the server reads of it:
+/// the text is cut there, and Sync says so, with the part's full size
+/// (not the size of what it read).
+#[test]
+fn a_text_part_over_a_mib_is_sent_cut_with_its_full_size() {
+    let _mail = fresh_mailboxes();
+    let text: Vec<u8> = (0..60_000)
+        .flat_map(|i| format!("line {i} of a long letter, {}\r\n", "y".repeat(i % 40)).into_bytes())
+        .collect();
+    assert!(text.len() > 2 << 20);
+    let attachment = base64::engine::general_purpose::STANDARD.encode(&payload()[..3 << 20]);
+    let mut m = b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: long text\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=LONG\r\n\r\n--LONG\r\n\
+Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        .to_vec();
+    m.extend_from_slice(&text);
+    m.extend_from_slice(
+        b"\r\n--LONG\r\nContent-Type: application/octet-stream; name=a.bin\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n",
+    );
+    for line in attachment.as_bytes().chunks(76) {
+        m.extend_from_slice(line);
+        m.extend_from_slice(b"\r\n");
+    }
+    m.extend_from_slice(b"--LONG--\r\n");
+    imap("alice")
+        .run_with_literal("APPEND INBOX", Some(&m))
+        .unwrap();
+
+    let config = format!("[provisioning]\nmode = \"none\"\n{}", mail::config());
+    let served = Served::start(&config, &[("alice", "alicepass")]);
+    let mut phone = Phone::new(&served.url, "alice", "alicepass", "LONGTEXT", "14.1");
+    phone.folder_sync();
+    let inbox = phone.folder(2);
+    let options =
+        Element::new(a::Options).with(Element::new(asb::BodyPreference).with_text(asb::Type, "1"));
+    let mut key = "0".to_string();
+    let mut long = None;
+    for _ in 0..2 {
+        let r = phone.post_sync(&mail::mail_sync(&inbox, &key, 100, options.clone()));
+        key = r.text_of(a::SyncKey).unwrap().to_string();
+        long = long.or_else(|| {
+            r.child(a::Commands)?
+                .children_with(a::Add)
+                .filter_map(|add| add.child(a::ApplicationData))
+                .find(|d| d.text_of(em::Subject) == Some("long text"))
+                .cloned()
+        });
+    }
+    let body = long.expect("the long message was synced");
+    let body = body.child(asb::Body).expect("Body");
+    assert_eq!(body.text_of(asb::Type), Some("1"));
+    assert_eq!(body.text_of(asb::Truncated), Some("1"));
+    let size = text.len().to_string();
+    assert_eq!(body.text_of(asb::EstimatedDataSize), Some(size.as_str()));
+    let data = body.text_of(asb::Data).expect("Data");
+    assert!(
+        data.len() <= 1 << 20 && data.len() > 1 << 19,
+        "{}",
+        data.len()
+    );
+    assert!(text.starts_with(&data.as_bytes()[..100_000]));
+}

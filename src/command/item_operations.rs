@@ -596,6 +596,47 @@ mod tests {
     }
 
     #[test]
+    fn a_body_from_a_file_is_opaque_data_inline_and_a_part_in_multipart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, bytes) = spooled(dir.path(), 100_000);
+        for multipart in [false, true] {
+            let mut parts = Parts::new(multipart);
+            let attachment = parts.content(b"att".to_vec().into());
+            let body = Element::new(asb::Body)
+                .with_text(asb::Type, "4")
+                .with(parts.body_data(file.clone()));
+            let doc = Element::new(io::ItemOperations)
+                .with(Element::new(io::Fetch).with(attachment))
+                .with(Element::new(io::Fetch).with(body));
+            let Outcome::Http(r) = parts.finish(doc) else {
+                panic!("content from files is an HTTP response");
+            };
+            let raw = r.body.to_vec().unwrap();
+            assert_eq!(r.body.len(), raw.len() as u64);
+            let wbxml = if multipart { wbxml_part(&raw).unwrap() } else { &raw[..] };
+            let back = wbxml::decode(wbxml, &wbxml::Limits::default()).unwrap();
+            let fetches: Vec<&Element> = back.children_with(io::Fetch).collect();
+            let data = fetches[1].path(&[asb::Body, asb::Data]);
+            if multipart {
+                let int = |at: usize| u32::from_le_bytes(raw[at..at + 4].try_into().unwrap());
+                let part = |i: usize| {
+                    let (offset, len) = (int(4 + 8 * i) as usize, int(8 + 8 * i) as usize);
+                    &raw[offset..offset + len]
+                };
+                assert_eq!((part(1), part(2)), (&b"att"[..], &bytes[..]));
+                assert_eq!(fetches[1].path(&[asb::Body, io::Part]).unwrap().text(), Some("2"));
+                assert!(data.is_none());
+            } else {
+                use base64::Engine;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(b"att");
+                assert_eq!(fetches[0].text_of(io::Data), Some(b64.as_str()));
+                let data = data.unwrap();
+                assert!(matches!(data.children[..], [Node::Opaque(ref b)] if *b == bytes));
+            }
+        }
+    }
+
+    #[test]
     fn multipart_parts_from_files_keep_exact_offsets() {
         let dir = tempfile::tempdir().unwrap();
         let (file, bytes) = spooled(dir.path(), 150_000);
