@@ -648,3 +648,72 @@ Content-Transfer-Encoding: base64\r\n\r\n",
     );
     assert!(text.starts_with(&data.as_bytes()[..100_000]));
 }
+
+/// An encrypted (S/MIME) message over the large-message size: its MIME is
+/// its content, so a 12.1 device with MIMESupport 1 gets MIME for it. Sync
+/// sends the first MiB, cut, with the full size; ItemOperations the whole
+/// message from a spool file, with bounded memory (it was read whole).
+#[test]
+fn a_large_smime_message_is_cut_by_sync_and_streamed_by_item_operations() {
+    let _mail = fresh_mailboxes();
+    let envelope = base64::engine::general_purpose::STANDARD.encode(&payload()[..6 << 20]);
+    let mut m = b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: sealed\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\n\
+Content-Disposition: attachment; filename=smime.p7m\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n"
+        .to_vec();
+    for line in envelope.as_bytes().chunks(76) {
+        m.extend_from_slice(line);
+        m.extend_from_slice(b"\r\n");
+    }
+    imap("alice")
+        .run_with_literal("APPEND INBOX", Some(&m))
+        .unwrap();
+    let raw = mail::wait_for_message("alice", "INBOX", "SUBJECT \"sealed\"");
+
+    let config = format!("[provisioning]\nmode = \"none\"\n{}", mail::config());
+    let served = Served::start(&config, &[("alice", "alicepass")]);
+    let mut phone = Phone::new(&served.url, "alice", "alicepass", "SMIME12", "12.1");
+    phone.folder_sync();
+    let inbox = phone.folder(2);
+    let html_or_mime = |tag| {
+        Element::new(tag)
+            .with_text(a::MIMESupport, "1")
+            .with(Element::new(asb::BodyPreference).with_text(asb::Type, "2"))
+    };
+    let mut key = "0".to_string();
+    let mut sealed = None;
+    for _ in 0..2 {
+        let sync = mail::mail_sync(&inbox, &key, 100, html_or_mime(a::Options));
+        let r = phone.post_sync(&sync);
+        key = r.text_of(a::SyncKey).unwrap().to_string();
+        sealed = sealed.or_else(|| {
+            r.child(a::Commands)?.children_with(a::Add).find_map(|add| {
+                let data = add.child(a::ApplicationData)?;
+                (data.text_of(em::Subject) == Some("sealed")).then_some(())?;
+                Some((add.text_of(a::ServerId)?.to_string(), data.clone()))
+            })
+        });
+    }
+    let (server_id, data) = sealed.expect("the S/MIME message was synced");
+    assert_eq!(data.text_of(em::MessageClass), Some("IPM.Note.SMIME"));
+    assert_mime_beginning("S/MIME Sync", data.child(asb::Body).unwrap(), &raw, 1 << 20);
+
+    let fetch = Element::new(io::Fetch)
+        .with_text(io::Store, "Mailbox")
+        .with_text(a::CollectionId, inbox.as_str())
+        .with_text(a::ServerId, server_id.as_str())
+        .with(html_or_mime(io::Options));
+    let (r, kib) = measured(served.pid(), || post_fetch(&phone, fetch, true));
+    let (body, content) = fetched_body(&r);
+    assert_eq!(body.text_of(asb::Type), Some("4"));
+    assert!(body.child(asb::Truncated).is_none());
+    assert_same("S/MIME ItemOperations", &content, &raw);
+    println!(
+        "serve, S/MIME message of {:.1} MiB: ItemOperations multipart peak RSS growth +{:.1} MiB",
+        raw.len() as f64 / (1 << 20) as f64,
+        mib(kib)
+    );
+    assert!(kib < MAX_GROWTH_KIB, "grew by {:.1} MiB", mib(kib));
+}
