@@ -493,6 +493,38 @@ mod tests {
     }
 
     #[test]
+    fn forms_held_in_part_report_their_full_sizes() {
+        let mut big = sample();
+        big.body.partial = crate::model::email::Partial {
+            plain: Some(9_000),
+            mime: Some(50_000),
+            ..Default::default()
+        };
+        // 2.5: MIMESize and BodySize are those of the whole forms.
+        let options = |mime: &str| {
+            let mut o = Element::new(airsync::Options);
+            o.push_text(airsync::MIMESupport, mime);
+            o
+        };
+        let p = with_mime_options(Vec::new(), &options("2"));
+        let v25 = app(to_eas(&big, Version::V2_5, &p));
+        assert_eq!(v25.text_of(em::MIMETruncated), Some("1"));
+        assert_eq!(v25.text_of(em::MIMESize), Some("50000"));
+        let p = with_mime_options(Vec::new(), &options("0"));
+        let v25 = app(to_eas(&big, Version::V2_5, &p));
+        assert_eq!(v25.text_of(em::Body), Some("hello world"));
+        assert_eq!(v25.text_of(em::BodyTruncated), Some("1"));
+        assert_eq!(v25.text_of(em::BodySize), Some("9000"));
+        // 12.0+: EstimatedDataSize, Truncated.
+        let p = with_mime_options(Vec::new(), &options("2"));
+        let v14 = app(to_eas(&big, Version::V14_1, &p));
+        let body = v14.child(asb::Body).unwrap();
+        assert_eq!(body.text_of(asb::Type), Some("4"));
+        assert_eq!(body.text_of(asb::EstimatedDataSize), Some("50000"));
+        assert_eq!(body.text_of(asb::Truncated), Some("1"));
+    }
+
+    #[test]
     fn a_change_takes_only_read_flag_and_categories() {
         let old = sample();
         let change = app(vec![
