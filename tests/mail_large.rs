@@ -6,7 +6,9 @@
 //! in the middle) hand the file over byte for byte, while the serving
 //! process's peak RSS (VmHWM) grows by a few MiB, not by the file: the
 //! attachment is read from IMAP in pieces into a spool file and copied out
-//! in bounded chunks. The figures are printed (`--nocapture`).
+//! in bounded chunks. The same holds for the whole message as MIME
+//! (ItemOperations, inline and multipart), while Sync sends its beginning.
+//! The figures are printed (`--nocapture`).
 
 mod support;
 
@@ -123,20 +125,39 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// The big message's ApplicationData from a 12.1 Sync of the INBOX.
-fn sync_big_message(phone: &mut Phone) -> Element {
+/// Sync Options asking for plain text cut at 32 KB.
+fn plain_options() -> Element {
+    Element::new(a::Options).with(
+        Element::new(asb::BodyPreference)
+            .with_text(asb::Type, "1")
+            .with_text(asb::TruncationSize, "32768"),
+    )
+}
+
+/// Options (Sync or ItemOperations) with one BodyPreference for MIME.
+fn mime_options(tag: horde_activesync::wbxml::Tag, truncation: Option<u32>) -> Element {
+    let mut pref = Element::new(asb::BodyPreference).with_text(asb::Type, "4");
+    if let Some(n) = truncation {
+        pref.push_text(asb::TruncationSize, n.to_string());
+    }
+    Element::new(tag).with(pref)
+}
+
+/// The big message's ServerId and ApplicationData from a Sync of the
+/// INBOX (key 0, then GetChanges) with these Options.
+fn sync_big_message(phone: &mut Phone, options: &Element) -> (String, Element) {
     let inbox = phone.folder(2);
     let mut key = "0".to_string();
     let mut big = None;
     for _ in 0..2 {
-        let r = phone.post_sync(&mail::plain_text_sync(&inbox, &key, 100, 32768));
+        let r = phone.post_sync(&mail::mail_sync(&inbox, &key, 100, options.clone()));
         key = r.text_of(a::SyncKey).unwrap().to_string();
         big = big.or_else(|| {
-            r.child(a::Commands)?
-                .children_with(a::Add)
-                .filter_map(|add| add.child(a::ApplicationData))
-                .find(|d| d.text_of(em::Subject) == Some("the big one"))
-                .cloned()
+            r.child(a::Commands)?.children_with(a::Add).find_map(|add| {
+                let data = add.child(a::ApplicationData)?;
+                (data.text_of(em::Subject) == Some("the big one")).then_some(())?;
+                Some((add.text_of(a::ServerId)?.to_string(), data.clone()))
+            })
         });
     }
     big.expect("the big message was synced")
@@ -149,6 +170,11 @@ fn item_operations(phone: &Phone, reference: &str, range: Option<&str>, multipar
     if let Some(r) = range {
         fetch.push(Element::new(io::Options).with_text(io::Range, r));
     }
+    post_fetch(phone, fetch, multipart)
+}
+
+/// An ItemOperations request of this one Fetch (multipart or inline).
+fn post_fetch(phone: &Phone, fetch: Element, multipart: bool) -> Reply {
     let req = Element::new(io::ItemOperations).with(fetch);
     let extra: &[(&str, &str)] = if multipart {
         &[("MS-ASAcceptMultiPart", "T")]
@@ -262,7 +288,7 @@ fn a_25_mib_attachment_is_served_with_bounded_memory_by_serve() {
     phone.folder_sync();
     memory::reset_peak_rss(served.pid());
     let base = served.peak_rss_kib();
-    let big = sync_big_message(&mut phone);
+    let (_, big) = sync_big_message(&mut phone, &plain_options());
     let after_sync = served.peak_rss_kib();
     assert_eq!(
         big.path(&[asb::Body, asb::Data])
@@ -344,7 +370,7 @@ fn a_25_mib_attachment_is_served_with_bounded_memory_by_lighttpd_fastcgi_and_cgi
     let web = WebServer::start(Variant::LighttpdFastcgi, &config);
     let mut phone = Phone::new(&web.base_url, "alice", "alicepass", "LARGE2", "12.1");
     phone.folder_sync();
-    let big = sync_big_message(&mut phone);
+    let (_, big) = sync_big_message(&mut phone, &plain_options());
     let reference = big
         .path(&[asb::Attachments, asb::Attachment])
         .and_then(|att| att.text_of(asb::FileReference))
@@ -376,4 +402,318 @@ fn a_25_mib_attachment_is_served_with_bounded_memory_by_lighttpd_fastcgi_and_cgi
         .decode(props.text_of(io::Data).expect("inline Data"))
         .unwrap();
     assert_same("CGI ItemOperations range", &data, &file[RANGE.0..=RANGE.1]);
+}
+
+/// What the serving process `pid` grows by (peak RSS, KiB) while `f` runs.
+fn measured<T>(pid: u32, f: impl FnOnce() -> T) -> (T, u64) {
+    memory::reset_peak_rss(pid);
+    let base = memory::peak_rss_kib(pid);
+    let out = f();
+    (out, memory::peak_rss_kib(pid).saturating_sub(base))
+}
+
+/// A MIME Body that carries the first `n` octets of `raw`, marked as cut,
+/// with the size of all of it.
+fn assert_mime_beginning(what: &str, body: &Element, raw: &[u8], n: usize) {
+    assert_eq!(body.text_of(asb::Type), Some("4"), "{what}: type");
+    assert_eq!(body.text_of(asb::Truncated), Some("1"), "{what}: truncated");
+    let size = raw.len().to_string();
+    assert_eq!(
+        body.text_of(asb::EstimatedDataSize),
+        Some(size.as_str()),
+        "{what}"
+    );
+    let data = body.child(asb::Data).and_then(Element::bytes);
+    assert_same(what, data.expect("Data"), &raw[..n]);
+}
+
+/// The airsyncbase:Body of an ItemOperations Fetch of an item, and the
+/// content of its body: its Data, or in a multipart response its part.
+fn fetched_body(r: &Reply) -> (Element, Vec<u8>) {
+    if r.header("Content-Type") == Some("application/vnd.ms-sync.multipart") {
+        let parts = multipart_parts(&r.raw);
+        let doc = horde_activesync::wbxml::decode(parts[0], &Default::default()).unwrap();
+        let body = fetched(&doc).child(asb::Body).expect("Body").clone();
+        let n: usize = body.text_of(io::Part).expect("Part").parse().unwrap();
+        let content = parts[n].to_vec();
+        return (body, content);
+    }
+    let body = fetched(r.body.as_ref().expect("WBXML"))
+        .child(asb::Body)
+        .expect("Body")
+        .clone();
+    let content = body
+        .child(asb::Data)
+        .and_then(Element::bytes)
+        .expect("Data");
+    let content = content.to_vec();
+    (body, content)
+}
+
+/// The MIME form of the 25 MiB message. Sync sends its beginning, marked
+/// as cut, with the size of the whole (MS-ASAIRS Body): the first
+/// TruncationSize octets (14.1 BodyPreference), the first MIMETruncation
+/// octets (12.1 MIMESupport 2), or without a TruncationSize the first MiB
+/// the server reads of a large message (the bound: a Sync response does
+/// not carry 25 MiB). ItemOperations sends all of it, read from IMAP in
+/// pieces into a spool file: inline (opaque Data) and multipart, also to a
+/// 12.1 MIMESupport device, and the first TruncationSize octets beyond
+/// that first MiB. Every request's peak RSS growth is a few MiB.
+#[test]
+fn the_mime_form_of_a_25_mib_message_is_cut_by_sync_and_streamed_by_item_operations() {
+    let _mail = fresh_mailboxes();
+    imap("alice")
+        .run_with_literal("APPEND INBOX", Some(&message(&payload())))
+        .unwrap();
+    // The message as the IMAP server keeps it.
+    let raw = mail::wait_for_message("alice", "INBOX", "SUBJECT \"the big one\"");
+    assert!(raw.len() > SIZE);
+
+    let config = format!("[provisioning]\nmode = \"none\"\n{}", mail::config());
+    let served = Served::start(&config, &[("alice", "alicepass")]);
+    let pid = served.pid();
+    let mut figures: Vec<(&str, u64)> = Vec::new();
+    let phone = |id: &str, version: &str| {
+        let mut p = Phone::new(&served.url, "alice", "alicepass", id, version);
+        p.folder_sync();
+        p
+    };
+
+    // For comparison: the same Sync for plain text only.
+    let mut plain = phone("LARGEPLAIN", "14.1");
+    let (_, kib) = measured(pid, || sync_big_message(&mut plain, &plain_options()));
+    figures.push(("Sync 14.1 Type 1 TruncationSize 32768", kib));
+
+    let mut v14 = phone("LARGEMIME14", "14.1");
+    let options = mime_options(a::Options, Some(100_000));
+    let ((server_id, big), kib) = measured(pid, || sync_big_message(&mut v14, &options));
+    figures.push(("Sync 14.1 Type 4 TruncationSize 100000", kib));
+    let body = big.child(asb::Body).expect("Body");
+    assert_mime_beginning("14.1 Sync", body, &raw, 100_000);
+
+    let mut v12 = phone("LARGEMIME12", "12.1");
+    let options = Element::new(a::Options)
+        .with_text(a::MIMESupport, "2")
+        .with_text(a::MIMETruncation, "7");
+    let ((_, big), kib) = measured(pid, || sync_big_message(&mut v12, &options));
+    figures.push(("Sync 12.1 MIMESupport 2 MIMETruncation 7", kib));
+    let body = big.child(asb::Body).expect("Body");
+    assert_mime_beginning("12.1 Sync", body, &raw, 102_400);
+
+    let mut whole = phone("LARGEMIMEALL", "14.1");
+    let options = mime_options(a::Options, None);
+    let ((_, big), kib) = measured(pid, || sync_big_message(&mut whole, &options));
+    figures.push(("Sync 14.1 Type 4 without TruncationSize", kib));
+    let body = big.child(asb::Body).expect("Body");
+    assert_mime_beginning("14.1 Sync without TruncationSize", body, &raw, 1 << 20);
+
+    let inbox = v14.folder(2);
+    let fetch = |options: Element| {
+        Element::new(io::Fetch)
+            .with_text(io::Store, "Mailbox")
+            .with_text(a::CollectionId, inbox.as_str())
+            .with_text(a::ServerId, server_id.as_str())
+            .with(options)
+    };
+    let cases = [
+        (
+            "ItemOperations 14.1 MIME inline",
+            &v14,
+            mime_options(io::Options, None),
+            false,
+        ),
+        (
+            "ItemOperations 14.1 MIME multipart",
+            &v14,
+            mime_options(io::Options, None),
+            true,
+        ),
+        (
+            "ItemOperations 12.1 MIMESupport 2 inline",
+            &v12,
+            Element::new(io::Options).with_text(a::MIMESupport, "2"),
+            false,
+        ),
+    ];
+    for (name, phone, options, multipart) in cases {
+        let (r, kib) = measured(pid, || post_fetch(phone, fetch(options), multipart));
+        figures.push((name, kib));
+        let (body, content) = fetched_body(&r);
+        assert_eq!(body.text_of(asb::Type), Some("4"), "{name}");
+        assert!(body.child(asb::Truncated).is_none(), "{name}: whole");
+        let size = raw.len().to_string();
+        assert_eq!(body.text_of(asb::EstimatedDataSize), Some(size.as_str()));
+        assert_same(name, &content, &raw);
+    }
+    let (r, kib) = measured(pid, || {
+        post_fetch(
+            &v14,
+            fetch(mime_options(io::Options, Some(3_000_000))),
+            false,
+        )
+    });
+    figures.push(("ItemOperations 14.1 MIME TruncationSize 3000000", kib));
+    assert_mime_beginning("ItemOperations cut", &fetched_body(&r).0, &raw, 3_000_000);
+
+    let line: Vec<String> = figures
+        .iter()
+        .map(|(name, kib)| format!("{name} +{:.1}", mib(*kib)))
+        .collect();
+    println!(
+        "serve, MIME of a {:.1} MiB message: peak RSS growth in MiB during {}",
+        raw.len() as f64 / (1 << 20) as f64,
+        line.join(", ")
+    );
+    // A Sync costs what it costs for plain text (bounded in the attachment
+    // test) plus the first MiB of the raw message and its copies;
+    // ItemOperations stays within the bound of an attachment download.
+    let plain_sync = figures[0].1;
+    for (name, kib) in figures {
+        let bound = if name.starts_with("Sync") {
+            plain_sync + (4 << 10)
+        } else {
+            MAX_GROWTH_KIB
+        };
+        assert!(
+            kib < bound,
+            "{name} grew the process by {:.1} MiB",
+            mib(kib)
+        );
+    }
+    let spool = served.dir.path().join("state/.spool");
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
+}
+
+/// A large message whose text part is over the MiB the server reads of it:
+/// the text is cut there, and Sync says so, with the part's full size
+/// (not the size of what it read).
+#[test]
+fn a_text_part_over_a_mib_is_sent_cut_with_its_full_size() {
+    let _mail = fresh_mailboxes();
+    let text: Vec<u8> = (0..60_000)
+        .flat_map(|i| format!("line {i} of a long letter, {}\r\n", "y".repeat(i % 40)).into_bytes())
+        .collect();
+    assert!(text.len() > 2 << 20);
+    let attachment = base64::engine::general_purpose::STANDARD.encode(&payload()[..3 << 20]);
+    let mut m = b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: long text\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=LONG\r\n\r\n--LONG\r\n\
+Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        .to_vec();
+    m.extend_from_slice(&text);
+    m.extend_from_slice(
+        b"\r\n--LONG\r\nContent-Type: application/octet-stream; name=a.bin\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n",
+    );
+    for line in attachment.as_bytes().chunks(76) {
+        m.extend_from_slice(line);
+        m.extend_from_slice(b"\r\n");
+    }
+    m.extend_from_slice(b"--LONG--\r\n");
+    imap("alice")
+        .run_with_literal("APPEND INBOX", Some(&m))
+        .unwrap();
+
+    let config = format!("[provisioning]\nmode = \"none\"\n{}", mail::config());
+    let served = Served::start(&config, &[("alice", "alicepass")]);
+    let mut phone = Phone::new(&served.url, "alice", "alicepass", "LONGTEXT", "14.1");
+    phone.folder_sync();
+    let inbox = phone.folder(2);
+    let options =
+        Element::new(a::Options).with(Element::new(asb::BodyPreference).with_text(asb::Type, "1"));
+    let mut key = "0".to_string();
+    let mut long = None;
+    for _ in 0..2 {
+        let r = phone.post_sync(&mail::mail_sync(&inbox, &key, 100, options.clone()));
+        key = r.text_of(a::SyncKey).unwrap().to_string();
+        long = long.or_else(|| {
+            r.child(a::Commands)?
+                .children_with(a::Add)
+                .filter_map(|add| add.child(a::ApplicationData))
+                .find(|d| d.text_of(em::Subject) == Some("long text"))
+                .cloned()
+        });
+    }
+    let body = long.expect("the long message was synced");
+    let body = body.child(asb::Body).expect("Body");
+    assert_eq!(body.text_of(asb::Type), Some("1"));
+    assert_eq!(body.text_of(asb::Truncated), Some("1"));
+    let size = text.len().to_string();
+    assert_eq!(body.text_of(asb::EstimatedDataSize), Some(size.as_str()));
+    let data = body.text_of(asb::Data).expect("Data");
+    assert!(
+        data.len() <= 1 << 20 && data.len() > 1 << 19,
+        "{}",
+        data.len()
+    );
+    assert!(text.starts_with(&data.as_bytes()[..100_000]));
+}
+
+/// An encrypted (S/MIME) message over the large-message size: its MIME is
+/// its content, so a 12.1 device with MIMESupport 1 gets MIME for it. Sync
+/// sends the first MiB, cut, with the full size; ItemOperations the whole
+/// message from a spool file, with bounded memory (it was read whole).
+#[test]
+fn a_large_smime_message_is_cut_by_sync_and_streamed_by_item_operations() {
+    let _mail = fresh_mailboxes();
+    let envelope = base64::engine::general_purpose::STANDARD.encode(&payload()[..6 << 20]);
+    let mut m = b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: sealed\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\n\
+Content-Disposition: attachment; filename=smime.p7m\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n"
+        .to_vec();
+    for line in envelope.as_bytes().chunks(76) {
+        m.extend_from_slice(line);
+        m.extend_from_slice(b"\r\n");
+    }
+    imap("alice")
+        .run_with_literal("APPEND INBOX", Some(&m))
+        .unwrap();
+    let raw = mail::wait_for_message("alice", "INBOX", "SUBJECT \"sealed\"");
+
+    let config = format!("[provisioning]\nmode = \"none\"\n{}", mail::config());
+    let served = Served::start(&config, &[("alice", "alicepass")]);
+    let mut phone = Phone::new(&served.url, "alice", "alicepass", "SMIME12", "12.1");
+    phone.folder_sync();
+    let inbox = phone.folder(2);
+    let html_or_mime = |tag| {
+        Element::new(tag)
+            .with_text(a::MIMESupport, "1")
+            .with(Element::new(asb::BodyPreference).with_text(asb::Type, "2"))
+    };
+    let mut key = "0".to_string();
+    let mut sealed = None;
+    for _ in 0..2 {
+        let sync = mail::mail_sync(&inbox, &key, 100, html_or_mime(a::Options));
+        let r = phone.post_sync(&sync);
+        key = r.text_of(a::SyncKey).unwrap().to_string();
+        sealed = sealed.or_else(|| {
+            r.child(a::Commands)?.children_with(a::Add).find_map(|add| {
+                let data = add.child(a::ApplicationData)?;
+                (data.text_of(em::Subject) == Some("sealed")).then_some(())?;
+                Some((add.text_of(a::ServerId)?.to_string(), data.clone()))
+            })
+        });
+    }
+    let (server_id, data) = sealed.expect("the S/MIME message was synced");
+    assert_eq!(data.text_of(em::MessageClass), Some("IPM.Note.SMIME"));
+    assert_mime_beginning("S/MIME Sync", data.child(asb::Body).unwrap(), &raw, 1 << 20);
+
+    let fetch = Element::new(io::Fetch)
+        .with_text(io::Store, "Mailbox")
+        .with_text(a::CollectionId, inbox.as_str())
+        .with_text(a::ServerId, server_id.as_str())
+        .with(html_or_mime(io::Options));
+    let (r, kib) = measured(served.pid(), || post_fetch(&phone, fetch, true));
+    let (body, content) = fetched_body(&r);
+    assert_eq!(body.text_of(asb::Type), Some("4"));
+    assert!(body.child(asb::Truncated).is_none());
+    assert_same("S/MIME ItemOperations", &content, &raw);
+    println!(
+        "serve, S/MIME message of {:.1} MiB: ItemOperations multipart peak RSS growth +{:.1} MiB",
+        raw.len() as f64 / (1 << 20) as f64,
+        mib(kib)
+    );
+    assert!(kib < MAX_GROWTH_KIB, "grew by {:.1} MiB", mib(kib));
 }

@@ -21,12 +21,14 @@
 
 use super::{CommandError, Ctx, Outcome};
 use crate::backend::BackendError;
-use crate::convert::{self, body::body_type, BodyPreference};
+use crate::convert::body::{self, body_type};
+use crate::convert::{self, BodyPreference};
 use crate::engine::hierarchy::{self, Folder};
 use crate::engine::{push, store};
 use crate::blob::{Blob, Spool};
 use crate::eas::server::WBXML_CONTENT_TYPE;
 use crate::http::{Body, Response, Segment};
+use crate::model::email::Email;
 use crate::model::{Class, Item};
 use crate::wbxml::codepages::{airsync as a, airsyncbase as asb, itemoperations as io, search as s};
 use crate::wbxml::encode::{External, ExternalKind, Piece};
@@ -84,15 +86,18 @@ pub fn run(ctx: &mut Ctx, body: Option<&Element>) -> Result<Outcome, CommandErro
 }
 
 /// Binary content of the response: inline, or the parts of a multipart body.
-/// Either way the content stays a [`Blob`] (an attachment may be a spool
-/// file) until the front end writes the response: inline base64 is
-/// encoded on the way out into a gap the WBXML encoder leaves in each
-/// `itemoperations:Data` element.
+/// Either way the content stays a [`Blob`] (an attachment or a large
+/// message may be a spool file) until the front end writes the response:
+/// inline content goes on the way out into a gap the WBXML encoder leaves
+/// in each `itemoperations:Data` element (as base64) and in each
+/// `airsyncbase:Data` element without children (as opaque bytes: a MIME
+/// body is a string, sent as it is).
 struct Parts {
     multipart: bool,
-    /// Multipart: part n is `data[n - 1]`. Inline: the content of the n-th
-    /// `itemoperations:Data` element of the document.
-    data: Vec<Blob>,
+    /// Multipart: part n is `data[n - 1]` (raw). Inline: the content of the
+    /// n-th `itemoperations:Data` or childless `airsyncbase:Data` element
+    /// of the document.
+    data: Vec<Segment>,
 }
 
 impl Parts {
@@ -110,8 +115,19 @@ impl Parts {
         } else {
             // Parts::content makes every io::Data of the response, so the
             // n-th one in document order is data[n] (see `inline`).
-            self.data.push(blob);
+            self.data.push(Segment::Base64(blob));
             Element::new(io::Data)
+        }
+    }
+
+    /// The airsyncbase:Data of a body held in a blob (itemoperations:Part
+    /// in a multipart response); childless, which marks its gap.
+    fn body_data(&mut self, blob: Blob) -> Element {
+        if self.multipart {
+            self.part(blob)
+        } else {
+            self.data.push(Segment::Raw(blob));
+            Element::new(asb::Data)
         }
     }
 
@@ -132,7 +148,7 @@ impl Parts {
 
     /// Part numbers count from 1: part 0 is the WBXML document.
     fn part(&mut self, blob: Blob) -> Element {
-        self.data.push(blob);
+        self.data.push(Segment::Raw(blob));
         Element::text_element(io::Part, self.data.len().to_string())
     }
 
@@ -146,7 +162,7 @@ impl Parts {
         }
         let document = wbxml::encode(&doc);
         let lengths: Vec<u64> = std::iter::once(document.len() as u64)
-            .chain(self.data.iter().map(Blob::len))
+            .chain(self.data.iter().map(Segment::len))
             .collect();
         let header = 4 + 8 * lengths.len() as u64;
         let total = header + lengths.iter().sum::<u64>();
@@ -164,35 +180,41 @@ impl Parts {
         }
         head.extend_from_slice(&document);
         let mut body = Body::from(head);
-        for blob in self.data {
-            body.push(Segment::Raw(blob));
+        for segment in self.data {
+            body.push(segment);
         }
         Outcome::Http(Response::new(200).with_body(MULTIPART_CONTENT_TYPE, body))
     }
 }
 
-/// The WBXML document with `data[n]` as base64 in its n-th
-/// `itemoperations:Data` element, encoded while the response is written.
-fn inline(doc: Element, data: Vec<Blob>) -> Outcome {
+/// The WBXML document with `data[n]` in its n-th `itemoperations:Data`
+/// (base64, an inline string) or childless `airsyncbase:Data` element
+/// (opaque), encoded while the response is written.
+fn inline(doc: Element, data: Vec<Segment>) -> Outcome {
     if data.is_empty() {
         return Outcome::Wbxml(doc);
     }
     let mut next = data.iter();
     let pieces = wbxml::encode::encode_with_external(&doc, &mut |e| {
-        (e.tag == io::Data).then_some(())?;
+        let gap = e.tag == io::Data || (e.tag == asb::Data && e.children.is_empty());
+        gap.then_some(())?;
+        let segment = next.next()?;
         Some(External {
-            len: next.next()?.base64_len(),
-            kind: ExternalKind::InlineString,
+            len: segment.len(),
+            kind: match segment {
+                Segment::Base64(_) => ExternalKind::InlineString,
+                Segment::Raw(_) => ExternalKind::Opaque,
+            },
         })
     });
-    let mut data: Vec<Option<Blob>> = data.into_iter().map(Some).collect();
+    let mut data: Vec<Option<Segment>> = data.into_iter().map(Some).collect();
     let mut body = Body::default();
     for piece in pieces {
         match piece {
             Piece::Bytes(b) => body.push(Segment::Raw(b.into())),
             Piece::External(n) => {
-                if let Some(blob) = data.get_mut(n).and_then(Option::take) {
-                    body.push(Segment::Base64(blob));
+                if let Some(segment) = data.get_mut(n).and_then(Option::take) {
+                    body.push(segment);
                 }
             }
         }
@@ -264,19 +286,19 @@ fn fetch(ctx: &mut Ctx, op: &Element, parts: &mut Parts) -> Result<Element, Comm
         }
     }
     out.push_text(a::Class, folder.class.as_str());
-    out.push(item_properties(ctx, folder, &item, options, parts));
+    out.push(item_properties(ctx, folder, &item, options, parts)?);
     Ok(out)
 }
 
 /// The Properties of a fetched item: its ApplicationData children for the
 /// device's body preferences, only those named in `Schema` when it sent one.
 fn item_properties(
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     folder: &Folder,
     item: &Item,
     options: Option<&Element>,
     parts: &mut Parts,
-) -> Element {
+) -> Result<Element, CommandError> {
     let prefs = preferences(options, folder, item);
     let schema: Option<Vec<wbxml::Tag>> = options
         .and_then(|o| o.child(io::Schema))
@@ -289,11 +311,69 @@ fn item_properties(
         }
         let mut child = child.clone();
         if child.tag == asb::Body {
-            parts.body(&mut child);
+            let whole = match item {
+                Item::Email(e) => whole_mime(ctx, e, &prefs, &child, parts)?,
+                _ => None,
+            };
+            match whole {
+                Some(body) => child = body,
+                None => parts.body(&mut child),
+            }
         }
         props.push(child);
     }
-    props
+    Ok(props)
+}
+
+/// The Body of a large message whose MIME form the device gets, when it
+/// wants more of it than the item holds (see `backend::mail::large`): the
+/// raw message is read from the backend in pieces into a spool file, and
+/// the whole of it, or its first TruncationSize octets, is sent from there
+/// (MS-ASAIRS 2.2.2.40.2: without a TruncationSize the entire content).
+/// `None` when the converted Body is already right (another form, a cut
+/// within what is held, AllOrNone refusing a part) or the message is gone.
+fn whole_mime(
+    ctx: &mut Ctx,
+    email: &Email,
+    prefs: &[BodyPreference],
+    converted: &Element,
+    parts: &mut Parts,
+) -> Result<Option<Element>, CommandError> {
+    let partial = &email.body.partial;
+    let (Some(size), Some(reference)) = (partial.mime, partial.mime_reference.as_deref()) else {
+        return Ok(None);
+    };
+    if converted.u32_of(asb::Type) != Some(body_type::MIME) {
+        return Ok(None);
+    }
+    // A Type 4 Body comes from the first MIME preference (`body::choose`).
+    let pref = body::choose(prefs, &[body_type::MIME]);
+    let held = email.body.mime.as_ref().map_or(0, |m| m.len() as u64);
+    let limit = pref.truncation_size.map_or(size, |n| size.min(n.into()));
+    if limit <= held || (pref.all_or_none && pref.truncation_size.is_some() && limit < size) {
+        return Ok(None);
+    }
+    let spool = Spool::in_state_dir(&ctx.config.server.state_dir);
+    let whole = match ctx.session.fetch_attachment(reference, &spool) {
+        Ok((_, whole)) => whole,
+        Err(e) => {
+            failure(e, status::NOT_FOUND)?;
+            return Ok(None);
+        }
+    };
+    let size = whole.len();
+    let data = whole.slice(0, limit);
+    let mut body = Element::new(asb::Body)
+        .with_text(asb::Type, body_type::MIME.to_string())
+        .with_text(asb::EstimatedDataSize, size.to_string());
+    if data.len() < size {
+        body.push_text(asb::Truncated, "1");
+    }
+    body.push(parts.body_data(data));
+    if let Some(preview) = converted.child(asb::Preview) {
+        body.push(preview.clone());
+    }
+    Ok(Some(body))
 }
 
 /// The device's BodyPreferences; with `MIMESupport` 2 (always) or 1
@@ -513,6 +593,47 @@ mod tests {
         none.body(&mut body);
         assert_eq!(body.text_of(asb::Data), Some("x"));
         assert!(matches!(none.finish(body), Outcome::Wbxml(_)));
+    }
+
+    #[test]
+    fn a_body_from_a_file_is_opaque_data_inline_and_a_part_in_multipart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, bytes) = spooled(dir.path(), 100_000);
+        for multipart in [false, true] {
+            let mut parts = Parts::new(multipart);
+            let attachment = parts.content(b"att".to_vec().into());
+            let body = Element::new(asb::Body)
+                .with_text(asb::Type, "4")
+                .with(parts.body_data(file.clone()));
+            let doc = Element::new(io::ItemOperations)
+                .with(Element::new(io::Fetch).with(attachment))
+                .with(Element::new(io::Fetch).with(body));
+            let Outcome::Http(r) = parts.finish(doc) else {
+                panic!("content from files is an HTTP response");
+            };
+            let raw = r.body.to_vec().unwrap();
+            assert_eq!(r.body.len(), raw.len() as u64);
+            let wbxml = if multipart { wbxml_part(&raw).unwrap() } else { &raw[..] };
+            let back = wbxml::decode(wbxml, &wbxml::Limits::default()).unwrap();
+            let fetches: Vec<&Element> = back.children_with(io::Fetch).collect();
+            let data = fetches[1].path(&[asb::Body, asb::Data]);
+            if multipart {
+                let int = |at: usize| u32::from_le_bytes(raw[at..at + 4].try_into().unwrap());
+                let part = |i: usize| {
+                    let (offset, len) = (int(4 + 8 * i) as usize, int(8 + 8 * i) as usize);
+                    &raw[offset..offset + len]
+                };
+                assert_eq!((part(1), part(2)), (&b"att"[..], &bytes[..]));
+                assert_eq!(fetches[1].path(&[asb::Body, io::Part]).unwrap().text(), Some("2"));
+                assert!(data.is_none());
+            } else {
+                use base64::Engine;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(b"att");
+                assert_eq!(fetches[0].text_of(io::Data), Some(b64.as_str()));
+                let data = data.unwrap();
+                assert!(matches!(data.children[..], [Node::Opaque(ref b)] if *b == bytes));
+            }
+        }
     }
 
     #[test]

@@ -64,41 +64,73 @@ pub fn truncate(text: &str, max: usize) -> &str {
 /// The AirSyncBase:Body element for a plain-text body (PIM items keep plain
 /// text), honouring TruncationSize, AllOrNone and Preview.
 pub fn plain_body(text: &str, prefs: &[BodyPreference]) -> Element {
-    body_element(&[(body_type::PLAIN, text.as_bytes())], prefs)
+    body_element(&[Offer::whole(body_type::PLAIN, text.as_bytes())], prefs)
+}
+
+/// One body form on offer: its type and content, and the size of the whole
+/// form when the content is only its beginning (the text or MIME of a
+/// message too large to read whole, see `model::email::Partial`).
+#[derive(Debug, Clone, Copy)]
+pub struct Offer<'a> {
+    pub body_type: u32,
+    pub content: &'a [u8],
+    pub full_size: Option<u64>,
+}
+
+impl<'a> Offer<'a> {
+    pub fn whole(body_type: u32, content: &'a [u8]) -> Offer<'a> {
+        Offer {
+            body_type,
+            content,
+            full_size: None,
+        }
+    }
+
+    /// The size of the whole form (EstimatedDataSize, MIMESize, BodySize).
+    pub fn size(&self) -> u64 {
+        let held = self.content.len() as u64;
+        self.full_size.map_or(held, |full| full.max(held))
+    }
 }
 
 /// The AirSyncBase:Body element for an item that has several body types on
-/// offer (`(type, content)`, e.g. an email's plain, HTML and MIME forms): the
-/// device's first preference that is on offer wins, else the first offer.
-/// Text is cut on a character boundary; content that is not UTF-8 (a MIME
-/// message with 8-bit parts) is cut on bytes and sent as opaque data, so it
-/// reaches the device byte for byte. Preview is plain text (MS-ASAIRS 2.2.2.38).
-pub fn body_element(offers: &[(u32, &[u8])], prefs: &[BodyPreference]) -> Element {
-    let available: Vec<u32> = offers.iter().map(|(t, _)| *t).collect();
+/// offer (e.g. an email's plain, HTML and MIME forms): the device's first
+/// preference that is on offer wins, else the first offer. Text is cut on a
+/// character boundary; content that is not UTF-8 (a MIME message with 8-bit
+/// parts) is cut on bytes and sent as opaque data, so it reaches the device
+/// byte for byte. EstimatedDataSize is the size of the whole form, and
+/// Truncated is set whenever less than all of it is sent, also when only
+/// its beginning was on offer; with AllOrNone (which counts only with a
+/// TruncationSize, MS-ASAIRS 2.2.2.3.2) such a body goes without Data.
+/// Preview is plain text (MS-ASAIRS 2.2.2.38).
+pub fn body_element(offers: &[Offer], prefs: &[BodyPreference]) -> Element {
+    let available: Vec<u32> = offers.iter().map(|o| o.body_type).collect();
     let mut pref = choose(prefs, &available);
-    let content = match offers.iter().find(|(t, _)| *t == pref.body_type) {
-        Some((_, c)) => *c,
+    let offer = match offers.iter().find(|o| o.body_type == pref.body_type) {
+        Some(o) => *o,
         None => {
-            let (t, c) = offers.first().copied().unwrap_or((body_type::PLAIN, b""));
-            pref.body_type = t;
-            c
+            let o = offers
+                .first()
+                .copied()
+                .unwrap_or(Offer::whole(body_type::PLAIN, b""));
+            pref.body_type = o.body_type;
+            o
         }
     };
-    let limit = pref.truncation_size.map(|n| n as usize);
-    let too_long = limit.is_some_and(|n| content.len() > n);
+    let limit = pref.truncation_size.map_or(usize::MAX, |n| n as usize);
+    let data = cut(offer.content, limit);
+    let truncated = (data.len() as u64) < offer.size();
     let mut body = Element::new(asb::Body).with_text(asb::Type, pref.body_type.to_string());
-    body.push_text(asb::EstimatedDataSize, content.len().to_string());
-    match (too_long, pref.all_or_none) {
-        (true, true) => body.push_text(asb::Truncated, "1"),
-        (true, false) => {
-            body.push_text(asb::Truncated, "1");
-            body.push(data_element(cut(content, limit.unwrap_or(0))));
-        }
-        (false, _) => body.push(data_element(content)),
+    body.push_text(asb::EstimatedDataSize, offer.size().to_string());
+    if truncated {
+        body.push_text(asb::Truncated, "1");
+    }
+    if !(truncated && pref.all_or_none && pref.truncation_size.is_some()) {
+        body.push(data_element(data));
     }
     if let Some(n) = pref.preview.filter(|n| *n > 0) {
-        let plain = offers.iter().find(|(t, _)| *t == body_type::PLAIN);
-        if let Some(text) = plain.and_then(|(_, c)| std::str::from_utf8(c).ok()) {
+        let plain = offers.iter().find(|o| o.body_type == body_type::PLAIN);
+        if let Some(text) = plain.and_then(|o| std::str::from_utf8(o.content).ok()) {
             body.push_text(asb::Preview, truncate(text, n as usize));
         }
     }
@@ -170,14 +202,52 @@ mod tests {
                 preview: Some(3),
             },
         ];
-        let b = body_element(&[(1, b"plain text"), (2, b"<p>html</p>")], &prefs);
+        let b = body_element(
+            &[
+                Offer::whole(1, b"plain text"),
+                Offer::whole(2, b"<p>html</p>"),
+            ],
+            &prefs,
+        );
         assert_eq!(b.text_of(asb::Type), Some("2"));
         assert_eq!(b.text_of(asb::Data), Some("<p>h"));
         assert_eq!(b.text_of(asb::Preview), Some("pla"));
         // No preference on offer: the first offer, untruncated.
-        let b = body_element(&[(4, b"MIME\xe9")], &prefs);
+        let b = body_element(&[Offer::whole(4, b"MIME\xe9")], &prefs);
         assert_eq!(b.text_of(asb::Type), Some("4"));
         assert_eq!(b.child(asb::Data).unwrap().bytes(), Some(&b"MIME\xe9"[..]));
+    }
+
+    #[test]
+    fn a_form_held_in_part_is_truncated_with_its_full_size() {
+        let offer = Offer {
+            body_type: body_type::MIME,
+            content: b"Subject: big\r\n\r\nbeginning",
+            full_size: Some(5000),
+        };
+        let mime = |size, all_or_none| {
+            let p = BodyPreference {
+                body_type: body_type::MIME,
+                truncation_size: size,
+                all_or_none,
+                preview: None,
+            };
+            body_element(&[offer], &[p])
+        };
+        // No TruncationSize: what is held, marked as cut.
+        let b = mime(None, false);
+        assert_eq!(b.text_of(asb::Data), Some("Subject: big\r\n\r\nbeginning"));
+        assert_eq!(b.text_of(asb::Truncated), Some("1"));
+        assert_eq!(b.text_of(asb::EstimatedDataSize), Some("5000"));
+        let b = mime(Some(7), false);
+        assert_eq!(b.text_of(asb::Data), Some("Subject"));
+        assert_eq!(b.text_of(asb::EstimatedDataSize), Some("5000"));
+        // AllOrNone: nothing rather than a part, even under the limit.
+        let b = mime(Some(10_000), true);
+        assert!(b.child(asb::Data).is_none());
+        assert_eq!(b.text_of(asb::Truncated), Some("1"));
+        // Without AllOrNone's TruncationSize it does not count.
+        assert!(mime(None, true).child(asb::Data).is_some());
     }
 
     #[test]

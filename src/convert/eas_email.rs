@@ -5,7 +5,7 @@
 //! (MS-ASEMAIL 3.1.5.3). Adds of email from a device are not a thing (mail
 //! is created by SendMail or by moving), so there is no full reverse mapping.
 
-use super::body::{body_element, body_type, choose, truncate, BodyPreference};
+use super::body::{body_element, body_type, choose, truncate, BodyPreference, Offer};
 use crate::eas::version::Version;
 use crate::model::email::{Attachment, Email, Flag};
 use crate::wbxml::codepages::{airsync, airsyncbase as asb, email as em, email2, tasks};
@@ -111,34 +111,36 @@ fn mime_first_for_smime(e: &Email, prefs: &[BodyPreference]) -> Vec<BodyPreferen
 
 /// 2.5 bodies (MS-ASEMAIL 2.2.2.10.2, 2.2.2.50): the whole message as
 /// MIMEData/MIMETruncated/MIMESize when the device asked for MIME
-/// (MIMESupport), else the plain text as Body/BodyTruncated (BodySize when cut).
+/// (MIMESupport), else the plain text as Body/BodyTruncated (BodySize when
+/// cut). Sizes are those of the whole forms (see `offers`).
 fn legacy_body(e: &Email, prefs: &[BodyPreference]) -> Vec<Element> {
     let pref = choose(prefs, &[body_type::PLAIN, body_type::MIME]);
     let limit = pref.truncation_size.map_or(usize::MAX, |n| n as usize);
-    match (&e.body.mime, pref.body_type) {
+    let all = offers(e);
+    let offer = |t| all.iter().find(|o: &&Offer| o.body_type == t);
+    match (offer(body_type::MIME), pref.body_type) {
         (Some(mime), body_type::MIME) => {
-            let cut = &mime[..limit.min(mime.len())];
+            let cut = &mime.content[..limit.min(mime.content.len())];
             let data = match std::str::from_utf8(cut) {
                 Ok(text) => Element::text_element(em::MIMEData, text),
                 Err(_) => Element::opaque_element(em::MIMEData, cut),
             };
             vec![
-                Element::text_element(em::MIMETruncated, bit(cut.len() < mime.len())),
-                Element::text_element(em::MIMESize, mime.len().to_string()),
+                Element::text_element(em::MIMETruncated, bit((cut.len() as u64) < mime.size())),
+                Element::text_element(em::MIMESize, mime.size().to_string()),
                 data,
             ]
         }
         _ => {
             let plain = e.body.plain.as_deref().unwrap_or_default();
+            let size = offer(body_type::PLAIN).map_or(0, Offer::size);
             let cut = truncate(plain, limit);
+            let truncated = (cut.len() as u64) < size;
             let mut out = vec![Element::text_element(em::Body, cut)];
-            if cut.len() < plain.len() {
-                out.push(Element::text_element(em::BodySize, plain.len().to_string()));
+            if truncated {
+                out.push(Element::text_element(em::BodySize, size.to_string()));
             }
-            out.push(Element::text_element(
-                em::BodyTruncated,
-                bit(cut.len() < plain.len()),
-            ));
+            out.push(Element::text_element(em::BodyTruncated, bit(truncated)));
             out
         }
     }
@@ -194,18 +196,30 @@ fn mime_truncation(code: u32) -> Option<u32> {
         .copied()
 }
 
-/// The body forms on offer, in the order a device without preference gets them.
-fn offers(e: &Email) -> Vec<(u32, &[u8])> {
-    let mut offers = Vec::new();
-    let plain = e.body.plain.as_deref().unwrap_or_default();
-    offers.push((body_type::PLAIN, plain.as_bytes()));
-    if let Some(h) = &e.body.html {
-        offers.push((body_type::HTML, h.as_bytes()));
-    }
-    if let Some(m) = &e.body.mime {
-        offers.push((body_type::MIME, m.as_slice()));
-    }
-    offers
+/// The body forms on offer, in the order a device without preference gets
+/// them, with the full sizes of those held only in part.
+fn offers(e: &Email) -> Vec<Offer<'_>> {
+    let b = &e.body;
+    let plain = b.plain.as_deref().unwrap_or_default().as_bytes();
+    let forms = [
+        (body_type::PLAIN, Some(plain), b.partial.plain),
+        (
+            body_type::HTML,
+            b.html.as_deref().map(str::as_bytes),
+            b.partial.html,
+        ),
+        (body_type::MIME, b.mime.as_deref(), b.partial.mime),
+    ];
+    forms
+        .into_iter()
+        .filter_map(|(body_type, content, full_size)| {
+            Some(Offer {
+                body_type,
+                content: content?,
+                full_size,
+            })
+        })
+        .collect()
 }
 
 fn attachments_element(list: &[Attachment], version: Version) -> Element {
@@ -349,6 +363,7 @@ mod tests {
                 plain: Some("hello world".into()),
                 html: Some("<p>hello world</p>".into()),
                 mime: Some(b"Subject: Hi\r\n\r\nhello world\r\n".to_vec()),
+                ..EmailBody::default()
             },
             ..Email::default()
         }
@@ -475,6 +490,38 @@ mod tests {
         assert_eq!(v25.text_of(em::MIMETruncated), Some("0"));
         assert_eq!(v25.text_of(em::MIMESize), Some("28"));
         assert!(v25.child(em::Body).is_none());
+    }
+
+    #[test]
+    fn forms_held_in_part_report_their_full_sizes() {
+        let mut big = sample();
+        big.body.partial = crate::model::email::Partial {
+            plain: Some(9_000),
+            mime: Some(50_000),
+            ..Default::default()
+        };
+        // 2.5: MIMESize and BodySize are those of the whole forms.
+        let options = |mime: &str| {
+            let mut o = Element::new(airsync::Options);
+            o.push_text(airsync::MIMESupport, mime);
+            o
+        };
+        let p = with_mime_options(Vec::new(), &options("2"));
+        let v25 = app(to_eas(&big, Version::V2_5, &p));
+        assert_eq!(v25.text_of(em::MIMETruncated), Some("1"));
+        assert_eq!(v25.text_of(em::MIMESize), Some("50000"));
+        let p = with_mime_options(Vec::new(), &options("0"));
+        let v25 = app(to_eas(&big, Version::V2_5, &p));
+        assert_eq!(v25.text_of(em::Body), Some("hello world"));
+        assert_eq!(v25.text_of(em::BodyTruncated), Some("1"));
+        assert_eq!(v25.text_of(em::BodySize), Some("9000"));
+        // 12.0+: EstimatedDataSize, Truncated.
+        let p = with_mime_options(Vec::new(), &options("2"));
+        let v14 = app(to_eas(&big, Version::V14_1, &p));
+        let body = v14.child(asb::Body).unwrap();
+        assert_eq!(body.text_of(asb::Type), Some("4"));
+        assert_eq!(body.text_of(asb::EstimatedDataSize), Some("50000"));
+        assert_eq!(body.text_of(asb::Truncated), Some("1"));
     }
 
     #[test]

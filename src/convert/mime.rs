@@ -39,6 +39,7 @@ pub fn parse(raw: &[u8], reference_prefix: &str) -> Option<Email> {
             plain: msg.body_text(0).map(|t| t.into_owned()),
             html: html_body(&msg),
             mime: Some(raw.to_vec()),
+            ..EmailBody::default()
         },
         ..Email::default()
     })

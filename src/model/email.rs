@@ -74,6 +74,28 @@ pub struct Attachment {
 pub struct EmailBody {
     pub plain: Option<String>,
     pub html: Option<String>,
-    /// The whole RFC 5322 message, byte for byte.
+    /// The whole RFC 5322 message, byte for byte (of a large message: its
+    /// beginning, see `partial`).
     pub mime: Option<Vec<u8>>,
+    /// Body forms held only in part (a message too large to read whole,
+    /// see `backend::mail::large`); empty when every form is whole.
+    #[serde(default, skip_serializing_if = "Partial::is_empty")]
+    pub partial: Partial,
+}
+
+/// The full sizes (octets) of the body forms an [`EmailBody`] holds only
+/// the beginning of, and where the whole MIME form can be read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partial {
+    pub plain: Option<u64>,
+    pub html: Option<u64>,
+    pub mime: Option<u64>,
+    /// The FileReference that reads the whole message (`Session::fetch_attachment`).
+    pub mime_reference: Option<String>,
+}
+
+impl Partial {
+    pub fn is_empty(&self) -> bool {
+        *self == Partial::default()
+    }
 }

@@ -183,6 +183,24 @@ pub fn plain_text_sync(
 ) -> horde_activesync::wbxml::Element {
     use horde_activesync::wbxml::codepages::{airsync as a, airsyncbase as asb};
     use horde_activesync::wbxml::Element;
+    let options = Element::new(a::Options).with(
+        Element::new(asb::BodyPreference)
+            .with_text(asb::Type, "1")
+            .with_text(asb::TruncationSize, truncation.to_string()),
+    );
+    mail_sync(folder, key, window, options)
+}
+
+/// A Sync of mail `folder` from `key` (GetChanges after key 0) with
+/// WindowSize `window` and these `Options` (body preferences, MIMESupport).
+pub fn mail_sync(
+    folder: &str,
+    key: &str,
+    window: u32,
+    options: horde_activesync::wbxml::Element,
+) -> horde_activesync::wbxml::Element {
+    use horde_activesync::wbxml::codepages::airsync as a;
+    use horde_activesync::wbxml::Element;
     let mut coll = Element::new(a::Collection)
         .with_text(a::SyncKey, key)
         .with_text(a::CollectionId, folder);
@@ -190,12 +208,6 @@ pub fn plain_text_sync(
         coll.push(Element::new(a::GetChanges));
     }
     coll.push_text(a::WindowSize, window.to_string());
-    coll.push(
-        Element::new(a::Options).with(
-            Element::new(asb::BodyPreference)
-                .with_text(asb::Type, "1")
-                .with_text(asb::TruncationSize, truncation.to_string()),
-        ),
-    );
+    coll.push(options);
     Element::new(a::Sync).with(Element::new(a::Collections).with(coll))
 }

@@ -1,11 +1,15 @@
 //! Large messages without reading them whole. Above [`LARGE_MESSAGE`]
-//! octets a message is shown from its header, its BODYSTRUCTURE and its
-//! text parts (each read up to [`TEXT_PART_LIMIT`]); its attachments are
+//! octets a message is shown from its header, its BODYSTRUCTURE, its text
+//! parts and the beginning of its raw form (each read up to [`HELD_LIMIT`],
+//! their full sizes kept in `EmailBody::partial`); its attachments are
 //! listed from the structure with FileReferences that name their IMAP
 //! section (`<uid>:s<section>@<mailbox>`) and are read one at a time when
 //! the device asks. So a Sync window costs memory for its text, not for the
-//! files attached to it. Such a message has no MIME body on offer, except
-//! S/MIME messages, which are read whole: their MIME is their content.
+//! files attached to it. The whole raw message is section "" of the same
+//! scheme (`<uid>:s@<mailbox>`, no transfer decoding): ItemOperations reads
+//! it that way, into a spool file, when a device fetches the MIME form.
+//! S/MIME messages are no exception: their MIME is their content, and it
+//! is cut and fetched like any other.
 
 use super::imap::{fetch_items, Reply, Value};
 use super::structure::{self, Part};
@@ -13,17 +17,20 @@ use super::{imap_error, MailSession};
 use crate::backend::{BackendError, Result};
 use crate::blob::{Blob, Spool};
 use crate::convert::mime::{self, TransferDecoder};
-use crate::model::email::{Attachment, Email};
+use crate::model::email::{Attachment, Email, Partial};
 use std::borrow::Cow;
 use std::io::Write;
 
 /// Messages bigger than this (RFC822.SIZE) are read part by part. It is
-/// well above ordinary mail, because such a message has no MIME body on
-/// offer (the backend does not know whether the device wants one).
+/// well above ordinary mail, because the body forms of such a message are
+/// held only in part (the backend does not know how much of which form the
+/// device wants).
 pub const LARGE_MESSAGE: u64 = 4 << 20;
 
-/// At most this much of each text part of a large message is read.
-const TEXT_PART_LIMIT: u64 = 1 << 20;
+/// At most this much of each body form of a large message (a text part,
+/// the raw message) is read with it: what a Sync or Search response can
+/// carry of it. The device gets the whole MIME form from ItemOperations.
+const HELD_LIMIT: u64 = 1 << 20;
 
 /// An attachment of a large message is read in pieces of this many octets.
 const SECTION_PIECE: u64 = 1 << 20;
@@ -53,9 +60,14 @@ impl MailSession {
             .collect())
     }
 
-    /// One large message (the mailbox is selected); `None` when it is gone
-    /// or is S/MIME (then the caller reads it whole).
-    pub(super) fn fetch_large(&mut self, mailbox: &str, uid: u32) -> Result<Option<LargeMessage>> {
+    /// One large message of `size` octets (the mailbox is selected); `None`
+    /// when it is gone or has no structure (then the caller reads it whole).
+    pub(super) fn fetch_large(
+        &mut self,
+        mailbox: &str,
+        uid: u32,
+        size: u64,
+    ) -> Result<Option<LargeMessage>> {
         let reply = self
             .conn
             .run(&format!(
@@ -78,17 +90,25 @@ impl MailSession {
             return Ok(None);
         };
         let parts = structure::leaves(body).unwrap_or_default();
-        let smime = email
-            .message_class
-            .as_deref()
-            .is_some_and(|c| c.starts_with("IPM.Note.SMIME"));
-        if smime || parts.is_empty() {
+        if parts.is_empty() {
             return Ok(None);
         }
         let is_body =
             |p: &&Part, subtype: &str| p.is("text", subtype) && !p.is_attachment_disposition();
         let plain = parts.iter().find(|p| is_body(p, "plain")).cloned();
         let html = parts.iter().find(|p| is_body(p, "html")).cloned();
+        // A part larger than what is read of it is held in part.
+        let cut_size = |p: &Option<Part>| {
+            p.as_ref()
+                .filter(|p| p.octets > HELD_LIMIT)
+                .map(Part::decoded_size)
+        };
+        email.body.partial = Partial {
+            plain: cut_size(&plain),
+            html: cut_size(&html),
+            mime: (size > HELD_LIMIT).then_some(size),
+            mime_reference: Some(format!("{uid}:s@{mailbox}")),
+        };
         for (part, html_part) in [(&plain, false), (&html, true)] {
             let Some(part) = part else { continue };
             let text = self.part_text(uid, part)?;
@@ -99,13 +119,16 @@ impl MailSession {
             }
         }
         if email.body.plain.is_none() {
-            // As mail-parser does for whole messages: the HTML as text.
+            // As mail-parser does for whole messages: the HTML as text
+            // (about as long as the HTML, for its estimated size).
             email.body.plain = email
                 .body
                 .html
                 .as_deref()
                 .map(mail_parser::decoders::html::html_to_text);
+            email.body.partial.plain = email.body.partial.html;
         }
+        email.body.mime = Some(self.read_piece(uid, "", 0, HELD_LIMIT)?);
         let body_sections = [&plain, &html].map(|p| p.as_ref().map(|p| p.section.clone()));
         email.attachments = parts
             .iter()
@@ -116,25 +139,30 @@ impl MailSession {
         Ok(Some(LargeMessage { email, attributes }))
     }
 
-    /// The decoded text of one part, at most TEXT_PART_LIMIT octets of it.
+    /// The decoded text of one part, at most HELD_LIMIT octets of it.
     fn part_text(&mut self, uid: u32, part: &Part) -> Result<Option<String>> {
+        let bytes = self.read_piece(uid, &part.section, 0, HELD_LIMIT)?;
+        let charset = part.param("charset").unwrap_or("us-ascii");
+        let content_type = format!("{}; charset=\"{charset}\"", part.content_type());
+        Ok(mime::part_text(&content_type, &part.encoding, &bytes))
+    }
+
+    /// Octets `offset..offset + len` of `section` of message `uid` (the
+    /// mailbox is selected; section "" is the whole message), fewer at its
+    /// end: an IMAP partial fetch (RFC 3501 6.4.5).
+    fn read_piece(&mut self, uid: u32, section: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         let reply = self
             .conn
             .run(&format!(
-                "UID FETCH {uid} (BODY.PEEK[{}]<0.{TEXT_PART_LIMIT}>)",
-                part.section
+                "UID FETCH {uid} (BODY.PEEK[{section}]<{offset}.{len}>)"
             ))
             .map_err(imap_error)?;
-        let Some(bytes) = reply.first_literal() else {
-            return Ok(None);
-        };
-        let charset = part.param("charset").unwrap_or("us-ascii");
-        let content_type = format!("{}; charset=\"{charset}\"", part.content_type());
-        Ok(mime::part_text(&content_type, &part.encoding, bytes))
+        Ok(piece_of(&reply).into_owned())
     }
 
     /// Attachment `section` of message `uid` in `mailbox`: content type
-    /// and content, spooled to a file. The section is read in pieces of
+    /// and content, spooled to a file; section "" is the raw message
+    /// (`message/rfc822`, as it is). The section is read in pieces of
     /// [`SECTION_PIECE`] octets (IMAP partial fetch, RFC 3501 6.4.5) and
     /// each piece decoded as it arrives, so memory stays bounded by the
     /// piece size whatever the size of the file.
@@ -146,12 +174,23 @@ impl MailSession {
         spool: &Spool,
     ) -> Result<(String, Blob)> {
         let not_found = || BackendError::NotFound(format!("part {section} of {uid} in {mailbox}"));
-        if uid.parse::<u32>().is_err() || !section.split('.').all(|n| n.parse::<u32>().is_ok()) {
+        let Ok(uid) = uid.parse::<u32>() else {
+            return Err(BackendError::Invalid(format!("bad message {uid}")));
+        };
+        let numbers_ok = section.split('.').all(|n| n.parse::<u32>().is_ok());
+        if !section.is_empty() && !numbers_ok {
             return Err(BackendError::Invalid(format!(
                 "bad part {section} of {uid}"
             )));
         }
         self.select(mailbox)?;
+        if section.is_empty() {
+            if self.sizes(&uid.to_string())?.is_empty() {
+                return Err(not_found());
+            }
+            let blob = self.spool_section(uid, section, TransferDecoder::new("binary"), spool)?;
+            return Ok(("message/rfc822".into(), blob));
+        }
         let reply = self
             .conn
             .run(&format!("UID FETCH {uid} (BODYSTRUCTURE)"))
@@ -167,19 +206,26 @@ impl MailSession {
                     .find(|p| p.section == section)
             })
             .ok_or_else(not_found)?;
+        let decoder = TransferDecoder::new(&part.encoding);
+        let blob = self.spool_section(uid, section, decoder, spool)?;
+        Ok((part.content_type(), blob))
+    }
+
+    /// `section` of message `uid` (selected) read piece by piece through
+    /// `decoder` into a spool file.
+    fn spool_section(
+        &mut self,
+        uid: u32,
+        section: &str,
+        mut decoder: TransferDecoder,
+        spool: &Spool,
+    ) -> Result<Blob> {
         let spool_error = |e: std::io::Error| BackendError::Other(anyhow::anyhow!("spool: {e}"));
         let mut file = spool.create().map_err(spool_error)?;
-        let mut decoder = TransferDecoder::new(&part.encoding);
         let mut decoded = Vec::new();
         let mut offset = 0u64;
         loop {
-            let reply = self
-                .conn
-                .run(&format!(
-                    "UID FETCH {uid} (BODY.PEEK[{section}]<{offset}.{SECTION_PIECE}>)"
-                ))
-                .map_err(imap_error)?;
-            let piece = piece_of(&reply);
+            let piece = self.read_piece(uid, section, offset, SECTION_PIECE)?;
             decoded.clear();
             decoder.feed(&piece, &mut decoded);
             file.write_all(&decoded).map_err(spool_error)?;
@@ -191,7 +237,7 @@ impl MailSession {
         decoded.clear();
         decoder.finish(&mut decoded);
         file.write_all(&decoded).map_err(spool_error)?;
-        Ok((part.content_type(), file.finish().map_err(spool_error)?))
+        file.finish().map_err(spool_error)
     }
 }
 

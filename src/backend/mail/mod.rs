@@ -749,7 +749,7 @@ impl Session for MailSession {
                 whole.push(uid.to_string());
                 continue;
             }
-            match self.fetch_large(&collection.id, uid)? {
+            match self.fetch_large(&collection.id, uid, size)? {
                 Some(m) => {
                     let mut email = m.email;
                     apply_attributes(&mut email, &m.attributes);
