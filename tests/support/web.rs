@@ -7,9 +7,11 @@
 //! 127.0.0.1:18080) is never touched: each instance has its own config,
 //! port, pid file and runtime folder.
 
+use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,12 +226,28 @@ pub fn wait_for_port(addr: &str) {
     }
 }
 
-/// A loopback port nobody listens on right now.
+/// A loopback port nobody listens on right now for a server a test starts.
+///
+/// Not the kernel's pick (`bind` to port 0): that comes from the ephemeral
+/// range, where an outgoing connection of a parallel test can take it before
+/// the server binds it, and two parallel tests could be handed the same port
+/// and one would talk to the other's server. So: a port below the ephemeral
+/// range (32768 and up on Linux), never one this test process handed out
+/// before, starting at an offset of the process id so test binaries run one
+/// after the other do not reuse each other's ports.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    const FIRST: u16 = 20_000;
+    const END: u16 = 32_000;
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let start = FIRST + (std::process::id() % 60) as u16 * 200;
+    (start..END)
+        .chain(FIRST..start)
+        .find(|p| !handed_out.contains(p) && TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .inspect(|p| {
+            handed_out.insert(*p);
+        })
+        .expect("a free loopback port below 32000")
 }
 
 /// Let the web server's unprivileged user read (and traverse) a temp folder.
