@@ -28,20 +28,6 @@ fn start() -> (Served, Phone) {
     (served, phone)
 }
 
-fn item_operations(phone: &Phone, op: Element, multipart: bool) -> Reply {
-    let req = Element::new(io::ItemOperations).with(op);
-    let extra: &[(&str, &str)] = if multipart {
-        &[("MS-ASAcceptMultiPart", "T")]
-    } else {
-        &[]
-    };
-    let reply = phone
-        .client
-        .post_with_headers("ItemOperations", &[], extra, Some(&req));
-    assert_eq!(reply.status, 200);
-    reply
-}
-
 /// The single operation result of an inline (WBXML) response.
 fn inline(reply: Reply) -> Element {
     let body = reply.body.expect("a WBXML answer");
@@ -118,11 +104,7 @@ fn attachment_inline_multipart_and_byte_range() {
     let _mail = fresh_mailboxes();
     let (_served, phone) = start();
     let (folder, id) = find_one(&phone, "SHA-256");
-    let message = inline(item_operations(
-        &phone,
-        fetch_item(&folder, &id, plain()),
-        false,
-    ));
+    let message = inline(phone.item_operations(fetch_item(&folder, &id, plain()), false));
     assert_eq!(message.text_of(io::Status), Some("1"));
     assert_eq!(message.text_of(a::Class), Some("Email"));
     let props = message.child(io::Properties).unwrap();
@@ -146,7 +128,7 @@ fn attachment_inline_multipart_and_byte_range() {
         .to_string();
 
     // Inline: base64 in Properties/Data.
-    let fetched = inline(item_operations(&phone, fetch_file(&reference, None), false));
+    let fetched = inline(phone.item_operations(fetch_file(&reference, None), false));
     let data = fetched
         .path(&[io::Properties, io::Data])
         .and_then(Element::text)
@@ -158,7 +140,7 @@ fn attachment_inline_multipart_and_byte_range() {
     assert_eq!(sha256(&whole), sha);
 
     // Multipart: Properties/Part names the binary part, no base64.
-    let reply = item_operations(&phone, fetch_file(&reference, None), true);
+    let reply = phone.item_operations(fetch_file(&reference, None), true);
     let (doc, parts) = multipart(&reply);
     let fetch = doc.path(&[io::Response, io::Fetch]).unwrap();
     assert_eq!(fetch.text_of(io::Status), Some("1"));
@@ -169,11 +151,7 @@ fn attachment_inline_multipart_and_byte_range() {
     assert!(parts[0] == whole, "multipart bytes = inline bytes");
 
     // A byte range, inline and multipart: Range and Total say what it is.
-    let fetched = inline(item_operations(
-        &phone,
-        fetch_file(&reference, Some("1000-1999")),
-        false,
-    ));
+    let fetched = inline(phone.item_operations(fetch_file(&reference, Some("1000-1999")), false));
     let props = fetched
         .child(io::Properties)
         .unwrap_or_else(|| panic!("{}", wbxml::xml::to_xml(&fetched)));
@@ -183,11 +161,7 @@ fn attachment_inline_multipart_and_byte_range() {
         .decode(props.text_of(io::Data).unwrap())
         .unwrap();
     assert!(slice == whole[1000..2000]);
-    let reply = item_operations(
-        &phone,
-        fetch_file(&reference, Some("1048000-2000000")),
-        true,
-    );
+    let reply = phone.item_operations(fetch_file(&reference, Some("1048000-2000000")), true);
     let (doc, parts) = multipart(&reply);
     let props = doc
         .path(&[io::Response, io::Fetch, io::Properties])
@@ -195,11 +169,8 @@ fn attachment_inline_multipart_and_byte_range() {
     assert_eq!(props.text_of(io::Range), Some("1048000-1048575"));
     assert!(parts[0] == whole[1_048_000..]);
     // A range past the end: status 8, no data.
-    let fetched = inline(item_operations(
-        &phone,
-        fetch_file(&reference, Some("2000000-2000010")),
-        false,
-    ));
+    let fetched =
+        inline(phone.item_operations(fetch_file(&reference, Some("2000000-2000010")), false));
     assert_eq!(fetched.text_of(io::Status), Some("8"));
     assert!(fetched.child(io::Properties).is_none());
 }
@@ -227,7 +198,7 @@ fn mime_as_a_part_byte_for_byte_and_fetch_by_long_id() {
     let options = Element::new(io::Options)
         .with_text(a::MIMESupport, "2")
         .with(Element::new(asb::BodyPreference).with_text(asb::Type, "4"));
-    let reply = item_operations(&phone, fetch_item(&folder, &id, options), true);
+    let reply = phone.item_operations(fetch_item(&folder, &id, options), true);
     let (doc, parts) = multipart(&reply);
     let body = doc
         .path(&[io::Response, io::Fetch, io::Properties, asb::Body])
@@ -239,11 +210,7 @@ fn mime_as_a_part_byte_for_byte_and_fetch_by_long_id() {
 
     // Schema: only the properties asked for.
     let options = plain().with(Element::new(io::Schema).with(Element::new(em::Subject)));
-    let fetched = inline(item_operations(
-        &phone,
-        fetch_item(&folder, &id, options),
-        false,
-    ));
+    let fetched = inline(phone.item_operations(fetch_item(&folder, &id, options), false));
     let names: Vec<_> = fetched
         .child(io::Properties)
         .unwrap()
@@ -258,7 +225,7 @@ fn mime_as_a_part_byte_for_byte_and_fetch_by_long_id() {
         .with_text(io::Store, "Mailbox")
         .with_text(s::LongId, long_id.clone())
         .with(plain());
-    let fetched = inline(item_operations(&phone, op, false));
+    let fetched = inline(phone.item_operations(op, false));
     assert_eq!(fetched.text_of(io::Status), Some("1"));
     assert_eq!(fetched.text_of(s::LongId), Some(long_id.as_str()));
     assert_eq!(
@@ -268,17 +235,13 @@ fn mime_as_a_part_byte_for_byte_and_fetch_by_long_id() {
         Some("Réunion du comité à Genève - ordre du jour")
     );
     // Unknown message or LongId: status 6.
-    let fetched = inline(item_operations(
-        &phone,
-        fetch_item(&folder, "999999", plain()),
-        false,
-    ));
+    let fetched = inline(phone.item_operations(fetch_item(&folder, "999999", plain()), false));
     assert_eq!(fetched.text_of(io::Status), Some("6"));
     let op = Element::new(io::Fetch)
         .with_text(io::Store, "Mailbox")
         .with_text(s::LongId, "nonsense");
     assert_eq!(
-        inline(item_operations(&phone, op, false)).text_of(io::Status),
+        inline(phone.item_operations(op, false)).text_of(io::Status),
         Some("6")
     );
 }
@@ -322,7 +285,7 @@ fn empty_folder_contents_of_a_mail_folder_and_its_subfolders() {
         .unwrap();
 
     // Without DeleteSubFolders: the folder is emptied, the subfolder keeps its mail.
-    let r = inline(item_operations(&phone, empty_op(&folder, false), false));
+    let r = inline(phone.item_operations(empty_op(&folder, false), false));
     assert_eq!(r.tag, io::EmptyFolderContents);
     assert_eq!(
         (r.text_of(io::Status), r.text_of(a::CollectionId)),
@@ -331,7 +294,7 @@ fn empty_folder_contents_of_a_mail_folder_and_its_subfolders() {
     assert_eq!(count(&mut conn, old), 0);
     assert_eq!(count(&mut conn, &sub), 2);
     // With it: the subfolder is gone too, the folder itself stays.
-    let r = inline(item_operations(&phone, empty_op(&folder, true), false));
+    let r = inline(phone.item_operations(empty_op(&folder, true), false));
     assert_eq!(r.text_of(io::Status), Some("1"));
     let names: Vec<String> = imap("alice")
         .run("LIST \"\" \"*\"")
@@ -349,17 +312,9 @@ fn empty_folder_contents_of_a_mail_folder_and_its_subfolders() {
     assert!(!phone.folders.values().any(|(name, _)| name == "Older"));
 
     // An unknown folder: 6. A contacts folder is not emptied: 156.
-    let r = inline(item_operations(
-        &phone,
-        empty_op("M0000000000000000", false),
-        false,
-    ));
+    let r = inline(phone.item_operations(empty_op("M0000000000000000", false), false));
     assert_eq!(r.text_of(io::Status), Some("6"));
-    let r = inline(item_operations(
-        &phone,
-        empty_op(&phone.folder(9), false),
-        false,
-    ));
+    let r = inline(phone.item_operations(empty_op(&phone.folder(9), false), false));
     assert_eq!(r.text_of(io::Status), Some("156"));
     // Moving a conversation is not supported: 156, the id echoed.
     let op = Element::new(io::Move)
@@ -368,7 +323,7 @@ fn empty_folder_contents_of_a_mail_folder_and_its_subfolders() {
             b"0123456789abcdef".to_vec(),
         ))
         .with_text(io::DstFldId, folder.clone());
-    let r = inline(item_operations(&phone, op, false));
+    let r = inline(phone.item_operations(op, false));
     assert_eq!(r.text_of(io::Status), Some("156"));
     assert!(r.child(io::ConversationId).is_some());
     // The INBOX was never touched.

@@ -14,7 +14,6 @@ mod support;
 
 use base64::Engine;
 use blake2::{Blake2b512, Digest};
-use horde_activesync::backend::embedded::users::Users;
 use horde_activesync::wbxml::codepages::{
     airsync as a, airsyncbase as asb, email as em, itemoperations as io,
 };
@@ -163,29 +162,15 @@ fn sync_big_message(phone: &mut Phone, options: &Element) -> (String, Element) {
     big.expect("the big message was synced")
 }
 
-fn item_operations(phone: &Phone, reference: &str, range: Option<&str>, multipart: bool) -> Reply {
+/// ItemOperations Fetch of the attachment `reference`, whole or the byte `range`.
+fn fetch_reference(phone: &Phone, reference: &str, range: Option<&str>, multipart: bool) -> Reply {
     let mut fetch = Element::new(io::Fetch)
         .with_text(io::Store, "Mailbox")
         .with_text(asb::FileReference, reference);
     if let Some(r) = range {
         fetch.push(Element::new(io::Options).with_text(io::Range, r));
     }
-    post_fetch(phone, fetch, multipart)
-}
-
-/// An ItemOperations request of this one Fetch (multipart or inline).
-fn post_fetch(phone: &Phone, fetch: Element, multipart: bool) -> Reply {
-    let req = Element::new(io::ItemOperations).with(fetch);
-    let extra: &[(&str, &str)] = if multipart {
-        &[("MS-ASAcceptMultiPart", "T")]
-    } else {
-        &[]
-    };
-    let reply = phone
-        .client
-        .post_with_headers("ItemOperations", &[], extra, Some(&req));
-    assert_eq!(reply.status, 200);
-    reply
+    phone.item_operations(fetch, multipart)
 }
 
 /// The Properties of the one Fetch of an ItemOperations document.
@@ -229,7 +214,7 @@ fn download_everything(front: &str, url: &str, reference: &str, file: &[u8], pid
     step("GetAttachment");
 
     let phone = Phone::new(url, "alice", "alicepass", "LARGEIO", "14.1");
-    let r = item_operations(&phone, reference, None, false);
+    let r = fetch_reference(&phone, reference, None, false);
     let props = fetched(r.body.as_ref().expect("WBXML"));
     let data = base64::engine::general_purpose::STANDARD
         .decode(props.text_of(io::Data).expect("inline Data"))
@@ -238,7 +223,7 @@ fn download_everything(front: &str, url: &str, reference: &str, file: &[u8], pid
     drop((r, props, data));
     step("ItemOperations inline");
 
-    let r = item_operations(&phone, reference, None, true);
+    let r = fetch_reference(&phone, reference, None, true);
     assert_eq!(
         r.header("Content-Type"),
         Some("application/vnd.ms-sync.multipart")
@@ -251,7 +236,7 @@ fn download_everything(front: &str, url: &str, reference: &str, file: &[u8], pid
     step("ItemOperations multipart");
 
     let range = format!("{}-{}", RANGE.0, RANGE.1);
-    let r = item_operations(&phone, reference, Some(&range), false);
+    let r = fetch_reference(&phone, reference, Some(&range), false);
     let props = fetched(r.body.as_ref().expect("WBXML"));
     assert_eq!(props.text_of(io::Range), Some(range.as_str()));
     assert_eq!(props.text_of(io::Total), Some(SIZE.to_string().as_str()));
@@ -349,24 +334,7 @@ fn a_25_mib_attachment_is_served_with_bounded_memory_by_lighttpd_fastcgi_and_cgi
         .run_with_literal("APPEND INBOX", Some(&message(&file)))
         .unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    support::web::make_world_readable(dir.path());
-    let d = dir.path().display();
-    let config = dir.path().join("activesync.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nstate_dir = \"{d}/state\"\n[backend]\nkind = \"embedded\"\n\
-             embedded_db = \"{d}/embedded.sqlite\"\n[log]\nlevel = \"warn\"\n\
-             [provisioning]\nmode = \"none\"\n{}",
-            mail::config()
-        ),
-    )
-    .unwrap();
-    Users::open(&dir.path().join("embedded.sqlite"))
-        .unwrap()
-        .add("alice", "alicepass")
-        .unwrap();
+    let (_dir, config) = support::web::embedded_site(&mail::config(), &[("alice", "alicepass")]);
     let web = WebServer::start(Variant::LighttpdFastcgi, &config);
     let mut phone = Phone::new(&web.base_url, "alice", "alicepass", "LARGE2", "12.1");
     phone.folder_sync();
@@ -392,11 +360,11 @@ fn a_25_mib_attachment_is_served_with_bounded_memory_by_lighttpd_fastcgi_and_cgi
     // stdout (bytes checked; the process is gone before its peak is read).
     let cgi = WebServer::start(Variant::LighttpdCgi, &config);
     let phone = Phone::new(&cgi.base_url, "alice", "alicepass", "LARGE3", "14.1");
-    let r = item_operations(&phone, &reference, None, true);
+    let r = fetch_reference(&phone, &reference, None, true);
     let parts = multipart_parts(&r.raw);
     assert_same("CGI ItemOperations multipart", parts[1], &file);
     let range = format!("{}-{}", RANGE.0, RANGE.1);
-    let r = item_operations(&phone, &reference, Some(&range), false);
+    let r = fetch_reference(&phone, &reference, Some(&range), false);
     let props = fetched(r.body.as_ref().expect("WBXML"));
     let data = base64::engine::general_purpose::STANDARD
         .decode(props.text_of(io::Data).expect("inline Data"))
@@ -536,7 +504,7 @@ fn the_mime_form_of_a_25_mib_message_is_cut_by_sync_and_streamed_by_item_operati
         ),
     ];
     for (name, phone, options, multipart) in cases {
-        let (r, kib) = measured(pid, || post_fetch(phone, fetch(options), multipart));
+        let (r, kib) = measured(pid, || phone.item_operations(fetch(options), multipart));
         figures.push((name, kib));
         let (body, content) = fetched_body(&r);
         assert_eq!(body.text_of(asb::Type), Some("4"), "{name}");
@@ -546,11 +514,7 @@ fn the_mime_form_of_a_25_mib_message_is_cut_by_sync_and_streamed_by_item_operati
         assert_same(name, &content, &raw);
     }
     let (r, kib) = measured(pid, || {
-        post_fetch(
-            &v14,
-            fetch(mime_options(io::Options, Some(3_000_000))),
-            false,
-        )
+        v14.item_operations(fetch(mime_options(io::Options, Some(3_000_000))), false)
     });
     figures.push(("ItemOperations 14.1 MIME TruncationSize 3000000", kib));
     assert_mime_beginning("ItemOperations cut", &fetched_body(&r).0, &raw, 3_000_000);
@@ -705,7 +669,7 @@ Content-Transfer-Encoding: base64\r\n\r\n"
         .with_text(a::CollectionId, inbox.as_str())
         .with_text(a::ServerId, server_id.as_str())
         .with(html_or_mime(io::Options));
-    let (r, kib) = measured(served.pid(), || post_fetch(&phone, fetch, true));
+    let (r, kib) = measured(served.pid(), || phone.item_operations(fetch, true));
     let (body, content) = fetched_body(&r);
     assert_eq!(body.text_of(asb::Type), Some("4"));
     assert!(body.child(asb::Truncated).is_none());

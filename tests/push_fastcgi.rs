@@ -6,7 +6,6 @@
 
 mod support;
 
-use horde_activesync::backend::embedded::users::Users;
 use horde_activesync::wbxml::codepages::ping as p;
 use horde_activesync::wbxml::Element;
 use std::time::{Duration, Instant};
@@ -17,24 +16,10 @@ use support::web::{Variant, WebServer};
 /// lighttpd with our FastCGI process on the embedded store, user alice,
 /// cursors polled every `poll` seconds.
 fn start(poll: u32) -> (tempfile::TempDir, WebServer) {
-    let dir = tempfile::tempdir().unwrap();
-    support::web::make_world_readable(dir.path());
-    let d = dir.path().display();
-    let config = dir.path().join("activesync.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nstate_dir = \"{d}/state\"\n[backend]\nkind = \"embedded\"\n\
-             embedded_db = \"{d}/embedded.sqlite\"\n[log]\nlevel = \"warn\"\n\
-             [provisioning]\nmode = \"none\"\n\
-             [ping]\nheartbeat_min = 1\nheartbeat_max = 120\npoll_interval = {poll}\n"
-        ),
-    )
-    .unwrap();
-    Users::open(&dir.path().join("embedded.sqlite"))
-        .unwrap()
-        .add("alice", "pw")
-        .unwrap();
+    let (dir, config) = support::web::embedded_site(
+        &format!("[ping]\nheartbeat_min = 1\nheartbeat_max = 120\npoll_interval = {poll}\n"),
+        &[("alice", "pw")],
+    );
     let web = WebServer::start(Variant::LighttpdFastcgi, &config);
     (dir, web)
 }

@@ -4,7 +4,8 @@
 
 use super::client::{Client, Reply};
 use horde_activesync::wbxml::codepages::{
-    airsync as a, folderhierarchy as fh, itemestimate as ie, ping as p, search as s,
+    airsync as a, folderhierarchy as fh, itemestimate as ie, itemoperations as io, ping as p,
+    search as s,
 };
 use horde_activesync::wbxml::Element;
 use std::collections::HashMap;
@@ -196,6 +197,22 @@ impl Phone {
                 .with(Element::new(s::Options).with_text(s::Range, range)),
         );
         Self::ok(self.client.post("Search", Some(&req)), "Search")
+    }
+
+    /// POST an ItemOperations request holding `op`, inline (WBXML) or
+    /// multipart (`MS-ASAcceptMultiPart: T`); asserts HTTP 200.
+    pub fn item_operations(&self, op: Element, multipart: bool) -> Reply {
+        let req = Element::new(io::ItemOperations).with(op);
+        let extra: &[(&str, &str)] = if multipart {
+            &[("MS-ASAcceptMultiPart", "T")]
+        } else {
+            &[]
+        };
+        let reply = self
+            .client
+            .post_with_headers("ItemOperations", &[], extra, Some(&req));
+        assert_eq!(reply.status, 200);
+        reply
     }
 
     /// The LongId of the first message a mailbox search for `text` finds.

@@ -7,6 +7,7 @@
 //! 127.0.0.1:18080) is never touched: each instance has its own config,
 //! port, pid file and runtime folder.
 
+use horde_activesync::backend::embedded::users::Users;
 use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -248,6 +249,30 @@ pub fn free_port() -> u16 {
             handed_out.insert(*p);
         })
         .expect("a free loopback port below 32000")
+}
+
+/// A folder the web server's user can read, holding an `activesync.toml`
+/// for the embedded store (state and database inside it, warnings only, no
+/// provisioning) plus the `extra` TOML sections, and the store's `users`.
+pub fn embedded_site(extra: &str, users: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    make_world_readable(dir.path());
+    let d = dir.path().display();
+    let config = dir.path().join("activesync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nstate_dir = \"{d}/state\"\n[backend]\nkind = \"embedded\"\n\
+             embedded_db = \"{d}/embedded.sqlite\"\n[log]\nlevel = \"warn\"\n\
+             [provisioning]\nmode = \"none\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    let mut store = Users::open(&dir.path().join("embedded.sqlite")).unwrap();
+    for (user, password) in users {
+        store.add(user, password).unwrap();
+    }
+    (dir, config)
 }
 
 /// Let the web server's unprivileged user read (and traverse) a temp folder.
