@@ -325,21 +325,13 @@ fn outside_sessions(db: &std::path::Path, users: usize) -> Vec<Outside> {
 
 fn run_ours(n: usize, args: &Args) {
     let users = n.div_ceil(args.devices_per_user);
-    let dir = tempfile::tempdir().expect("temp dir");
-    support::web::make_world_readable(dir.path());
-    let config = dir.path().join("activesync.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nstate_dir = \"{d}/state\"\n[backend]\nkind = \"embedded\"\n\
-             embedded_db = \"{d}/embedded.sqlite\"\n[log]\nlevel = \"warn\"\n\
-             [provisioning]\nmode = \"none\"\n[ping]\nheartbeat_min = 1\nheartbeat_max = 3540\n\
-             poll_interval = {poll}\nmax_folders = 300\n",
-            d = dir.path().display(),
-            poll = args.poll
+    let (dir, config) = support::web::embedded_site(
+        &format!(
+            "[ping]\nheartbeat_min = 1\nheartbeat_max = 3540\npoll_interval = {}\nmax_folders = 300\n",
+            args.poll
         ),
-    )
-    .expect("config");
+        &[],
+    );
     {
         let mut store = horde_activesync::backend::embedded::users::Users::open(
             &dir.path().join("embedded.sqlite"),

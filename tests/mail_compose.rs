@@ -8,7 +8,6 @@ mod support;
 use horde_activesync::wbxml::codepages::{airsync as a, composemail as cm, email as em, email2};
 use horde_activesync::wbxml::Element;
 use mail_parser::MessageParser;
-use std::time::{Duration, Instant};
 use support::device::{commands, Phone};
 use support::mail::{self, fresh_mailboxes, imap};
 use support::serve::Served;
@@ -62,36 +61,11 @@ fn compose(
 
 /// The message with this Message-ID in `user`'s INBOX (waits up to 10 s).
 fn delivered(user: &str, message_id: &str) -> Vec<u8> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut conn = imap(user);
-    loop {
-        conn.run("SELECT INBOX").unwrap();
-        let r = conn
-            .run(&format!("UID SEARCH HEADER Message-ID \"{message_id}\""))
-            .unwrap();
-        let uid = r
-            .data("SEARCH")
-            .into_iter()
-            .flatten()
-            .find_map(|v| v.as_number());
-        if let Some(uid) = uid {
-            let r = conn.run(&format!("UID FETCH {uid} (BODY.PEEK[])")).unwrap();
-            let items =
-                horde_activesync::backend::mail::imap::fetch_items(r.data("FETCH")[0][0].as_list());
-            for (k, v) in items {
-                if let (true, horde_activesync::backend::mail::imap::Value::Str(b)) =
-                    (k == "BODY[]", v)
-                {
-                    return b;
-                }
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{message_id} never reached {user}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    mail::wait_for_message(
+        user,
+        "INBOX",
+        &format!("HEADER Message-ID \"{message_id}\""),
+    )
 }
 
 /// The ApplicationData of the Change (or Add) of `id` in a Sync response.
